@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file procreact.h
+ * @brief Umbrella header: includes every procreact module.
+ */
+#ifndef PROCREACT_H
+#define PROCREACT_H
+
+#include "procreact_util.h"
+#include "procreact_pid.h"
+#include "procreact_types.h"
+#include "procreact_future.h"
+#include "procreact_future_iterator.h"
+#include "procreact_pid_iterator.h"
+#include "procreact_signal.h"
+
+#endif /* PROCREACT_H */

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+#include "fd.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+namespace procreact {
+namespace {
+
+// Constant-initialised so that it is usable from any static constructor.
+pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+std::atomic<unsigned long> g_generation{0};
+
+// Bitmap of tracked descriptors. Grown under g_lock; never shrunk. Plain
+// malloc/realloc so that growing can fail without throwing.
+std::uint64_t *g_fd_bits = nullptr;
+std::size_t g_fd_words = 0;
+
+constexpr std::size_t kMaxHooks = 4;
+ChildResetHook g_hooks[kMaxHooks] = {};
+std::size_t g_hook_count = 0;
+
+thread_local int t_keep_fd = -1;
+
+void track(int fd) noexcept
+{
+    if (fd < 0)
+        return;
+    GlobalLock lock;
+    const std::size_t word = static_cast<std::size_t>(fd) / 64;
+    if (word >= g_fd_words) {
+        std::size_t words = g_fd_words ? g_fd_words : 4;
+        while (words <= word)
+            words *= 2;
+        auto *bits = static_cast<std::uint64_t *>(std::realloc(g_fd_bits, words * sizeof(std::uint64_t)));
+        if (bits == nullptr)
+            return; // untracked: still close-on-exec, only not closed by the fork handler
+        std::memset(bits + g_fd_words, 0, (words - g_fd_words) * sizeof(std::uint64_t));
+        g_fd_bits = bits;
+        g_fd_words = words;
+    }
+    g_fd_bits[word] |= std::uint64_t{1} << (fd % 64);
+}
+
+void untrack(int fd) noexcept
+{
+    if (fd < 0)
+        return;
+    GlobalLock lock;
+    const std::size_t word = static_cast<std::size_t>(fd) / 64;
+    if (word < g_fd_words)
+        g_fd_bits[word] &= ~(std::uint64_t{1} << (fd % 64));
+}
+
+void atfork_prepare() noexcept { pthread_mutex_lock(&g_lock); }
+
+void atfork_parent() noexcept { pthread_mutex_unlock(&g_lock); }
+
+void atfork_child() noexcept
+{
+    g_generation.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t word = 0; word < g_fd_words; ++word) {
+        std::uint64_t bits = g_fd_bits[word];
+        while (bits != 0) {
+            const int bit = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            const int fd = static_cast<int>(word * 64 + static_cast<std::size_t>(bit));
+            if (fd != t_keep_fd)
+                ::close(fd);
+        }
+        g_fd_bits[word] = 0;
+    }
+    for (std::size_t i = 0; i < g_hook_count; ++i)
+        g_hooks[i]();
+    // The mutex was locked by this thread in atfork_prepare(); the child's
+    // copy is consistent and can be unlocked.
+    pthread_mutex_unlock(&g_lock);
+}
+
+__attribute__((constructor)) void install_fork_handlers()
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+} // namespace
+
+unsigned long fork_generation() noexcept { return g_generation.load(std::memory_order_relaxed); }
+
+void global_lock() noexcept { pthread_mutex_lock(&g_lock); }
+void global_unlock() noexcept { pthread_mutex_unlock(&g_lock); }
+
+int UniqueFd::release() noexcept
+{
+    const int fd = fd_;
+    if (fd >= 0 && generation_ == fork_generation())
+        untrack(fd);
+    fd_ = -1;
+    return fd;
+}
+
+void UniqueFd::reset(int fd) noexcept
+{
+    if (fd_ >= 0 && generation_ == fork_generation()) {
+        untrack(fd_);
+        ::close(fd_); // close() is not retried: on Linux the descriptor is gone even on EINTR
+    }
+    fd_ = fd;
+    generation_ = fork_generation();
+    track(fd);
+}
+
+int move_above_stdio(int fd) noexcept
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return moved;
+}
+
+bool make_pipe(UniqueFd &read_end, UniqueFd &write_end) noexcept
+{
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return false;
+    UniqueFd r(move_above_stdio(fds[0]));
+    const int saved_r = errno;
+    UniqueFd w(move_above_stdio(fds[1]));
+    if (!r || !w) {
+        errno = r ? errno : saved_r;
+        return false;
+    }
+    read_end = std::move(r);
+    write_end = std::move(w);
+    return true;
+}
+
+void keep_in_next_child(int fd) noexcept { t_keep_fd = fd; }
+
+void register_child_reset_hook(ChildResetHook hook) noexcept
+{
+    GlobalLock lock;
+    for (std::size_t i = 0; i < g_hook_count; ++i)
+        if (g_hooks[i] == hook)
+            return;
+    if (g_hook_count < kMaxHooks)
+        g_hooks[g_hook_count++] = hook;
+}
+
+} // namespace procreact

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+//
+// procreact_pid_iterator.h: many processes at once, waited for by pid.
+#include "procreact_pid_iterator.h"
+
+#include <cerrno>
+
+#include "boundary.hpp"
+#include "pid_iterator.hpp"
+#include "pid_registry.hpp"
+#include "process.hpp"
+
+namespace procreact {
+namespace {
+
+void sync_count(ProcReact_PidIterator *iterator) noexcept
+{
+    iterator->running_processes = static_cast<unsigned int>(registry_count(iterator));
+}
+
+void deliver(ProcReact_PidIterator *iterator, pid_t pid, ProcReact_Status status, int result) noexcept
+{
+    if (iterator->complete != nullptr)
+        iterator->complete(iterator->data, pid, status, result);
+}
+
+} // namespace
+
+void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch) noexcept
+{
+    const pid_t pid = watch.pid();
+    int wstatus = 0;
+    const bool reaped = watch.reap(&wstatus, true) == 1;
+    watch.reset();
+    sync_count(iterator);
+    if (!reaped) {
+        // Somebody else reaped it: its status is lost to us.
+        deliver(iterator, pid, PROCREACT_STATUS_WAIT_FAIL, -1);
+        return;
+    }
+    ProcReact_RetrieveResult retrieve =
+        iterator->retrieve != nullptr ? iterator->retrieve : procreact_retrieve_exit_status;
+    ProcReact_Status status = PROCREACT_STATUS_OK;
+    const int result = retrieve(pid, wstatus, &status);
+    deliver(iterator, pid, status, result);
+}
+
+void complete_exited(ProcReact_PidIterator *iterator, bool block) noexcept
+{
+    std::vector<ChildWatch> exited;
+    guard_void([&] { exited = registry_take_exited(iterator, block); });
+    for (auto &watch : exited)
+        complete_child(iterator, watch);
+}
+
+} // namespace procreact
+
+using namespace procreact;
+
+extern "C" {
+
+ProcReact_PidIterator procreact_initialize_pid_iterator(ProcReact_PidIteratorHasNext has_next,
+                                                       ProcReact_PidIteratorNext next,
+                                                       ProcReact_RetrieveResult retrieve,
+                                                       ProcReact_PidIteratorComplete complete, void *data) noexcept
+{
+    ProcReact_PidIterator iterator;
+    iterator.has_next = has_next;
+    iterator.next = next;
+    iterator.retrieve = retrieve;
+    iterator.complete = complete;
+    iterator.data = data;
+    iterator.running_processes = 0;
+    return iterator;
+}
+
+ProcReact_bool procreact_spawn_next_pid(ProcReact_PidIterator *iterator) noexcept
+{
+    if (iterator == nullptr || iterator->has_next == nullptr || iterator->next == nullptr)
+        return 0;
+    registry_tidy(iterator);
+    if (!iterator->has_next(iterator->data))
+        return 0;
+    const pid_t pid = iterator->next(iterator->data);
+    if (pid <= 0) {
+        // -1 is a failed fork; 0 and other negative values name no single process.
+        deliver(iterator, pid, PROCREACT_STATUS_FORK_FAIL, -1);
+        return 1;
+    }
+    ChildWatch watch(pid);
+    if (!watch.is_our_child()) {
+        watch.reset();
+        deliver(iterator, pid, PROCREACT_STATUS_WAIT_FAIL, -1);
+        return 1;
+    }
+    const bool tracked = guard(false, [&] {
+        registry_add(iterator, std::move(watch));
+        return true;
+    });
+    if (!tracked)
+        complete_child(iterator, watch); // cannot track it: wait for it now, lose nothing
+    sync_count(iterator);
+    return 1;
+}
+
+ProcReact_bool procreact_wait_for_process_to_complete(ProcReact_PidIterator *iterator) noexcept
+{
+    if (iterator == nullptr)
+        return 0;
+    registry_tidy(iterator);
+    if (registry_count(iterator) == 0) {
+        iterator->running_processes = 0;
+        return 0;
+    }
+    complete_exited(iterator, true);
+    return 1;
+}
+
+void procreact_fork_in_parallel_and_wait(ProcReact_PidIterator *iterator) noexcept
+{
+    while (procreact_spawn_next_pid(iterator))
+        ;
+    while (procreact_wait_for_process_to_complete(iterator))
+        ;
+}
+
+void procreact_fork_and_wait_in_parallel_limit(ProcReact_PidIterator *iterator, const unsigned int limit) noexcept
+{
+    if (iterator == nullptr)
+        return;
+    if (limit == 0) {
+        procreact_fork_in_parallel_and_wait(iterator);
+        return;
+    }
+    bool more = true;
+    for (;;) {
+        while (more && iterator->running_processes < limit)
+            more = procreact_spawn_next_pid(iterator) != 0;
+        if (!procreact_wait_for_process_to_complete(iterator) && !more)
+            break;
+    }
+}
+
+void procreact_destroy_pid_iterator(ProcReact_PidIterator *iterator) noexcept
+{
+    if (iterator == nullptr)
+        return;
+    for (auto &watch : registry_take_all(iterator))
+        watch.kill_and_reap();
+    iterator->running_processes = 0;
+}
+
+} // extern "C"

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+//
+// procreact_types.h: the built-in result types.
+//
+// Both reading states start with the public struct of 0.1 (so a client that
+// looks at `data`/`data_size` or `result`/`result_length` sees what it
+// expects) and add what linear-time reading needs: the real size as size_t,
+// the capacity, and the first error. Buffers are malloc'ed because they are
+// handed to C callers as results.
+#include "procreact_types.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include <unistd.h>
+
+#include "boundary.hpp"
+#include "types.hpp"
+
+namespace procreact {
+namespace {
+
+// A single read never asks for more than this (the kernel returns at most
+// what the pipe holds anyway).
+constexpr std::size_t kMaxRead = std::size_t{16} << 20;
+
+ssize_t read_retry(int fd, void *buf, std::size_t len) noexcept
+{
+    ssize_t n;
+    do
+        n = ::read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+// Reads and throws away what is available, so that a child whose result can
+// no longer be kept still runs to its end instead of blocking on a full pipe.
+ssize_t read_discard(int fd) noexcept
+{
+    char sink[16384];
+    return read_retry(fd, sink, sizeof sink);
+}
+
+// Grows a malloc'ed buffer so that at least `room` bytes follow `size`.
+bool ensure_room(char *&data, std::size_t &capacity, std::size_t size, std::size_t room) noexcept
+{
+    if (capacity - size >= room)
+        return true;
+    std::size_t wanted = std::max(capacity * 2, kReadChunk);
+    if (wanted - size < room)
+        wanted = size + room;
+    if (wanted < size) { // overflow
+        errno = ENOMEM;
+        return false;
+    }
+    auto *grown = static_cast<char *>(std::realloc(data, wanted));
+    if (grown == nullptr)
+        return false;
+    data = grown;
+    capacity = wanted;
+    return true;
+}
+
+struct BytesState {
+    ProcReact_BytesState pub; // must stay first
+    std::size_t size;
+    std::size_t capacity;
+    ProcReact_Status error;
+};
+
+struct StringArrayState {
+    ProcReact_StringArrayState pub; // must stay first
+    std::size_t count;              // tokens in pub.result
+    std::size_t slots;              // capacity of pub.result
+    char *pending;                  // bytes of the token being read
+    std::size_t pending_size;
+    std::size_t pending_capacity;
+    ProcReact_Status error;
+};
+
+void fail_bytes(BytesState *s, ProcReact_Status error) noexcept
+{
+    std::free(s->pub.data);
+    s->pub.data = nullptr;
+    s->pub.data_size = 0;
+    s->size = s->capacity = 0;
+    s->error = error;
+}
+
+void free_string_array_state(StringArrayState *s) noexcept
+{
+    for (std::size_t i = 0; i < s->count; ++i)
+        std::free(s->pub.result[i]);
+    std::free(s->pub.result);
+    std::free(s->pending);
+    std::free(s);
+}
+
+void fail_string_array(StringArrayState *s, ProcReact_Status error) noexcept
+{
+    for (std::size_t i = 0; i < s->count; ++i)
+        std::free(s->pub.result[i]);
+    std::free(s->pub.result);
+    std::free(s->pending);
+    s->pub.result = nullptr;
+    s->pub.result_length = 0;
+    s->count = s->slots = 0;
+    s->pending = nullptr;
+    s->pending_size = s->pending_capacity = 0;
+    s->error = error;
+}
+
+bool push_token(StringArrayState *s, const char *begin, std::size_t len) noexcept
+{
+    if (s->count + 1 >= s->slots) { // keep room for the NULL terminator
+        const std::size_t slots = s->slots ? s->slots * 2 : 16;
+        if (slots > SIZE_MAX / sizeof(char *))
+            return false;
+        auto **grown = static_cast<char **>(std::realloc(s->pub.result, slots * sizeof(char *)));
+        if (grown == nullptr)
+            return false;
+        s->pub.result = grown;
+        s->slots = slots;
+    }
+    auto *token = static_cast<char *>(std::malloc(len + 1));
+    if (token == nullptr)
+        return false;
+    if (len != 0)
+        std::memcpy(token, begin, len);
+    token[len] = '\0';
+    s->pub.result[s->count++] = token;
+    s->pub.result_length = s->count > UINT_MAX ? UINT_MAX : static_cast<unsigned int>(s->count);
+    return true;
+}
+
+// Waits for the child; true when it exited with code 0 (status says why not).
+bool child_succeeded(pid_t pid, ProcReact_Status *status) noexcept
+{
+    return procreact_wait_for_boolean(pid, status) != 0;
+}
+
+} // namespace
+
+bool is_builtin_type(const ProcReact_Type &type) noexcept
+{
+    return type.finalize == procreact_type_finalize_bytes || type.finalize == procreact_type_finalize_string ||
+           type.finalize == procreact_type_finalize_string_array;
+}
+
+void free_builtin_result(const ProcReact_Type &type, void *result) noexcept
+{
+    if (result == nullptr)
+        return;
+    if (type.finalize == procreact_type_finalize_bytes) {
+        auto *bytes = static_cast<ProcReact_BytesState *>(result);
+        std::free(bytes->data);
+        std::free(bytes);
+    } else if (type.finalize == procreact_type_finalize_string) {
+        std::free(result);
+    } else if (type.finalize == procreact_type_finalize_string_array) {
+        procreact_free_string_array(static_cast<char **>(result));
+    }
+}
+
+} // namespace procreact
+
+using namespace procreact;
+
+extern "C" {
+
+void *procreact_type_initialize_bytes(void) noexcept
+{
+    return std::calloc(1, sizeof(BytesState));
+}
+
+ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) noexcept
+{
+    auto *s = static_cast<BytesState *>(state);
+    if (s == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->error != PROCREACT_STATUS_OK)
+        return read_discard(fd);
+
+    char *data = static_cast<char *>(s->pub.data);
+    if (!ensure_room(data, s->capacity, s->size, kReadChunk)) {
+        fail_bytes(s, PROCREACT_STATUS_OUT_OF_MEMORY);
+        return read_discard(fd);
+    }
+    s->pub.data = data;
+    const ssize_t n = read_retry(fd, data + s->size, std::min(s->capacity - s->size, kMaxRead));
+    if (n <= 0)
+        return n;
+    s->size += static_cast<std::size_t>(n);
+    // A bytes state describes its size with an unsigned int: past that, fail
+    // instead of wrapping. Only the string type, whose result has no size
+    // field, goes on.
+    const bool sized_result = type == nullptr || type->finalize != procreact_type_finalize_string;
+    if (sized_result && s->size > UINT_MAX) {
+        fail_bytes(s, PROCREACT_STATUS_RESULT_TOO_LARGE);
+        return n;
+    }
+    s->pub.data_size = s->size > UINT_MAX ? UINT_MAX : static_cast<unsigned int>(s->size);
+    return n;
+}
+
+void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *status) noexcept
+{
+    StatusOut out(status);
+    auto *s = static_cast<BytesState *>(state);
+    const bool ok = child_succeeded(pid, out.get());
+    if (s == nullptr)
+        return nullptr;
+    void *result = nullptr;
+    if (ok && out.get()[0] == PROCREACT_STATUS_OK) {
+        if (s->error != PROCREACT_STATUS_OK) {
+            out.set(s->error);
+        } else if (s->size > UINT_MAX) {
+            out.set(PROCREACT_STATUS_RESULT_TOO_LARGE);
+        } else if (auto *bytes = static_cast<ProcReact_BytesState *>(std::malloc(sizeof(ProcReact_BytesState)))) {
+            void *data = s->pub.data;
+            if (s->size == 0) {
+                std::free(data);
+                data = nullptr;
+            } else if (s->capacity - s->size > s->size / 8) {
+                if (void *shrunk = std::realloc(data, s->size))
+                    data = shrunk;
+            }
+            bytes->data = data;
+            bytes->data_size = static_cast<unsigned int>(s->size);
+            s->pub.data = nullptr;
+            result = bytes;
+        } else {
+            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        }
+    }
+    std::free(s->pub.data);
+    std::free(s);
+    return result;
+}
+
+void *procreact_type_finalize_string(void *state, pid_t pid, ProcReact_Status *status) noexcept
+{
+    StatusOut out(status);
+    auto *s = static_cast<BytesState *>(state);
+    const bool ok = child_succeeded(pid, out.get());
+    if (s == nullptr)
+        return nullptr;
+    char *result = nullptr;
+    if (ok && out.get()[0] == PROCREACT_STATUS_OK) {
+        if (s->error != PROCREACT_STATUS_OK) {
+            out.set(s->error);
+        } else {
+            char *data = static_cast<char *>(s->pub.data);
+            const bool no_room = s->capacity == s->size;
+            if (no_room || s->capacity - s->size > s->size / 8 + 1) {
+                if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
+                    data = resized;
+                else if (no_room)
+                    data = nullptr;
+            }
+            if (data != nullptr) {
+                data[s->size] = '\0';
+                s->pub.data = nullptr;
+                result = data;
+            } else {
+                out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+            }
+        }
+    }
+    std::free(s->pub.data);
+    std::free(s);
+    return result;
+}
+
+void *procreact_type_initialize_string_array(void) noexcept
+{
+    return std::calloc(1, sizeof(StringArrayState));
+}
+
+ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state, int fd) noexcept
+{
+    auto *s = static_cast<StringArrayState *>(state);
+    if (s == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->error != PROCREACT_STATUS_OK)
+        return read_discard(fd);
+    if (!ensure_room(s->pending, s->pending_capacity, s->pending_size, kReadChunk)) {
+        fail_string_array(s, PROCREACT_STATUS_OUT_OF_MEMORY);
+        return read_discard(fd);
+    }
+    const ssize_t n =
+        read_retry(fd, s->pending + s->pending_size, std::min(s->pending_capacity - s->pending_size, kMaxRead));
+    if (n <= 0)
+        return n;
+
+    const char delimiter = type != nullptr ? type->delimiter : '\n';
+    // Only the new bytes are scanned: everything before them holds no delimiter.
+    char *const base = s->pending;
+    const char *token = base;
+    const char *scan = base + s->pending_size;
+    const char *const end = scan + n;
+    while (scan < end) {
+        const auto *hit = static_cast<const char *>(std::memchr(scan, delimiter, static_cast<std::size_t>(end - scan)));
+        if (hit == nullptr)
+            break;
+        if (!push_token(s, token, static_cast<std::size_t>(hit - token))) {
+            fail_string_array(s, PROCREACT_STATUS_OUT_OF_MEMORY);
+            return n;
+        }
+        token = hit + 1;
+        scan = token;
+    }
+    // What follows the last delimiter is at most this read's bytes: moving it
+    // keeps the whole split linear.
+    const std::size_t rest = static_cast<std::size_t>(end - token);
+    if (token != base && rest != 0)
+        std::memmove(base, token, rest);
+    s->pending_size = rest;
+    return n;
+}
+
+void *procreact_type_finalize_string_array(void *state, pid_t pid, ProcReact_Status *status) noexcept
+{
+    StatusOut out(status);
+    auto *s = static_cast<StringArrayState *>(state);
+    const bool ok = child_succeeded(pid, out.get());
+    if (s == nullptr)
+        return nullptr;
+    if (!ok || out.get()[0] != PROCREACT_STATUS_OK) {
+        free_string_array_state(s);
+        return nullptr;
+    }
+    if (s->error != PROCREACT_STATUS_OK) {
+        out.set(s->error);
+        free_string_array_state(s);
+        return nullptr;
+    }
+    // A last token without a trailing delimiter still counts.
+    if (s->pending_size != 0 && !push_token(s, s->pending, s->pending_size)) {
+        out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        free_string_array_state(s);
+        return nullptr;
+    }
+    char **result = s->pub.result;
+    if (result == nullptr) {
+        result = static_cast<char **>(std::malloc(sizeof(char *)));
+        if (result == nullptr) {
+            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+            free_string_array_state(s);
+            return nullptr;
+        }
+    } else if (s->slots > s->count + 1 + s->count / 4) {
+        if (auto **shrunk = static_cast<char **>(std::realloc(result, (s->count + 1) * sizeof(char *))))
+            result = shrunk;
+    }
+    result[s->count] = nullptr;
+    std::free(s->pending);
+    std::free(s);
+    return result;
+}
+
+ProcReact_Type procreact_create_bytes_type(void) noexcept
+{
+    ProcReact_Type type;
+    type.initialize = procreact_type_initialize_bytes;
+    type.append = procreact_type_append_bytes;
+    type.finalize = procreact_type_finalize_bytes;
+    type.delimiter = '\0';
+    return type;
+}
+
+ProcReact_Type procreact_create_string_type(void) noexcept
+{
+    ProcReact_Type type;
+    type.initialize = procreact_type_initialize_bytes;
+    type.append = procreact_type_append_bytes;
+    type.finalize = procreact_type_finalize_string;
+    type.delimiter = '\0';
+    return type;
+}
+
+ProcReact_Type procreact_create_string_array_type(char delimiter) noexcept
+{
+    ProcReact_Type type;
+    type.initialize = procreact_type_initialize_string_array;
+    type.append = procreact_type_append_strings_to_array;
+    type.finalize = procreact_type_finalize_string_array;
+    type.delimiter = delimiter;
+    return type;
+}
+
+void procreact_free_string_array(char **arr) noexcept
+{
+    if (arr == nullptr)
+        return;
+    for (char **p = arr; *p != nullptr; ++p)
+        std::free(*p);
+    std::free(arr);
+}
+
+} // extern "C"
