@@ -31,11 +31,11 @@ std::size_t g_hook_count = 0;
 
 thread_local int t_keep_fd = -1;
 
-void track(int fd) noexcept
+// Records @p fd; the caller holds g_lock.
+void track_locked(int fd) noexcept
 {
     if (fd < 0)
         return;
-    GlobalLock lock;
     const std::size_t word = static_cast<std::size_t>(fd) / 64;
     if (word >= g_fd_words) {
         std::size_t words = g_fd_words ? g_fd_words : 4;
@@ -49,6 +49,14 @@ void track(int fd) noexcept
         g_fd_words = words;
     }
     g_fd_bits[word] |= std::uint64_t{1} << (fd % 64);
+}
+
+void track(int fd) noexcept
+{
+    if (fd < 0)
+        return;
+    GlobalLock lock;
+    track_locked(fd);
 }
 
 void untrack(int fd) noexcept
@@ -132,17 +140,29 @@ int move_above_stdio(int fd) noexcept
 bool make_pipe(UniqueFd &read_end, UniqueFd &write_end) noexcept
 {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        return false;
-    UniqueFd r(move_above_stdio(fds[0]));
-    const int saved_r = errno;
-    UniqueFd w(move_above_stdio(fds[1]));
-    if (!r || !w) {
-        errno = r ? errno : saved_r;
-        return false;
+    {
+        // Under the lock: a concurrent fork() waits in its prepare handler
+        // until both ends are in the table, so its child closes them.
+        GlobalLock lock;
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            return false;
+        fds[0] = move_above_stdio(fds[0]);
+        const int saved = errno;
+        fds[1] = move_above_stdio(fds[1]);
+        if (fds[0] < 0 || fds[1] < 0) {
+            const int err = fds[0] < 0 ? saved : errno;
+            if (fds[0] >= 0)
+                ::close(fds[0]);
+            if (fds[1] >= 0)
+                ::close(fds[1]);
+            errno = err;
+            return false;
+        }
+        track_locked(fds[0]);
+        track_locked(fds[1]);
     }
-    read_end = std::move(r);
-    write_end = std::move(w);
+    read_end = UniqueFd(fds[0], UniqueFd::AlreadyTracked{});
+    write_end = UniqueFd(fds[1], UniqueFd::AlreadyTracked{});
     return true;
 }
 

@@ -60,6 +60,11 @@ public:
     bool valid() const noexcept { return fd_ >= 0; }
     explicit operator bool() const noexcept { return valid(); }
 
+    /// Takes ownership of @p fd that the caller already recorded in the table
+    /// while holding the global lock (see make_pipe()).
+    struct AlreadyTracked {};
+    UniqueFd(int fd, AlreadyTracked) noexcept : fd_(fd), generation_(fork_generation()) {}
+
     /// Gives up ownership without closing; the descriptor is no longer tracked.
     int release() noexcept;
     /// Closes the current descriptor (if this process image opened it) and owns @p fd.
@@ -74,8 +79,9 @@ private:
 /// Returns the new descriptor (the old one is closed) or -1 with errno set.
 int move_above_stdio(int fd) noexcept;
 
-/// Creates a close-on-exec pipe with both ends above fd 2.
-/// Returns false with errno set on failure.
+/// Creates a close-on-exec pipe with both ends above fd 2, recorded in the
+/// table before any other thread can fork, so that no child ever inherits
+/// its write end. Returns false with errno set on failure.
 bool make_pipe(UniqueFd &read_end, UniqueFd &write_end) noexcept;
 
 /// Names the descriptor that the next fork() on this thread must keep open in
