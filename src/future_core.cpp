@@ -17,11 +17,15 @@ namespace {
 constexpr int kMarkers = 16;
 char g_finished[kMarkers];
 
-// The cores alive in this process image. Reset (leaked, never touched) in a
-// forked child: the parent's futures are not the child's.
+// The cores alive in this process image; changed only under the global
+// lock. Emptied in a forked child: the parent's futures are not the child's.
 std::unordered_set<const FutureCore *> *g_live = nullptr;
 
-void reset_live_in_child() noexcept { g_live = nullptr; }
+void reset_live_in_child() noexcept
+{
+    if (g_live != nullptr)
+        g_live->clear();
+}
 
 __attribute__((constructor)) void install_hook() { register_child_reset_hook(reset_live_in_child); }
 
@@ -127,8 +131,9 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         FutureCore *core;
         ~StateGuard()
         {
-            // Only reached on failure: a built-in state is freed by finalizing
-            // it against no process; a custom one cannot be freed by us.
+            // Reached on failure and in the child: a built-in state is freed
+            // by finalizing it against no process (pid -1 waits for nothing);
+            // a custom one has no free function we could call.
             if (core != nullptr && core->type_state != nullptr && is_builtin_type(type)) {
                 ProcReact_Status ignored;
                 type.finalize(core->type_state, -1, &ignored);
@@ -146,13 +151,13 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
 
     if (pid == 0) {
         // The child. The fork handler has closed the library's other
-        // descriptors. Nothing here may throw or free: the parent's objects
-        // are left alone and the child ends with _exit() in the caller's code.
+        // descriptors and emptied the registries. Nothing here may throw; the
+        // core and a built-in reading state were made by this thread and are
+        // freed (the guards do it), so that a leak checker in the child sees
+        // nothing lost. The child ends with _exit() in the caller's code.
         const int fd = write_end.release();
         read_end.release();
         unregister.core = nullptr;
-        state_guard.core = nullptr;
-        (void)core.release();
         // The result pipe is the child's own: keep it across exec().
         const int flags = ::fcntl(fd, F_GETFD);
         if (flags >= 0)

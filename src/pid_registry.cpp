@@ -13,15 +13,18 @@ namespace {
 
 using Table = std::unordered_map<const ProcReact_PidIterator *, std::vector<ChildWatch>>;
 
-// Heap objects so that a forked child can drop them without running any
-// destructor (another thread may have been using them at the fork).
+// Changed only under the global lock, so the copy a forked child sees is
+// consistent and can be emptied there. The watches' descriptors are already
+// closed by then and their destructors leave them alone (fork generation).
 Table *g_table = nullptr;
 std::vector<ChildWatch> *g_orphans = nullptr;
 
 void reset_in_child() noexcept
 {
-    g_table = nullptr;
-    g_orphans = nullptr;
+    if (g_table != nullptr)
+        g_table->clear();
+    if (g_orphans != nullptr)
+        g_orphans->clear();
 }
 
 __attribute__((constructor)) void install_hook() { register_child_reset_hook(reset_in_child); }
