@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the cmocka unit tests: clocks, descriptor and child
+ * bookkeeping, data patterns and a signal storm for the EINTR tests.
+ *
+ * Every helper is static so that each test executable stays one translation
+ * unit plus this header.
+ */
+#ifndef PROCREACT_TEST_H
+#define PROCREACT_TEST_H
+
+#if !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* ---------------------------------------------------------------- clocks */
+
+/** Seconds on the monotonic clock. */
+static inline double t_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/** CPU seconds used by this process (not its children). */
+static inline double t_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/** Sleeps for @p ms milliseconds, resuming after signals. */
+static inline void t_sleep_ms(long ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/** True when the test runs under the valgrind setup (heavier work is scaled down). */
+static inline int t_under_valgrind(void)
+{
+    const char *v = getenv("PROCREACT_TEST_VALGRIND");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/** True when the library was told to work without pidfds. */
+static inline int t_fallback_mode(void)
+{
+    const char *v = getenv("PROCREACT_NO_PIDFD");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+/** Number of open descriptors of this process. */
+static inline int t_count_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    int count = 0;
+    struct dirent *entry;
+    if (dir == NULL)
+        return -1;
+    while ((entry = readdir(dir)) != NULL)
+        if (entry->d_name[0] != '.')
+            ++count;
+    closedir(dir);
+    return count - 1; /* the directory's own descriptor */
+}
+
+/** True when @p fd is an open descriptor. */
+static inline int t_fd_is_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+/** Bitmap of open descriptors below 1024 (the directory's own one excluded). */
+typedef struct {
+    unsigned char open[1024];
+} FdSet;
+
+static inline void t_fd_snapshot(FdSet *set)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    memset(set, 0, sizeof *set);
+    if (dir == NULL)
+        return;
+    while ((entry = readdir(dir)) != NULL) {
+        int fd;
+        if (entry->d_name[0] == '.')
+            continue;
+        fd = atoi(entry->d_name);
+        if (fd >= 0 && fd < 1024 && fd != dirfd(dir))
+            set->open[fd] = 1;
+    }
+    closedir(dir);
+}
+
+/** Writes all of @p len bytes, resuming after short writes and EINTR. */
+static inline int t_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = (const char *)buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/** Writes a NUL-terminated string. */
+static inline int t_write_str(int fd, const char *s)
+{
+    return t_write_all(fd, s, strlen(s));
+}
+
+/* -------------------------------------------------------------- processes */
+
+/** True while @p pid names a process (a zombie counts). */
+static inline int t_pid_exists(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/** True when @p pid, a child of ours, has exited (without reaping it). */
+static inline int t_child_has_exited(pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return 1; /* not a child any more: it is gone */
+    return info.si_pid != 0;
+}
+
+/** True when this process has no children at all (running or zombie). */
+static inline int t_no_children(void)
+{
+    errno = 0;
+    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
+}
+
+/** Waits for @p pid (resuming after EINTR); returns its wait status or -1. */
+static inline int t_reap(pid_t pid)
+{
+    int wstatus = 0;
+    pid_t r;
+    do
+        r = waitpid(pid, &wstatus, 0);
+    while (r < 0 && errno == EINTR);
+    return r == pid ? wstatus : -1;
+}
+
+/** Forks a child that sleeps @p ms milliseconds and exits with @p code. */
+static inline pid_t t_fork_sleeper(long ms, int code)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        t_sleep_ms(ms);
+        _exit(code);
+    }
+    return pid;
+}
+
+/** Kills and reaps a child of ours, ignoring whether it still runs. */
+static inline void t_kill_and_reap(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        t_reap(pid);
+    }
+}
+
+/** Makes the current process (a child) end by @p signo without a core file. */
+static inline void t_die_by_signal(int signo)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    signal(signo, SIG_DFL);
+    raise(signo);
+    _exit(99); /* not reached */
+}
+
+/* -------------------------------------------------------------- patterns */
+
+/** The byte at @p index of the test pattern: not periodic at 2^n, never NUL. */
+static inline unsigned char t_pattern_byte(size_t index)
+{
+    unsigned char b = (unsigned char)((index * 2654435761u) >> 13) ^ (unsigned char)(index / 251);
+    return b == 0 ? (unsigned char)0x5a : b;
+}
+
+static inline void t_fill_pattern(unsigned char *buf, size_t offset, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; ++i)
+        buf[i] = t_pattern_byte(offset + i);
+}
+
+/** Index of the first byte that differs from the pattern, or @p len when all match. */
+static inline size_t t_check_pattern(const unsigned char *buf, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; ++i)
+        if (buf[i] != t_pattern_byte(i))
+            return i;
+    return len;
+}
+
+/** In a child: writes @p total pattern bytes to @p fd in chunks of @p chunk. */
+static inline int t_write_pattern(int fd, size_t total, size_t chunk)
+{
+    unsigned char *buf = (unsigned char *)malloc(chunk);
+    size_t done = 0;
+    if (buf == NULL)
+        return -1;
+    while (done < total) {
+        size_t n = total - done < chunk ? total - done : chunk;
+        t_fill_pattern(buf, done, n);
+        if (t_write_all(fd, buf, n) != 0) {
+            free(buf);
+            return -1;
+        }
+        done += n;
+    }
+    free(buf);
+    return 0;
+}
+
+/* --------------------------------------------------- signal storm (EINTR) */
+
+static volatile sig_atomic_t t_storm_count;
+static struct sigaction t_storm_saved;
+
+static void t_storm_handler(int signo)
+{
+    (void)signo;
+    ++t_storm_count;
+}
+
+/**
+ * Installs a SIGALRM handler without SA_RESTART and fires it every
+ * @p interval_us microseconds, so that every blocking call of this process
+ * keeps failing with EINTR unless it is retried.
+ */
+static inline void t_storm_start(long interval_us)
+{
+    struct sigaction action;
+    struct itimerval timer;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = t_storm_handler;
+    action.sa_flags = 0; /* deliberately no SA_RESTART */
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGALRM, &action, &t_storm_saved);
+    t_storm_count = 0;
+    memset(&timer, 0, sizeof timer);
+    timer.it_interval.tv_sec = interval_us / 1000000;
+    timer.it_interval.tv_usec = interval_us % 1000000;
+    timer.it_value = timer.it_interval;
+    setitimer(ITIMER_REAL, &timer, NULL);
+}
+
+/** Stops the storm; returns how many signals arrived. */
+static inline long t_storm_stop(void)
+{
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &t_storm_saved, NULL);
+    return (long)t_storm_count;
+}
+
+/** In a child: stop the inherited storm handler from disturbing the child's own sleeps. */
+static inline void t_child_quiet(void)
+{
+    signal(SIGALRM, SIG_IGN);
+}
+
+/* ------------------------------------------------------------ cmocka glue */
+
+/**
+ * Teardown shared by the tests: fails the test when it left a child of this
+ * process behind (running or zombie), then reaps such children so that the
+ * next test starts clean.
+ */
+static inline int t_teardown_no_children(void **state)
+{
+    int clean;
+    (void)state;
+    clean = t_no_children();
+    if (!clean) {
+        print_error("a child process was left behind (zombie or running)\n");
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+    }
+    return clean ? 0 : -1;
+}
+
+/** A unit test that must leave no child behind. */
+#define T_TEST(f) cmocka_unit_test_teardown(f, t_teardown_no_children)
+
+#endif /* PROCREACT_TEST_H */
