@@ -170,7 +170,9 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         return future;
 
     write_end.reset();
-    core->child = ChildWatch(pid);
+    // The pidfd is opened only where it is needed (an iterator, a custom
+    // type, abandoning): a plain get of a built-in type waits by pid alone.
+    core->child = ChildWatch(pid, false);
     core->read_fd = std::move(read_end);
     future.pid = pid;
     future.fd = core->read_fd.get();
@@ -210,12 +212,16 @@ void *finish(ProcReact_Future &future, ProcReact_Status *status) noexcept
     ProcReact_Status st = PROCREACT_STATUS_OK;
     void *result;
     if (FutureCore *core = core_of(future)) {
+        // A built-in finalize reaps its child. A custom one may not: watch the
+        // child through a pidfd first, while it is certainly unreaped, so that
+        // a zombie it leaves can be reaped without naming anybody else
+        // (without a pidfd it is left alone: its pid may have been recycled).
+        const bool builtin = is_builtin_type(future.type);
+        if (!builtin)
+            core->child.ensure_pidfd();
         result = call_finalize(future, core->type_state, &st);
         core->type_state = nullptr;
-        // A finalize that did not wait leaves a zombie: reap it through the
-        // pidfd, which cannot name anybody else (without one it is left alone,
-        // since its pid may already have been recycled).
-        if (core->child.pidfd() >= 0)
+        if (!builtin && core->child.pidfd() >= 0)
             core->child.reap(nullptr, true);
         remove_live(core);
         delete core;
@@ -243,6 +249,7 @@ void abandon(ProcReact_Future &future) noexcept
     }
     core->read_fd.reset();
     future.fd = -1;
+    core->child.ensure_pidfd();
     core->child.kill();
     ProcReact_Status ignored;
     void *result = call_finalize(future, core->type_state, &ignored);

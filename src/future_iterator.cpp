@@ -64,6 +64,8 @@ public:
         slot->core = core_of(future);
         if (slot->core == nullptr)
             slot->own_watch = ChildWatch(future.pid);
+        else
+            slot->core->child.ensure_pidfd();
         slots_.reserve(slots_.size() + 1);
         pending_exit_.reserve(slots_.size() + 1);
         if (!watch_fd(future.fd, tag(slot.get(), false)))

@@ -111,7 +111,17 @@ int poll_readable(int fd, int timeout_ms) noexcept
     }
 }
 
-ChildWatch::ChildWatch(pid_t pid) noexcept : pid_(pid), pidfd_(pid > 0 ? open_pidfd(pid) : -1) {}
+ChildWatch::ChildWatch(pid_t pid, bool open_now) noexcept
+    : pid_(pid), pidfd_(pid > 0 && open_now ? open_pidfd(pid) : -1)
+{
+}
+
+bool ChildWatch::ensure_pidfd() noexcept
+{
+    if (!pidfd_ && pid_ > 0)
+        pidfd_.reset(open_pidfd(pid_));
+    return pidfd_.valid();
+}
 
 bool ChildWatch::is_our_child() const noexcept
 {

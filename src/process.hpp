@@ -34,8 +34,15 @@ int poll_readable(int fd, int timeout_ms) noexcept;
 class ChildWatch {
 public:
     ChildWatch() noexcept = default;
-    /// Starts watching @p pid. Never fails: without a pidfd the fallback is used.
-    explicit ChildWatch(pid_t pid) noexcept;
+    /// Starts watching @p pid. Never fails: without a pidfd the fallback is
+    /// used. With @p open_pidfd false the pidfd is opened later, by
+    /// ensure_pidfd(), only where it is needed.
+    explicit ChildWatch(pid_t pid, bool open_pidfd = true) noexcept;
+
+    /// Opens the pidfd if there is none yet and pidfds are enabled. Only
+    /// valid while the child is unreaped (so that its pid cannot have been
+    /// recycled). Returns whether there is a pidfd.
+    bool ensure_pidfd() noexcept;
 
     ChildWatch(ChildWatch &&) noexcept = default;
     ChildWatch &operator=(ChildWatch &&) noexcept = default;
