@@ -77,7 +77,7 @@ fi
 [ -r "$lib" ] || die "library not found: $lib"
 lib=$(readlink -f "$lib")
 
-if ! readelf -S "$lib" 2>/dev/null | grep -q '\.debug_info'; then
+if ! readelf -S "$lib" 2>/dev/null | grep '\.debug_info' >/dev/null; then
     echo "abi-check: SKIP: $lib has no debug information (build with -g, e.g. --buildtype=debug)"
     exit 77
 fi
