@@ -25,10 +25,14 @@
 
 #define BENCH_MAX_ROUNDS 64
 
-/** One measurement: wall time and the parent's own CPU time, in seconds. */
+/**
+ * One measurement, in seconds: wall time, the parent's own CPU time, and the
+ * CPU time of the children reaped meanwhile (shown for information only).
+ */
 typedef struct {
     double wall;
     double cpu;
+    double child;
 } BenchSample;
 
 static inline double bench_wall_now(void)
@@ -47,6 +51,15 @@ static inline double bench_cpu_now(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* User + system time of the children reaped so far (RUSAGE_CHILDREN). */
+static inline double bench_child_cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            (double)ru.ru_stime.tv_usec / 1e6;
 }
@@ -75,15 +88,18 @@ typedef struct {
     int rounds;
     double ours_wall[BENCH_MAX_ROUNDS], ours_cpu[BENCH_MAX_ROUNDS];
     double base_wall[BENCH_MAX_ROUNDS], base_cpu[BENCH_MAX_ROUNDS];
+    double ours_child[BENCH_MAX_ROUNDS], base_child[BENCH_MAX_ROUNDS];
 } BenchPair;
 
 static inline int bench_measure(BenchRound round, void *ctx, BenchSample *out)
 {
+    const double k0 = bench_child_cpu_now();
     const double c0 = bench_cpu_now();
     const double w0 = bench_wall_now();
     const int rc = round(ctx);
     out->wall = bench_wall_now() - w0;
     out->cpu = bench_cpu_now() - c0;
+    out->child = bench_child_cpu_now() - k0;
     return rc;
 }
 
@@ -117,6 +133,8 @@ static inline int bench_alternate(const char *name, int rounds, BenchRound ours,
         pair->ours_cpu[i] = so.cpu;
         pair->base_wall[i] = sb.wall;
         pair->base_cpu[i] = sb.cpu;
+        pair->ours_child[i] = so.child;
+        pair->base_child[i] = sb.child;
         fprintf(stderr, "  %s round %2d/%d: ours %.4f s (cpu %.4f)  baseline %.4f s (cpu %.4f)\n", name, i + 1,
                 rounds, so.wall, so.cpu, sb.wall, sb.cpu);
     }
@@ -135,6 +153,21 @@ static inline long bench_env_long(const char *name, long fallback)
     if (errno != 0 || *end != '\0' || n <= 0)
         return fallback;
     return n;
+}
+
+/*
+ * The median over pairs of ours[i] / base[i]. Both rounds of a pair run
+ * back to back, so a burst of load from elsewhere tends to hit both: this is
+ * steadier than the ratio of the two medians when the machine is shared.
+ */
+static inline double bench_paired_ratio(const double *ours, const double *base, int n)
+{
+    double ratios[BENCH_MAX_ROUNDS];
+    int k = 0;
+    for (int i = 0; i < n; ++i)
+        if (base[i] > 0.0)
+            ratios[k++] = ours[i] / base[i];
+    return bench_median(ratios, k);
 }
 
 static inline void bench_table_header(void)

@@ -13,7 +13,7 @@
  * the library adds on top (pidfd, close-on-exec pipe, atfork bookkeeping,
  * reading state). Target: ours / baseline <= 1.05 (median wall time).
  *
- * Environment: BENCH_ROUNDS (default 9), BENCH_ITERATIONS (default 2000).
+ * Environment: BENCH_ROUNDS (default 15), BENCH_ITERATIONS (default 2000).
  */
 #define _GNU_SOURCE
 #include <procreact_future.h>
@@ -96,7 +96,7 @@ static int baseline_round(void *ctx)
 
 int main(void)
 {
-    const int rounds = (int)bench_env_long("BENCH_ROUNDS", 9);
+    const int rounds = (int)bench_env_long("BENCH_ROUNDS", 15);
     RoundTrip rt = {bench_env_long("BENCH_ITERATIONS", 2000)};
     BenchPair pair;
 
@@ -116,6 +116,12 @@ int main(void)
     bench_table_header();
     bench_table_row("round trip: wall per iteration", ow, bw, per, "us", "ratio <= 1.05", met ? "MET" : "MISSED");
     bench_table_row("round trip: parent CPU per iteration", oc, bc, per, "us", "(info)", "");
+    bench_table_row("round trip: child CPU per iteration", bench_median(pair.ours_child, rounds),
+                    bench_median(pair.base_child, rounds), per, "us", "(info)", "");
     bench_table_row("round trip: wall per round", ow, bw, 1e3, "ms", "(info)", "");
+    printf("%-38s %12s %12s %8.3f  %-22s %s\n", "round trip: median of paired ratios", "", "",
+           bench_paired_ratio(pair.ours_wall, pair.base_wall, rounds), "(info, wall)", "");
+    printf("%-38s %12s %12s %8.3f  %-22s %s\n", "", "", "", bench_paired_ratio(pair.ours_cpu, pair.base_cpu, rounds),
+           "(info, parent CPU)", "");
     return 0;
 }
