@@ -94,7 +94,7 @@ pc_version=$(PKG_CONFIG_LIBDIR=$(dirname "$pc") pkg-config --modversion libprocr
 docs="not built (no doxygen or -Ddocs=disabled)"
 index=$(find "$tmp/root" -path '*/html/index.html' | head -n 1)
 if [ -n "$index" ]; then
-    grep -F ">$version<" "$index" >/dev/null || grep -F " $version" "$index" >/dev/null \
+    grep -E "id=\"projectnumber\">(&#160;| )*${version//./\\.}<" "$index" >/dev/null \
         || die "the Doxygen pages do not show version $version ($index)"
     docs="version $version in html/index.html"
 fi
