@@ -16,14 +16,22 @@
 namespace procreact {
 namespace {
 
+// Everything the fork handlers and the descriptor table write lives in one
+// small, aligned block, so that the parent's writes right after fork() (while
+// its pages are shared copy-on-write with the child) touch a single page.
 // Constant-initialised so that it is usable from any static constructor.
-pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-std::atomic<unsigned long> g_generation{0};
+constexpr std::size_t kSmallWords = 16; // descriptors 0..1023 need no allocation
 
-// Bitmap of tracked descriptors. Grown under g_lock; never shrunk. Plain
-// malloc/realloc so that growing can fail without throwing.
-std::uint64_t *g_fd_bits = nullptr;
-std::size_t g_fd_words = 0;
+struct alignas(256) Globals {
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    std::atomic<unsigned long> generation{0};
+    std::uint64_t small_bits[kSmallWords] = {};
+    // Descriptors from 1024 on: grown under the lock with realloc (so that
+    // growing can fail without throwing), never shrunk.
+    std::uint64_t *big_bits = nullptr;
+    std::size_t big_words = 0;
+};
+Globals g;
 
 constexpr std::size_t kMaxHooks = 4;
 ChildResetHook g_hooks[kMaxHooks] = {};
@@ -31,24 +39,31 @@ std::size_t g_hook_count = 0;
 
 thread_local int t_keep_fd = -1;
 
-// Records @p fd; the caller holds g_lock.
+std::size_t word_count() noexcept { return kSmallWords + g.big_words; }
+
+std::uint64_t &word_at(std::size_t word) noexcept
+{
+    return word < kSmallWords ? g.small_bits[word] : g.big_bits[word - kSmallWords];
+}
+
+// Records @p fd; the caller holds the lock.
 void track_locked(int fd) noexcept
 {
     if (fd < 0)
         return;
     const std::size_t word = static_cast<std::size_t>(fd) / 64;
-    if (word >= g_fd_words) {
-        std::size_t words = g_fd_words ? g_fd_words : 4;
-        while (words <= word)
+    if (word >= word_count()) {
+        std::size_t words = g.big_words ? g.big_words : 16;
+        while (kSmallWords + words <= word)
             words *= 2;
-        auto *bits = static_cast<std::uint64_t *>(std::realloc(g_fd_bits, words * sizeof(std::uint64_t)));
+        auto *bits = static_cast<std::uint64_t *>(std::realloc(g.big_bits, words * sizeof(std::uint64_t)));
         if (bits == nullptr)
             return; // untracked: still close-on-exec, only not closed by the fork handler
-        std::memset(bits + g_fd_words, 0, (words - g_fd_words) * sizeof(std::uint64_t));
-        g_fd_bits = bits;
-        g_fd_words = words;
+        std::memset(bits + g.big_words, 0, (words - g.big_words) * sizeof(std::uint64_t));
+        g.big_bits = bits;
+        g.big_words = words;
     }
-    g_fd_bits[word] |= std::uint64_t{1} << (fd % 64);
+    word_at(word) |= std::uint64_t{1} << (fd % 64);
 }
 
 void track(int fd) noexcept
@@ -65,19 +80,23 @@ void untrack(int fd) noexcept
         return;
     GlobalLock lock;
     const std::size_t word = static_cast<std::size_t>(fd) / 64;
-    if (word < g_fd_words)
-        g_fd_bits[word] &= ~(std::uint64_t{1} << (fd % 64));
+    if (word < word_count())
+        word_at(word) &= ~(std::uint64_t{1} << (fd % 64));
 }
 
-void atfork_prepare() noexcept { pthread_mutex_lock(&g_lock); }
+void atfork_prepare() noexcept { pthread_mutex_lock(&g.lock); }
 
-void atfork_parent() noexcept { pthread_mutex_unlock(&g_lock); }
+void atfork_parent() noexcept { pthread_mutex_unlock(&g.lock); }
 
 void atfork_child() noexcept
 {
-    g_generation.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t word = 0; word < g_fd_words; ++word) {
-        std::uint64_t bits = g_fd_bits[word];
+    g.generation.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t words = word_count();
+    for (std::size_t word = 0; word < words; ++word) {
+        std::uint64_t &slot = word_at(word);
+        std::uint64_t bits = slot;
+        if (bits == 0)
+            continue; // written only where needed: each written page is copied
         while (bits != 0) {
             const int bit = __builtin_ctzll(bits);
             bits &= bits - 1;
@@ -85,13 +104,13 @@ void atfork_child() noexcept
             if (fd != t_keep_fd)
                 ::close(fd);
         }
-        g_fd_bits[word] = 0;
+        slot = 0;
     }
     for (std::size_t i = 0; i < g_hook_count; ++i)
         g_hooks[i]();
     // The mutex was locked by this thread in atfork_prepare(); the child's
     // copy is consistent and can be unlocked.
-    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_unlock(&g.lock);
 }
 
 __attribute__((constructor)) void install_fork_handlers()
@@ -101,10 +120,10 @@ __attribute__((constructor)) void install_fork_handlers()
 
 } // namespace
 
-unsigned long fork_generation() noexcept { return g_generation.load(std::memory_order_relaxed); }
+unsigned long fork_generation() noexcept { return g.generation.load(std::memory_order_relaxed); }
 
-void global_lock() noexcept { pthread_mutex_lock(&g_lock); }
-void global_unlock() noexcept { pthread_mutex_unlock(&g_lock); }
+void global_lock() noexcept { pthread_mutex_lock(&g.lock); }
+void global_unlock() noexcept { pthread_mutex_unlock(&g.lock); }
 
 int UniqueFd::release() noexcept
 {

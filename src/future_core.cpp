@@ -3,7 +3,7 @@
 
 #include <cerrno>
 #include <memory>
-#include <unordered_set>
+#include <new>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,37 +17,19 @@ namespace {
 constexpr int kMarkers = 16;
 char g_finished[kMarkers];
 
-// The cores alive in this process image; changed only under the global
-// lock. Emptied in a forked child: the parent's futures are not the child's.
-std::unordered_set<const FutureCore *> *g_live = nullptr;
-
-void reset_live_in_child() noexcept
-{
-    if (g_live != nullptr)
-        g_live->clear();
-}
-
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(reset_live_in_child); }
-
-void add_live(const FutureCore *core)
-{
-    GlobalLock lock;
-    if (g_live == nullptr)
-        g_live = new std::unordered_set<const FutureCore *>();
-    g_live->insert(core);
-}
-
-void remove_live(const FutureCore *core) noexcept
-{
-    GlobalLock lock;
-    if (g_live != nullptr)
-        g_live->erase(core);
-}
+// In a future's child: the parent's core of that future (see start_future()).
+FutureCore *g_child_leftover = nullptr;
 
 // The parent's read end, grown once a child shows that it writes a lot. The
 // default 64 KiB pipe makes a large transfer cost one context switch per 64 KiB.
 constexpr std::uint64_t kGrowAfter = 64 * 1024;
 constexpr int kBigPipe = 1 << 20;
+
+bool is_marker(const void *state) noexcept
+{
+    const auto *marker = static_cast<const char *>(state);
+    return marker >= &g_finished[0] && marker < &g_finished[kMarkers];
+}
 
 void mark_finished(ProcReact_Future &future, ProcReact_Status status) noexcept
 {
@@ -71,19 +53,17 @@ void *call_finalize(ProcReact_Future &future, void *type_state, ProcReact_Status
 
 FutureCore *core_of(const ProcReact_Future &future) noexcept
 {
-    auto *candidate = static_cast<FutureCore *>(future.state);
-    if (candidate == nullptr)
+    if (future.state == nullptr || is_marker(future.state))
         return nullptr;
-    GlobalLock lock;
-    return (g_live != nullptr && g_live->count(candidate) != 0) ? candidate : nullptr;
+    auto *candidate = static_cast<FutureCore *>(future.state);
+    return candidate->tag == FutureCore::kTag ? candidate : nullptr;
 }
 
 bool finished_status(const ProcReact_Future &future, ProcReact_Status *status) noexcept
 {
-    const auto *marker = static_cast<const char *>(future.state);
-    if (marker < &g_finished[0] || marker >= &g_finished[kMarkers])
+    if (!is_marker(future.state))
         return false;
-    *status = static_cast<ProcReact_Status>(marker - &g_finished[0]);
+    *status = static_cast<ProcReact_Status>(static_cast<const char *>(future.state) - &g_finished[0]);
     return true;
 }
 
@@ -100,22 +80,11 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         return future;
     }
 
-    std::unique_ptr<FutureCore> core;
-    try {
-        core = std::make_unique<FutureCore>();
-        add_live(core.get());
-    } catch (...) {
+    std::unique_ptr<FutureCore> core(new (std::nothrow) FutureCore());
+    if (!core) {
         errno = ENOMEM;
         return future;
     }
-    struct Unregister {
-        const FutureCore *core;
-        ~Unregister()
-        {
-            if (core != nullptr)
-                remove_live(core);
-        }
-    } unregister{core.get()};
 
     // The reading state exists before the child does, so that nothing can
     // fail once a child runs.
@@ -131,7 +100,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         FutureCore *core;
         ~StateGuard()
         {
-            // Reached on failure and in the child: a built-in state is freed
+            // Reached on failure only: a built-in state is freed
             // by finalizing it against no process (pid -1 waits for nothing);
             // a custom one has no free function we could call.
             if (core != nullptr && core->type_state != nullptr && is_builtin_type(type)) {
@@ -151,17 +120,17 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
 
     if (pid == 0) {
         // The child. The fork handler has closed the library's other
-        // descriptors and emptied the registries. Nothing here may throw; the
-        // core and a built-in reading state were made by this thread and are
-        // freed (the guards do it), so that a leak checker in the child sees
-        // nothing lost. The child ends with _exit() in the caller's code.
+        // descriptors. Nothing here may throw, and as little as possible is
+        // touched (each page written is a copy): the parent's core is left
+        // as it is, reachable from g_child_leftover so that a leak checker in
+        // the child does not report it, and never freed, since the child
+        // ends with _exit() in the caller's code.
         const int fd = write_end.release();
         read_end.release();
-        unregister.core = nullptr;
+        g_child_leftover = core.release();
+        state_guard.core = nullptr;
         // The result pipe is the child's own: keep it across exec().
-        const int flags = ::fcntl(fd, F_GETFD);
-        if (flags >= 0)
-            ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+        ::fcntl(fd, F_SETFD, 0);
         future.pid = 0;
         future.fd = fd;
         return future;
@@ -177,7 +146,6 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     future.pid = pid;
     future.fd = core->read_fd.get();
     future.state = core.get();
-    unregister.core = nullptr;
     state_guard.core = nullptr;
     core.release();
     return future;
@@ -223,7 +191,6 @@ void *finish(ProcReact_Future &future, ProcReact_Status *status) noexcept
         core->type_state = nullptr;
         if (!builtin && core->child.pidfd() >= 0)
             core->child.reap(nullptr, true);
-        remove_live(core);
         delete core;
     } else {
         result = call_finalize(future, future.state, &st);
@@ -257,7 +224,6 @@ void abandon(ProcReact_Future &future) noexcept
     free_builtin_result(future.type, result);
     if (core->child.pidfd() >= 0)
         core->child.reap(nullptr, true);
-    remove_live(core);
     delete core;
     future.result = nullptr;
     future.state = nullptr;

@@ -10,8 +10,8 @@
 // without anything left allocated.
 //
 // Futures that a client built by hand (the 0.1 way: `state` = the type's own
-// state) are still accepted; they are recognised by not being in the set of
-// live cores, read the same way, and waited for through their pid only.
+// state) are still accepted; they are recognised by the absence of the
+// core's tag, read the same way, and waited for through their pid only.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,14 @@
 namespace procreact {
 
 struct FutureCore {
+    static constexpr std::uint64_t kTag = 0x70726f6372656163; // "procreac"
+
+    FutureCore() noexcept = default;
+    ~FutureCore() { tag = 0; }
+    FutureCore(const FutureCore &) = delete;
+    FutureCore &operator=(const FutureCore &) = delete;
+
+    std::uint64_t tag = kTag; // must stay first
     void *type_state = nullptr;
     UniqueFd read_fd;
     ChildWatch child;

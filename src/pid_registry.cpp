@@ -21,9 +21,11 @@ std::vector<ChildWatch> *g_orphans = nullptr;
 
 void reset_in_child() noexcept
 {
-    if (g_table != nullptr)
+    // Only when there is something to drop: writing an empty table would
+    // still copy its pages into every child.
+    if (g_table != nullptr && !g_table->empty())
         g_table->clear();
-    if (g_orphans != nullptr)
+    if (g_orphans != nullptr && !g_orphans->empty())
         g_orphans->clear();
 }
 

@@ -174,7 +174,16 @@ extern "C" {
 
 void *procreact_type_initialize_bytes(void) noexcept
 {
-    return std::calloc(1, sizeof(BytesState));
+    auto *s = static_cast<BytesState *>(std::calloc(1, sizeof(BytesState)));
+    if (s == nullptr)
+        return nullptr;
+    // The first buffer is made now, before the child is forked: the
+    // allocator's bookkeeping then is not written while the parent's pages
+    // are shared with a running child (each such page would be copied).
+    char *data = nullptr;
+    if (ensure_room(data, s->capacity, 0, kReadChunk))
+        s->pub.data = data;
+    return s;
 }
 
 ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) noexcept
@@ -188,7 +197,7 @@ ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) n
         return read_discard(fd);
 
     char *data = static_cast<char *>(s->pub.data);
-    if (!ensure_room(data, s->capacity, s->size, kReadChunk)) {
+    if (!ensure_room(data, s->capacity, s->size, kMinRead)) {
         fail_bytes(s, PROCREACT_STATUS_OUT_OF_MEMORY);
         return read_discard(fd);
     }
@@ -280,7 +289,11 @@ void *procreact_type_finalize_string(void *state, pid_t pid, ProcReact_Status *s
 
 void *procreact_type_initialize_string_array(void) noexcept
 {
-    return std::calloc(1, sizeof(StringArrayState));
+    auto *s = static_cast<StringArrayState *>(std::calloc(1, sizeof(StringArrayState)));
+    if (s == nullptr)
+        return nullptr;
+    ensure_room(s->pending, s->pending_capacity, 0, kReadChunk); // as for bytes; on failure, later
+    return s;
 }
 
 ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state, int fd) noexcept
@@ -292,7 +305,7 @@ ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state
     }
     if (s->error != PROCREACT_STATUS_OK)
         return read_discard(fd);
-    if (!ensure_room(s->pending, s->pending_capacity, s->pending_size, kReadChunk)) {
+    if (!ensure_room(s->pending, s->pending_capacity, s->pending_size, kMinRead)) {
         fail_string_array(s, PROCREACT_STATUS_OUT_OF_MEMORY);
         return read_discard(fd);
     }
