@@ -18,7 +18,7 @@ constexpr int kMarkers = 16;
 char g_finished[kMarkers];
 
 // In a future's child: the parent's core of that future (see start_future()).
-FutureCore *g_child_leftover = nullptr;
+FutureCore *volatile g_child_leftover = nullptr; // volatile: a store never read must stay
 
 // The parent's read end, grown once a child shows that it writes a lot. The
 // default 64 KiB pipe makes a large transfer cost one context switch per 64 KiB.
