@@ -14,7 +14,9 @@
  *             buffer, then one memchr() pass that makes the same malloc'ed,
  *             NULL-terminated array of malloc'ed tokens.
  *
- * Target: the one-line case well under a second (we flag it at 0.25 s).
+ * Target: the one-line case well under a second (we flag it at 0.25 s), and
+ * linear: the same line at a quarter of the size must take about a quarter
+ * of the time (flagged when the full size takes 8x or more; quadratic is 16x).
  *
  * Environment: BENCH_ROUNDS (default 7), BENCH_MIB (default 32).
  */
@@ -158,12 +160,14 @@ static int baseline_round(void *ctx)
     return check_and_free(tokens, s);
 }
 
-static int run_case(const char *name, const char *label, Split *s, int rounds, int with_target)
+static int run_case(const char *name, const char *label, Split *s, int rounds, int with_target, double *ours_wall)
 {
     BenchPair pair;
     if (bench_alternate(name, rounds, ours_round, s, baseline_round, s, &pair) != 0)
         return -1;
     const double ow = bench_median(pair.ours_wall, rounds), bw = bench_median(pair.base_wall, rounds);
+    if (ours_wall != NULL)
+        *ours_wall = ow;
     const double oc = bench_median(pair.ours_cpu, rounds), bc = bench_median(pair.base_cpu, rounds);
     char row[64];
     snprintf(row, sizeof row, "%s: wall", label);
@@ -190,9 +194,11 @@ int main(void)
         lines[i] = (i % kLine == kLine - 1) ? '\n' : (char)('a' + i % 26);
     }
     Split single = {total, one_line, 1};
+    Split quarter = {total / 4, one_line, 1};
     Split many = {total, lines, total / kLine};
-    char label_one[48], label_many[48];
+    char label_one[48], label_quarter[48], label_many[48];
     snprintf(label_one, sizeof label_one, "split %ld MiB, one line", mib);
+    snprintf(label_quarter, sizeof label_quarter, "split %ld KiB, one line", (long)(total / 4 / 1024));
     snprintf(label_many, sizeof label_many, "split %ld MiB, %zu lines", mib, total / kLine);
 
     printf("Benchmark 3: string-array type ('\\n') on %ld MiB\n", mib);
@@ -201,10 +207,17 @@ int main(void)
     printf("\n");
     bench_table_header();
     fflush(stdout);
-    if (run_case("split-one-line", label_one, &single, rounds, 1) != 0)
+    double full = 0.0, part = 0.0;
+    if (run_case("split-one-line", label_one, &single, rounds, 1, &full) != 0)
         return 1;
-    if (run_case("split-short-lines", label_many, &many, rounds, 0) != 0)
+    if (run_case("split-quarter-line", label_quarter, &quarter, rounds, 0, &part) != 0)
         return 1;
+    if (run_case("split-short-lines", label_many, &many, rounds, 0, NULL) != 0)
+        return 1;
+    /* Four times the bytes: about 4x the time when linear, 16x when quadratic. */
+    const double growth = part > 0.0 ? full / part : 0.0;
+    printf("%-38s %12s %12s %8.2f  %-22s %s\n", "one line: time(4x bytes)/time(1x)", "", "", growth,
+           "< 8 (linear ~4)", growth < 8.0 ? "MET" : "MISSED");
     free(one_line);
     free(lines);
     return 0;
