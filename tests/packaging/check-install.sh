@@ -53,6 +53,21 @@ bad() { echo "FAIL: $*"; fail=1; }
 dest=$(mktemp -d "${TMPDIR:-/tmp}/procreact-destdir.XXXXXX") || exit 2
 trap 'rm -rf "$dest"' EXIT HUP INT TERM
 
+# 0. `meson test` builds only what the selected tests depend on, and the
+# docs are defined after tests/, so they may not be built yet. Installing
+# needs every output: skip (77) rather than rebuild from inside a test.
+unbuilt=$("$meson" introspect --installed "$builddir" 2>/dev/null | python3 -c '
+import json, os, sys
+for built in json.load(sys.stdin):
+    if os.path.isabs(built) and not os.path.lexists(built):
+        print(built)
+' 2>/dev/null)
+if [ -n "$unbuilt" ]; then
+    echo "check-install: SKIP: not everything is built yet; run 'meson compile -C $builddir' (or ninja) before 'meson test'. Missing:"
+    printf '  %s\n' $unbuilt
+    exit 77
+fi
+
 # 1. Install. --no-rebuild: `meson test` has already built everything, and a
 # rebuild from inside a test would race with ninja. Subprojects (the cmocka
 # fallback) are not part of our layout.
