@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test-only fork() interposer. Linked into a test executable (or loaded with
+ * LD_PRELOAD), its fork() comes before the C library's in symbol lookup, so
+ * every fork() the test and libprocreact make passes through it. The test
+ * arms it with forkfail_arm(skip, count): the next `skip` calls fork for
+ * real, the `count` after them fail with EAGAIN without creating anything,
+ * as fork() does when the process limit is reached. HARD_FORKFAIL=skip:count
+ * in the environment arms it at load time.
+ *
+ * This is used instead of RLIMIT_NPROC (not enforced for root, which the
+ * tests run as) and instead of a cgroup pids limit (the cgroup hierarchy is
+ * not writable in CI containers).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "forkfail.h"
+
+static atomic_long g_skip;
+static atomic_long g_fail;
+static atomic_long g_calls;
+static atomic_long g_failed;
+
+typedef pid_t (*fork_fn)(void);
+
+void forkfail_arm(long skip, long count)
+{
+    atomic_store(&g_skip, skip);
+    atomic_store(&g_fail, count);
+}
+
+long forkfail_calls(void) { return atomic_load(&g_calls); }
+
+long forkfail_failed(void) { return atomic_load(&g_failed); }
+
+__attribute__((constructor)) static void forkfail_from_env(void)
+{
+    const char *s = getenv("HARD_FORKFAIL");
+    long skip, count;
+    if (s != NULL && sscanf(s, "%ld:%ld", &skip, &count) == 2)
+        forkfail_arm(skip, count);
+}
+
+pid_t fork(void)
+{
+    static fork_fn real_fork;
+    if (real_fork == NULL)
+        *(void **)&real_fork = dlsym(RTLD_NEXT, "fork");
+    atomic_fetch_add(&g_calls, 1);
+    if (atomic_load(&g_skip) > 0) {
+        atomic_fetch_sub(&g_skip, 1);
+    } else if (atomic_load(&g_fail) > 0) {
+        atomic_fetch_sub(&g_fail, 1);
+        atomic_fetch_add(&g_failed, 1);
+        errno = EAGAIN;
+        return -1;
+    }
+    return real_fork();
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* Control of the test-only fork() interposer (forkfail.c). */
+#ifndef PROCREACT_FORKFAIL_H
+#define PROCREACT_FORKFAIL_H
+
+/* The next @p skip fork() calls succeed, the @p count after them fail with EAGAIN. */
+void forkfail_arm(long skip, long count);
+/* fork() calls seen so far, and how many of them were made to fail. */
+long forkfail_calls(void);
+long forkfail_failed(void);
+
+#endif
