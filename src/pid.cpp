@@ -62,7 +62,9 @@ int procreact_wait_for_exit_status(pid_t pid, ProcReact_Status *status) noexcept
 
 int procreact_wait_for_boolean(pid_t pid, ProcReact_Status *status) noexcept
 {
-    return procreact_wait_and_retrieve(pid, procreact_retrieve_boolean, status);
+    // A failed wait returns -1 from procreact_wait_and_retrieve(): as a
+    // boolean that would read as true, so failures are false here.
+    return procreact_wait_and_retrieve(pid, procreact_retrieve_boolean, status) > 0;
 }
 
 } // extern "C"
