@@ -261,20 +261,36 @@ static inline int t_write_pattern(int fd, size_t total, size_t chunk)
 /* --------------------------------------------------- signal storm (EINTR) */
 
 static volatile sig_atomic_t t_storm_count;
+static volatile sig_atomic_t t_storm_expired;
+static struct timespec t_storm_deadline;
 static struct sigaction t_storm_saved;
 
 static void t_storm_handler(int signo)
 {
+    struct timespec now;
     (void)signo;
     ++t_storm_count;
+    /* A call that restarts a full timeout on every EINTR never returns
+     * under the storm. Stop it at the deadline, so that such a livelock
+     * shows as a failure instead of a hang. */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > t_storm_deadline.tv_sec ||
+        (now.tv_sec == t_storm_deadline.tv_sec && now.tv_nsec >= t_storm_deadline.tv_nsec)) {
+        struct itimerval off;
+        memset(&off, 0, sizeof off);
+        setitimer(ITIMER_REAL, &off, NULL);
+        t_storm_expired = 1;
+    }
 }
 
 /**
  * Installs a SIGALRM handler without SA_RESTART and fires it every
  * @p interval_us microseconds, so that every blocking call of this process
- * keeps failing with EINTR unless it is retried.
+ * keeps failing with EINTR unless it is retried. The storm ends by itself
+ * after @p deadline_s seconds (five times that under valgrind);
+ * t_storm_stop() then reports failure.
  */
-static inline void t_storm_start(long interval_us)
+static inline void t_storm_start_for(long interval_us, long deadline_s)
 {
     struct sigaction action;
     struct itimerval timer;
@@ -282,8 +298,11 @@ static inline void t_storm_start(long interval_us)
     action.sa_handler = t_storm_handler;
     action.sa_flags = 0; /* deliberately no SA_RESTART */
     sigemptyset(&action.sa_mask);
-    sigaction(SIGALRM, &action, &t_storm_saved);
     t_storm_count = 0;
+    t_storm_expired = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t_storm_deadline);
+    t_storm_deadline.tv_sec += t_under_valgrind() ? 5 * deadline_s : deadline_s;
+    sigaction(SIGALRM, &action, &t_storm_saved);
     memset(&timer, 0, sizeof timer);
     timer.it_interval.tv_sec = interval_us / 1000000;
     timer.it_interval.tv_usec = interval_us % 1000000;
@@ -291,13 +310,27 @@ static inline void t_storm_start(long interval_us)
     setitimer(ITIMER_REAL, &timer, NULL);
 }
 
-/** Stops the storm; returns how many signals arrived. */
+/** A storm with a 10 s deadline. */
+static inline void t_storm_start(long interval_us)
+{
+    t_storm_start_for(interval_us, 10);
+}
+
+/**
+ * Stops the storm; returns how many signals arrived, or -1 (with a message)
+ * when the call under test was still blocked at the storm's deadline.
+ */
 static inline long t_storm_stop(void)
 {
     struct itimerval off;
     memset(&off, 0, sizeof off);
     setitimer(ITIMER_REAL, &off, NULL);
     sigaction(SIGALRM, &t_storm_saved, NULL);
+    if (t_storm_expired) {
+        print_error("the call under test did not return while signals kept interrupting it "
+                    "(a timeout restarted in full after each EINTR?)\n");
+        return -1;
+    }
     return (long)t_storm_count;
 }
 
@@ -306,6 +339,122 @@ static inline void t_child_quiet(void)
 {
     signal(SIGALRM, SIG_IGN);
 }
+
+/* ------------------------------------------- pid iterator bookkeeping */
+
+#ifdef PROCREACT_PID_ITERATOR_H
+#define T_MAX_PIDS 32
+
+/** What one child of a pid iterator does. */
+typedef struct {
+    long sleep_ms;
+    int exit_code;
+    int signo;
+} PidPlan;
+
+/**
+ * Client data for a pid iterator: @c next forks the planned children,
+ * @c complete records every completion. pid_t values special to @c next:
+ * a plan with exit_code -1000 makes @c next return -1 (failed fork),
+ * -1001 makes it return 0, -1002 makes it return our parent's pid.
+ */
+typedef struct {
+    const PidPlan *plans;
+    int total;
+    int next_index;
+    ProcReact_PidIterator *it;
+    pid_t pids[T_MAX_PIDS];
+    unsigned max_running;
+    int completed;
+    pid_t done_pid[T_MAX_PIDS];
+    ProcReact_Status done_status[T_MAX_PIDS];
+    int done_result[T_MAX_PIDS];
+} PidCtx;
+
+static inline ProcReact_bool t_pid_has_next(void *data)
+{
+    PidCtx *ctx = (PidCtx *)data;
+    return ctx->next_index < ctx->total;
+}
+
+static inline pid_t t_pid_next(void *data)
+{
+    PidCtx *ctx = (PidCtx *)data;
+    const int index = ctx->next_index++;
+    const PidPlan *plan = &ctx->plans[index];
+    pid_t pid;
+    if (plan->exit_code == -1000)
+        return ctx->pids[index] = -1;
+    if (plan->exit_code == -1001)
+        return ctx->pids[index] = 0;
+    if (plan->exit_code == -1002)
+        return ctx->pids[index] = getppid();
+    if (ctx->it != NULL && ctx->it->running_processes + 1 > ctx->max_running)
+        ctx->max_running = ctx->it->running_processes + 1;
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGALRM, SIG_IGN);
+        t_sleep_ms(plan->sleep_ms);
+        if (plan->signo != 0)
+            t_die_by_signal(plan->signo);
+        _exit(plan->exit_code);
+    }
+    ctx->pids[index] = pid;
+    return pid;
+}
+
+static inline void t_pid_complete(void *data, pid_t pid, ProcReact_Status status, int result)
+{
+    PidCtx *ctx = (PidCtx *)data;
+    if (ctx->completed < T_MAX_PIDS) {
+        ctx->done_pid[ctx->completed] = pid;
+        ctx->done_status[ctx->completed] = status;
+        ctx->done_result[ctx->completed] = result;
+    }
+    ++ctx->completed;
+}
+
+static inline void t_pid_ctx_init(PidCtx *ctx, ProcReact_PidIterator *it, const PidPlan *plans, int total,
+                                  ProcReact_RetrieveResult retrieve)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->plans = plans;
+    ctx->total = total;
+    ctx->it = it;
+    *it = procreact_initialize_pid_iterator(t_pid_has_next, t_pid_next, retrieve, t_pid_complete, ctx);
+}
+
+/** Index of the completion of @p pid, or -1; fails the test when it completed twice. */
+static inline int t_pid_completion(const PidCtx *ctx, pid_t pid)
+{
+    int i, found = -1;
+    for (i = 0; i < ctx->completed && i < T_MAX_PIDS; ++i) {
+        if (ctx->done_pid[i] == pid) {
+            if (found >= 0)
+                fail_msg("pid %d completed twice", (int)pid);
+            found = i;
+        }
+    }
+    return found;
+}
+
+/** Asserts that every completion is one of this context's own children, each exactly once. */
+static inline void t_pid_assert_own_completions(const PidCtx *ctx)
+{
+    int i, j;
+    for (i = 0; i < ctx->completed; ++i) {
+        int own = 0;
+        for (j = 0; j < ctx->next_index; ++j)
+            if (ctx->pids[j] == ctx->done_pid[i])
+                own = 1;
+        if (!own)
+            fail_msg("completion of pid %d, which is not this iterator's", (int)ctx->done_pid[i]);
+    }
+    for (j = 0; j < ctx->next_index; ++j)
+        if (ctx->pids[j] > 0)
+            (void)t_pid_completion(ctx, ctx->pids[j]);
+}
+#endif /* PROCREACT_PID_ITERATOR_H */
 
 /* ------------------------------------------------------------ cmocka glue */
 

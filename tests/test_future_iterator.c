@@ -441,6 +441,33 @@ static void test_iterator_survives_eintr(void **state)
     ctx_free(&ctx);
 }
 
+/* A child that closed its pipe is still awaited (in fallback mode by polling
+ * with a back-off). Signals must not restart that wait's timeout in full
+ * each time, or the iterator never sees the exit while they keep coming. */
+static void test_iterator_exit_wait_survives_eintr(void **state)
+{
+    static const ChildPlan plans[] = {{"closed", 1, 300, NULL, 0, 0}};
+    ProcReact_FutureIterator it;
+    Ctx ctx;
+    long signals;
+    int round;
+    (void)state;
+    /* A livelocked wait ends only when the signals pause by chance, so a
+     * few rounds make the failure likely rather than certain. */
+    for (round = 0; round < 3; ++round) {
+        ctx_init(&ctx, &it, plans, 1);
+        t_storm_start_for(250, 2); /* a 0.3 s child: 2 s is plenty */
+        procreact_fork_in_parallel_buffer_and_wait(&it);
+        signals = t_storm_stop();
+        assert_true(signals >= 5);
+        assert_int_equal(ctx.completed, 1);
+        assert_string_equal(ctx.results[0], "closed");
+        assert_int_equal(ctx.statuses[0], PROCREACT_STATUS_OK);
+        procreact_destroy_future_iterator(&it);
+        ctx_free(&ctx);
+    }
+}
+
 /* ------------------------------------------ a client's own append (7) */
 
 typedef struct {
@@ -686,6 +713,7 @@ int main(void)
         T_TEST(test_iterator_quiet_child_does_not_delay_sibling),
         T_TEST(test_iterator_buffer_sleeps_while_children_are_quiet),
         T_TEST(test_iterator_survives_eintr),
+        T_TEST(test_iterator_exit_wait_survives_eintr),
         T_TEST(test_iterator_client_append_only_when_readable),
         T_TEST(test_iterator_destroy_kills_and_reaps),
         T_TEST(test_iterator_no_descriptor_leak),
