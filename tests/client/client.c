@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A client of the installed library, written in the subset of C and C++ that
+ * compiles as both: the test builds it once as C and once as C++ against
+ * the headers and library that pkg-config finds, and runs both. It uses
+ * every upstream header by its upstream name, so a declaration without
+ * extern "C" (upstream's procreact_pid_iterator.h) fails to link as C++.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <procreact_future.h>
+#include <procreact_future_iterator.h>
+#include <procreact_pid.h>
+#include <procreact_pid_iterator.h>
+#include <procreact_signal.h>
+#include <procreact_types.h>
+#include <procreact_util.h>
+#include <procreact.h>
+
+/* The x86_64 ABI, checked at compile time in both languages. */
+#if defined(__x86_64__) && defined(__LP64__)
+typedef char check_type_size[sizeof(ProcReact_Type) == 32 ? 1 : -1];
+typedef char check_future_size[sizeof(ProcReact_Future) == 56 ? 1 : -1];
+typedef char check_future_iterator_size[sizeof(ProcReact_FutureIterator) == 48 ? 1 : -1];
+typedef char check_pid_iterator_size[sizeof(ProcReact_PidIterator) == 48 ? 1 : -1];
+#endif
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
+            ++failures;                                                                                      \
+        }                                                                                                    \
+    } while (0)
+
+static void check_future(void)
+{
+    ProcReact_Future future = procreact_initialize_future(procreact_create_string_type());
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char *s;
+    if (future.pid == 0) {
+        const char *msg = "hello from the child";
+        ssize_t n = write(future.fd, msg, strlen(msg));
+        _exit(n == (ssize_t)strlen(msg) ? 0 : 1);
+    }
+    CHECK(future.pid > 0);
+    s = (char *)procreact_future_get(&future, &status);
+    CHECK(status == PROCREACT_STATUS_OK);
+    CHECK(s != NULL && strcmp(s, "hello from the child") == 0);
+    CHECK(procreact_future_get(&future, &status) == s);
+    free(s);
+    procreact_destroy_future(&future);
+}
+
+/* A future iterator over three words, collecting string arrays. */
+typedef struct {
+    int next;
+    int completed;
+    int ok;
+} WordsData;
+
+static ProcReact_bool words_has_next(void *data)
+{
+    return ((WordsData *)data)->next < 3;
+}
+
+static ProcReact_Future words_next(void *data)
+{
+    WordsData *d = (WordsData *)data;
+    const int index = d->next++;
+    ProcReact_Future future = procreact_initialize_future(procreact_create_string_array_type(':'));
+    if (future.pid == 0) {
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "w%d:x%d:", index, index);
+        _exit(write(future.fd, buf, (size_t)len) == len ? 0 : 1);
+    }
+    return future;
+}
+
+static void words_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    WordsData *d = (WordsData *)data;
+    char **tokens = (char **)future->result;
+    ++d->completed;
+    if (status == PROCREACT_STATUS_OK && tokens != NULL && tokens[0] != NULL && tokens[1] != NULL &&
+        tokens[2] == NULL && tokens[0][0] == 'w' && tokens[1][0] == 'x' && tokens[0][1] == tokens[1][1])
+        ++d->ok;
+    procreact_free_string_array(tokens);
+}
+
+static void check_future_iterator(void)
+{
+    WordsData data;
+    ProcReact_FutureIterator it;
+    memset(&data, 0, sizeof data);
+    it = procreact_initialize_future_iterator(words_has_next, words_next, words_complete, &data);
+    procreact_fork_buffer_and_wait_in_parallel_limit(&it, 2);
+    CHECK(data.completed == 3);
+    CHECK(data.ok == 3);
+    CHECK(it.running_processes == 0);
+    procreact_destroy_future_iterator(&it);
+}
+
+/* A pid iterator over exit codes. */
+typedef struct {
+    int next;
+    int sum;
+    int completed;
+} CodesData;
+
+static ProcReact_bool codes_has_next(void *data)
+{
+    return ((CodesData *)data)->next < 4;
+}
+
+static pid_t codes_next(void *data)
+{
+    CodesData *d = (CodesData *)data;
+    const int code = ++d->next;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(code);
+    return pid;
+}
+
+static void codes_complete(void *data, pid_t pid, ProcReact_Status status, int result)
+{
+    CodesData *d = (CodesData *)data;
+    (void)pid;
+    ++d->completed;
+    if (status == PROCREACT_STATUS_OK)
+        d->sum += result;
+}
+
+static void check_pid_iterator(void)
+{
+    CodesData data;
+    ProcReact_PidIterator it;
+    memset(&data, 0, sizeof data);
+    it = procreact_initialize_pid_iterator(codes_has_next, codes_next, procreact_retrieve_exit_status,
+                                           codes_complete, &data);
+    procreact_fork_and_wait_in_parallel_limit(&it, 2);
+    CHECK(data.completed == 4);
+    CHECK(data.sum == 1 + 2 + 3 + 4);
+
+    /* The main-loop style with the signal handler. */
+    memset(&data, 0, sizeof data);
+    it = procreact_initialize_pid_iterator(codes_has_next, codes_next, NULL, codes_complete, &data);
+    CHECK(procreact_register_signal_handler() == 0);
+    while (procreact_spawn_next_pid(&it))
+        ;
+    {
+        int rounds = 0;
+        while (data.completed < 4 && rounds++ < 10000) {
+            struct timespec ts;
+            procreact_complete_all_finished_processes(&it);
+            ts.tv_sec = 0;
+            ts.tv_nsec = 1000000;
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK(data.completed == 4);
+    CHECK(data.sum == 10);
+    procreact_destroy_pid_iterator(&it);
+}
+
+static void check_pid_functions(void)
+{
+    ProcReact_Status status = PROCREACT_STATUS_OK;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    CHECK(procreact_wait_for_boolean(pid, &status));
+    CHECK(status == PROCREACT_STATUS_OK);
+    pid = fork();
+    if (pid == 0)
+        _exit(9);
+    CHECK(procreact_wait_and_retrieve(pid, procreact_retrieve_exit_status, &status) == 9);
+    CHECK(procreact_wait_for_exit_status(-1, &status) == -1);
+    CHECK(status == PROCREACT_STATUS_FORK_FAIL);
+    CHECK(procreact_retrieve_boolean(-1, 0, &status) == 0);
+    CHECK(status == PROCREACT_STATUS_WAIT_FAIL);
+}
+
+static void check_building_blocks(void)
+{
+    /* The public building blocks keep their names: take their addresses. */
+    void *(*init_bytes)(void) = procreact_type_initialize_bytes;
+    ssize_t (*append_bytes)(ProcReact_Type *, void *, int) = procreact_type_append_bytes;
+    void *(*fin_bytes)(void *, pid_t, ProcReact_Status *) = procreact_type_finalize_bytes;
+    void *(*fin_string)(void *, pid_t, ProcReact_Status *) = procreact_type_finalize_string;
+    void *(*init_array)(void) = procreact_type_initialize_string_array;
+    ssize_t (*append_array)(ProcReact_Type *, void *, int) = procreact_type_append_strings_to_array;
+    void *(*fin_array)(void *, pid_t, ProcReact_Status *) = procreact_type_finalize_string_array;
+    ProcReact_Type bytes = procreact_create_bytes_type();
+    CHECK(init_bytes != NULL && append_bytes != NULL && fin_bytes != NULL && fin_string != NULL);
+    CHECK(init_array != NULL && append_array != NULL && fin_array != NULL);
+    CHECK(bytes.append == append_bytes);
+}
+
+int main(void)
+{
+    check_future();
+    check_future_iterator();
+    check_pid_iterator();
+    check_pid_functions();
+    check_building_blocks();
+    if (failures != 0) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+#ifdef __cplusplus
+    puts("client (C++): ok");
+#else
+    puts("client (C): ok");
+#endif
+    return 0;
+}
