@@ -184,9 +184,13 @@ void *finish(ProcReact_Future &future, ProcReact_Status *status) noexcept
         // child through a pidfd first, while it is certainly unreaped, so that
         // a zombie it leaves can be reaped without naming anybody else
         // (without a pidfd it is left alone: its pid may have been recycled).
+        // A custom finalize is also promised an exited child (its wait then
+        // returns at once); in an iterator the child has exited already.
         const bool builtin = is_builtin_type(future.type);
-        if (!builtin)
+        if (!builtin) {
             core->child.ensure_pidfd();
+            core->child.wait_exited();
+        }
         result = call_finalize(future, core->type_state, &st);
         core->type_state = nullptr;
         if (!builtin && core->child.pidfd() >= 0)

@@ -85,10 +85,7 @@ public:
         std::vector<Slot *> ready;
         const int timeout = pending_exit_.empty() ? -1 : backoff_ms_;
         epoll_event events[64];
-        int n;
-        do
-            n = ::epoll_wait(epoll_.get(), events, 64, timeout);
-        while (n < 0 && errno == EINTR);
+        const int n = wait_retry(timeout, [&](int left) { return ::epoll_wait(epoll_.get(), events, 64, left); });
         // Reserve before any slot changes state, so nothing below can throw
         // and leave a finished slot unlisted.
         const std::size_t most = static_cast<std::size_t>(n > 0 ? n : 0) + pending_exit_.size();

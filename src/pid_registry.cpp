@@ -137,10 +137,7 @@ std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterat
             }
         }
         const int timeout = !block ? 0 : (unwatchable ? backoff : -1);
-        int n;
-        do
-            n = ::poll(fds.data(), fds.size(), timeout);
-        while (n < 0 && errno == EINTR);
+        wait_retry(timeout, [&](int left) { return ::poll(fds.data(), fds.size(), left); });
 
         std::vector<pid_t> exited;
         for (std::size_t i = 0; i < fds.size(); ++i)

@@ -85,30 +85,33 @@ pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept
     return r;
 }
 
+Deadline::Deadline(int timeout_ms) noexcept : timeout_ms_(timeout_ms)
+{
+    if (timeout_ms_ > 0) {
+        struct timespec now {};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        start_ns_ = static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+    }
+}
+
+int Deadline::remaining_ms() const noexcept
+{
+    if (timeout_ms_ <= 0)
+        return timeout_ms_ < 0 ? -1 : 0;
+    struct timespec now {};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const long long elapsed_ms =
+        (static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec - start_ns_) / 1000000LL;
+    return elapsed_ms >= timeout_ms_ ? 0 : timeout_ms_ - static_cast<int>(elapsed_ms);
+}
+
 int poll_readable(int fd, int timeout_ms) noexcept
 {
-    struct timespec start {};
-    if (timeout_ms > 0)
-        ::clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct pollfd p {};
-        p.fd = fd;
-        p.events = POLLIN;
-        const int r = ::poll(&p, 1, timeout_ms);
-        if (r >= 0)
-            return r > 0 ? 1 : 0;
-        if (errno != EINTR)
-            return -1;
-        if (timeout_ms > 0) {
-            struct timespec now {};
-            ::clock_gettime(CLOCK_MONOTONIC, &now);
-            const long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-            if (elapsed >= timeout_ms)
-                return 0;
-            timeout_ms -= static_cast<int>(elapsed);
-            start = now;
-        }
-    }
+    struct pollfd p {};
+    p.fd = fd;
+    p.events = POLLIN;
+    const int r = wait_retry(timeout_ms, [&](int timeout) { return ::poll(&p, 1, timeout); });
+    return r < 0 ? -1 : (r > 0 ? 1 : 0);
 }
 
 ChildWatch::ChildWatch(pid_t pid, bool open_now) noexcept

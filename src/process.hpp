@@ -11,6 +11,8 @@
 // the given pid, never "any child".
 #pragma once
 
+#include <cerrno>
+
 #include <sys/types.h>
 
 #include "fd.hpp"
@@ -25,6 +27,37 @@ int wstatus_from_waitid(int code, int child_status) noexcept;
 
 /// waitpid(pid, ..., options) retried on EINTR. Returns what waitpid returns.
 pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept;
+
+/// Milliseconds left of a timeout started at construction (-1: none).
+class Deadline {
+public:
+    explicit Deadline(int timeout_ms) noexcept;
+    /// What is left, never below 0; -1 when there is no timeout.
+    int remaining_ms() const noexcept;
+
+private:
+    int timeout_ms_;
+    long long start_ns_ = 0;
+};
+
+/// Runs a timed wait such as poll() or epoll_wait(): @p wait is called with a
+/// timeout in milliseconds. An EINTR restarts it with what is left of
+/// @p timeout_ms (never the full timeout again, or a storm of signals would
+/// keep it waiting forever); once nothing is left it returns 0.
+template <typename Wait>
+int wait_retry(int timeout_ms, Wait &&wait) noexcept
+{
+    const Deadline deadline(timeout_ms);
+    int timeout = timeout_ms;
+    for (;;) {
+        const int r = wait(timeout);
+        if (r >= 0 || errno != EINTR)
+            return r;
+        timeout = deadline.remaining_ms();
+        if (timeout == 0)
+            return 0;
+    }
+}
 
 /// poll() on one descriptor for readability, retried on EINTR with the
 /// remaining time. Returns 1 when readable/hung up, 0 on timeout, -1 on error.
