@@ -298,7 +298,7 @@ int main(void)
     sigaddset(&block, SIGUSR1);
     sigaddset(&block, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    hard_watchdog("the signal storm tests", (unsigned)(getenv("HARDENING_SCALE") ? 600 : 60));
+    hard_watchdog("the signal storm tests", (unsigned)(getenv("HARDENING_SCALE") ? 200 : 60));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     const struct CMUnitTest tests[] = {
