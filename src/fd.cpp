@@ -74,14 +74,20 @@ void track(int fd) noexcept
     track_locked(fd);
 }
 
+// Forgets @p fd; the caller holds the lock.
+void untrack_locked(int fd) noexcept
+{
+    const std::size_t word = static_cast<std::size_t>(fd) / 64;
+    if (word < word_count())
+        word_at(word) &= ~(std::uint64_t{1} << (fd % 64));
+}
+
 void untrack(int fd) noexcept
 {
     if (fd < 0)
         return;
     GlobalLock lock;
-    const std::size_t word = static_cast<std::size_t>(fd) / 64;
-    if (word < word_count())
-        word_at(word) &= ~(std::uint64_t{1} << (fd % 64));
+    untrack_locked(fd);
 }
 
 void atfork_prepare() noexcept { pthread_mutex_lock(&g.lock); }
@@ -137,8 +143,13 @@ int UniqueFd::release() noexcept
 void UniqueFd::reset(int fd) noexcept
 {
     if (fd_ >= 0 && generation_ == fork_generation()) {
-        untrack(fd_);
-        ::close(fd_); // close() is not retried: on Linux the descriptor is gone even on EINTR
+        // Both under the lock: a fork() between forgetting and closing would
+        // give its child a descriptor it does not know to close (a pipe's
+        // write end, keeping a read from ever ending), and one between
+        // closing and forgetting would close whatever reused the number.
+        GlobalLock lock;
+        untrack_locked(fd_);
+        ::close(fd_); // not retried: on Linux the descriptor is gone even on EINTR
     }
     fd_ = fd;
     generation_ = fork_generation();
