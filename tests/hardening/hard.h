@@ -81,22 +81,21 @@ static inline int hard_no_children(void)
     return r < 0 && errno == ECHILD;
 }
 
-/* Workload scale: HARDENING_SCALE=N divides the iteration counts by N
- * (the sanitizer and valgrind runs use it). Never returns less than @p min. */
-static inline long hard_scaled(long n, long min)
+static inline long hard_env_long(const char *name)
 {
-    const char *s = getenv("HARDENING_SCALE");
-    long div = s != NULL ? strtol(s, NULL, 10) : 1;
-    if (div < 1)
-        div = 1;
-    n /= div;
-    return n < min ? min : n;
+    const char *s = getenv(name);
+    long v = s != NULL ? strtol(s, NULL, 10) : 1;
+    return v < 1 ? 1 : v;
 }
 
-static inline int hard_under_valgrind(void)
+/* Workload scale: HARDENING_SCALE=N divides the iteration counts by N (the
+ * sanitizer and valgrind runs set it), and HARDENING_SCALE_TEST=M, set by a
+ * test registration itself, divides them further. Never returns less than
+ * @p min. */
+static inline long hard_scaled(long n, long min)
 {
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && strstr(p, "vgpreload") != NULL;
+    n /= hard_env_long("HARDENING_SCALE") * hard_env_long("HARDENING_SCALE_TEST");
+    return n < min ? min : n;
 }
 
 static inline double hard_now(void)
