@@ -22,6 +22,7 @@
 #include "boundary.hpp"
 #include "future_core.hpp"
 #include "process.hpp"
+#include "run_limited.hpp"
 #include "types.hpp"
 
 namespace procreact {
@@ -301,28 +302,13 @@ unsigned int procreact_buffer(ProcReact_FutureIterator *iterator) noexcept
 
 void procreact_fork_in_parallel_buffer_and_wait(ProcReact_FutureIterator *iterator) noexcept
 {
-    while (procreact_spawn_next_future(iterator))
-        ;
-    while (procreact_buffer(iterator) > 0)
-        ;
+    run_limited(iterator, 0, procreact_spawn_next_future, procreact_buffer);
 }
 
 void procreact_fork_buffer_and_wait_in_parallel_limit(ProcReact_FutureIterator *iterator,
                                                       const unsigned int limit) noexcept
 {
-    if (iterator == nullptr)
-        return;
-    if (limit == 0) {
-        procreact_fork_in_parallel_buffer_and_wait(iterator);
-        return;
-    }
-    bool more = true;
-    for (;;) {
-        while (more && iterator->running_processes < limit)
-            more = procreact_spawn_next_future(iterator) != 0;
-        if (procreact_buffer(iterator) == 0 && !more)
-            break;
-    }
+    run_limited(iterator, limit, procreact_spawn_next_future, procreact_buffer);
 }
 
 } // extern "C"

@@ -9,6 +9,7 @@
 #include "pid_iterator.hpp"
 #include "pid_registry.hpp"
 #include "process.hpp"
+#include "run_limited.hpp"
 
 namespace procreact {
 namespace {
@@ -118,27 +119,12 @@ ProcReact_bool procreact_wait_for_process_to_complete(ProcReact_PidIterator *ite
 
 void procreact_fork_in_parallel_and_wait(ProcReact_PidIterator *iterator) noexcept
 {
-    while (procreact_spawn_next_pid(iterator))
-        ;
-    while (procreact_wait_for_process_to_complete(iterator))
-        ;
+    run_limited(iterator, 0, procreact_spawn_next_pid, procreact_wait_for_process_to_complete);
 }
 
 void procreact_fork_and_wait_in_parallel_limit(ProcReact_PidIterator *iterator, const unsigned int limit) noexcept
 {
-    if (iterator == nullptr)
-        return;
-    if (limit == 0) {
-        procreact_fork_in_parallel_and_wait(iterator);
-        return;
-    }
-    bool more = true;
-    for (;;) {
-        while (more && iterator->running_processes < limit)
-            more = procreact_spawn_next_pid(iterator) != 0;
-        if (!procreact_wait_for_process_to_complete(iterator) && !more)
-            break;
-    }
+    run_limited(iterator, limit, procreact_spawn_next_pid, procreact_wait_for_process_to_complete);
 }
 
 void procreact_destroy_pid_iterator(ProcReact_PidIterator *iterator) noexcept
