@@ -129,8 +129,18 @@ void fail_bytes(BytesState *s, ProcReact_Status error) noexcept
     s->error = error;
 }
 
+void free_bytes_state(BytesState *s) noexcept
+{
+    if (s == nullptr)
+        return;
+    std::free(s->pub.data);
+    std::free(s);
+}
+
 void free_string_array_state(StringArrayState *s) noexcept
 {
+    if (s == nullptr)
+        return;
     for (std::size_t i = 0; i < s->count; ++i)
         std::free(s->pub.result[i]);
     std::free(s->pub.result);
@@ -175,10 +185,21 @@ bool push_token(StringArrayState *s, const char *begin, std::size_t len) noexcep
     return true;
 }
 
-// Waits for the child; true when it exited with code 0 (status says why not).
-bool child_succeeded(pid_t pid, ProcReact_Status *status) noexcept
+// The start of every built-in finalize: waits for the child, then tells
+// whether a result is to be built. That is when the child exited with code 0
+// (status OK) and reading recorded no error; otherwise @p out says why not
+// (a non-zero exit stays OK with no result, as in 0.1).
+template <typename State>
+bool wants_result(const State *s, pid_t pid, StatusOut &out) noexcept
 {
-    return procreact_wait_for_boolean(pid, status) != 0;
+    const bool exited_zero = procreact_wait_for_boolean(pid, out.get()) != 0;
+    if (s == nullptr || !exited_zero || *out.get() != PROCREACT_STATUS_OK)
+        return false;
+    if (s->error != PROCREACT_STATUS_OK) {
+        out.set(s->error);
+        return false;
+    }
+    return true;
 }
 
 } // namespace
@@ -263,14 +284,9 @@ void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *st
 {
     StatusOut out(status);
     auto *s = static_cast<BytesState *>(state);
-    const bool ok = child_succeeded(pid, out.get());
-    if (s == nullptr)
-        return nullptr;
     void *result = nullptr;
-    if (ok && out.get()[0] == PROCREACT_STATUS_OK) {
-        if (s->error != PROCREACT_STATUS_OK) {
-            out.set(s->error);
-        } else if (s->size > UINT_MAX) {
+    if (wants_result(s, pid, out)) {
+        if (s->size > UINT_MAX) {
             out.set(PROCREACT_STATUS_RESULT_TOO_LARGE);
         } else if (auto *bytes = static_cast<ProcReact_BytesState *>(std::malloc(sizeof(ProcReact_BytesState)))) {
             void *data = s->pub.data;
@@ -289,8 +305,7 @@ void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *st
             out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
         }
     }
-    std::free(s->pub.data);
-    std::free(s);
+    free_bytes_state(s);
     return result;
 }
 
@@ -298,33 +313,25 @@ void *procreact_type_finalize_string(void *state, pid_t pid, ProcReact_Status *s
 {
     StatusOut out(status);
     auto *s = static_cast<BytesState *>(state);
-    const bool ok = child_succeeded(pid, out.get());
-    if (s == nullptr)
-        return nullptr;
     char *result = nullptr;
-    if (ok && out.get()[0] == PROCREACT_STATUS_OK) {
-        if (s->error != PROCREACT_STATUS_OK) {
-            out.set(s->error);
+    if (wants_result(s, pid, out)) {
+        char *data = static_cast<char *>(s->pub.data);
+        const bool no_room = s->capacity == s->size;
+        if (no_room || s->capacity - s->size > s->size / 8 + 1) {
+            if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
+                data = resized;
+            else if (no_room)
+                data = nullptr;
+        }
+        if (data != nullptr) {
+            data[s->size] = '\0';
+            s->pub.data = nullptr;
+            result = data;
         } else {
-            char *data = static_cast<char *>(s->pub.data);
-            const bool no_room = s->capacity == s->size;
-            if (no_room || s->capacity - s->size > s->size / 8 + 1) {
-                if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
-                    data = resized;
-                else if (no_room)
-                    data = nullptr;
-            }
-            if (data != nullptr) {
-                data[s->size] = '\0';
-                s->pub.data = nullptr;
-                result = data;
-            } else {
-                out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
-            }
+            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
         }
     }
-    std::free(s->pub.data);
-    std::free(s);
+    free_bytes_state(s);
     return result;
 }
 
@@ -385,15 +392,7 @@ void *procreact_type_finalize_string_array(void *state, pid_t pid, ProcReact_Sta
 {
     StatusOut out(status);
     auto *s = static_cast<StringArrayState *>(state);
-    const bool ok = child_succeeded(pid, out.get());
-    if (s == nullptr)
-        return nullptr;
-    if (!ok || out.get()[0] != PROCREACT_STATUS_OK) {
-        free_string_array_state(s);
-        return nullptr;
-    }
-    if (s->error != PROCREACT_STATUS_OK) {
-        out.set(s->error);
+    if (!wants_result(s, pid, out)) {
         free_string_array_state(s);
         return nullptr;
     }
