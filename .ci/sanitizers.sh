@@ -40,6 +40,11 @@ run_tests() { # dir, extra meson test args...
   fi
 }
 
+# Only the suites that run compiled test programs: the script-based ones
+# (client, packaging, abi) build and run clients that know nothing of the
+# sanitizer runtimes; they run in the plain build.
+compiled=(--suite unit --suite unit-fallback --suite hardening)
+
 status=0
 start=$SECONDS
 
@@ -49,15 +54,15 @@ for step in $steps; do
   asan)
     echo "==== AddressSanitizer + UndefinedBehaviorSanitizer"
     CC=gcc CXX=g++ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
-    ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     # forkmt is left out here: gcc 12's libasan does not take its allocator
     # locks across fork(), so a child forked while another thread is inside
     # malloc can hang in the ASan allocator (seen: SizeClassAllocator64::
     # GetFromAllocator in the child). That is the sanitizer runtime, not the
     # library; forkmt runs under TSan and valgrind below, and in the plain build.
-    HARDENING_SCALE=5 \
-      run_tests build-asan --no-suite forkmt || status=1
+    ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      HARDENING_SCALE=5 \
+      run_tests build-asan "${compiled[@]}" --no-suite forkmt || status=1
     ;;
   tsan)
     echo "==== ThreadSanitizer"
@@ -66,14 +71,12 @@ for step in $steps; do
     # lets children of multithreaded tests run (they create no threads).
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 \
     HARDENING_SCALE=10 \
-      run_tests build-tsan || status=1
+      run_tests build-tsan "${compiled[@]}" || status=1
     ;;
   valgrind)
     echo "==== valgrind memcheck"
     setup build-vg
-    # Only the suites that run compiled test programs: the script-based ones
-    # (client, packaging, abi) would run bash under memcheck.
-    suites=(--suite unit --suite unit-fallback --suite hardening)
+    suites=("${compiled[@]}")
     # The multithreaded suites fork children whose memory is referenced only
     # from the stacks of threads that do not exist in the child: memcheck
     # reports it as definitely lost when the child _exit()s and, with

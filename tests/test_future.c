@@ -578,9 +578,9 @@ static void test_app_child_holds_no_library_descriptors(void **state)
 /* A thread that forks at any moment must not catch a future's write end
  * between pipe() and the parent's close: the future's read would then only
  * end when that unrelated child exits. */
-static volatile int g_forker_stop;
+static int g_forker_stop; /* shared with the forker thread: __atomic builtins only */
 static pid_t g_forked[4096];
-static volatile int g_forked_count;
+static int g_forked_count; /* written by the forker thread, read after pthread_join() */
 
 static long g_forked_life_s;
 
@@ -589,7 +589,7 @@ static void *forker_thread(void *arg)
     /* Under valgrind every fork copies a large process: fork less often. */
     const long pause_ns = t_under_valgrind() ? 5000000L : 200000L;
     (void)arg;
-    while (!g_forker_stop && g_forked_count < 4096) {
+    while (!__atomic_load_n(&g_forker_stop, __ATOMIC_ACQUIRE) && g_forked_count < 4096) {
         pid_t pid = fork();
         if (pid == 0) {
             struct timespec ts;
@@ -641,7 +641,7 @@ static void test_future_write_end_not_caught_by_concurrent_fork(void **state)
         }
         free(result);
     }
-    g_forker_stop = 1;
+    __atomic_store_n(&g_forker_stop, 1, __ATOMIC_RELEASE);
     pthread_join(thread, NULL);
     {
         int k;
