@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# Quick start, step 2: the full test suite (every suite that `meson test`
-# runs by default). Builds first if needed. Extra arguments go to meson test,
-# e.g. `scripts/run-tests.sh --suite unit` or `--setup valgrind`.
+# Quick start, step 2: the full test suite, the multi-GiB 'slow' suite
+# included (`--setup full`; a plain `meson test` leaves that one out). Builds
+# first if needed. Extra arguments go to meson test, e.g.
+# `scripts/run-tests.sh --suite unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,4 @@ if [[ ! -f build/build.ninja ]]; then
     meson setup build
 fi
 meson compile -C build
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+meson test -C build --setup full --print-errorlogs --num-processes 2 "$@"
