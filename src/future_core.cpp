@@ -145,9 +145,8 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     core->read_fd = std::move(read_end);
     future.pid = pid;
     future.fd = core->read_fd.get();
-    future.state = core.get();
     state_guard.core = nullptr;
-    core.release();
+    future.state = core.release(); // owned by the future from here on
     return future;
 }
 
