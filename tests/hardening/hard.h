@@ -171,10 +171,15 @@ static const char *hard_watchdog_what;
 static unsigned hard_watchdog_seconds;
 static void *hard_watchdog_thread(void *arg)
 {
+    /* Against a monotonic deadline: sleep() returns whole seconds when a
+     * signal interrupts it, so a storm of SIGCHLDs would shorten it by up to
+     * a second per interruption and fire the watchdog early. */
+    struct timespec deadline;
     (void)arg;
-    unsigned left = hard_watchdog_seconds;
-    while (left > 0)
-        left = sleep(left);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)hard_watchdog_seconds;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+        ;
     fprintf(stderr, "HANG: %s did not finish within %u s\n", hard_watchdog_what, hard_watchdog_seconds);
     fflush(stderr);
     _exit(1);
