@@ -202,4 +202,24 @@ static inline int bench_wait_ok(pid_t pid)
     return r == pid && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
 }
 
+/* The child of the capture and split benchmarks: writes @p total bytes to
+ * @p fd by repeating @p chunk (@p chunk_size bytes), then ends with _exit(0)
+ * (1 on a write error). Both sides of a benchmark use it, so they are fed
+ * alike. */
+static inline void bench_write_repeated(int fd, const void *chunk, size_t chunk_size, size_t total)
+{
+    size_t left = total;
+    while (left > 0) {
+        const size_t want = left < chunk_size ? left : chunk_size;
+        const ssize_t n = write(fd, chunk, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(1);
+        }
+        left -= (size_t)n;
+    }
+    _exit(0);
+}
+
 #endif /* PROCREACT_BENCH_H */

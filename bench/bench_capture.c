@@ -30,23 +30,6 @@ typedef struct {
     const unsigned char *chunk; /* kChunk bytes, prefilled */
 } Capture;
 
-/* The child of both sides. */
-static void write_everything(int fd, const Capture *c)
-{
-    size_t left = c->total;
-    while (left > 0) {
-        const size_t want = left < kChunk ? left : kChunk;
-        const ssize_t n = write(fd, c->chunk, want);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(1);
-        }
-        left -= (size_t)n;
-    }
-    _exit(0);
-}
-
 /* A cheap check that the bytes arrived in order: samples a few positions. */
 static int looks_right(const unsigned char *data, size_t size, const Capture *c)
 {
@@ -65,7 +48,7 @@ static int ours_round(void *ctx)
     if (future.pid == -1)
         return -1;
     if (future.pid == 0)
-        write_everything(future.fd, c);
+        bench_write_repeated(future.fd, c->chunk, kChunk, c->total);
     ProcReact_Status status;
     ProcReact_BytesState *bytes = procreact_future_get(&future, &status);
     if (bytes == NULL || status != PROCREACT_STATUS_OK)
@@ -96,7 +79,7 @@ static int baseline_round(void *ctx)
     }
     if (pid == 0) {
         close(fds[0]);
-        write_everything(fds[1], c);
+        bench_write_repeated(fds[1], c->chunk, kChunk, c->total);
     }
     close(fds[1]);
     size_t size = 0;

@@ -34,22 +34,6 @@ typedef struct {
     size_t expected_tokens;
 } Split;
 
-static void write_everything(int fd, const Split *s)
-{
-    size_t left = s->total;
-    while (left > 0) {
-        const size_t want = left < kChunk ? left : kChunk;
-        const ssize_t n = write(fd, s->chunk, want);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(1);
-        }
-        left -= (size_t)n;
-    }
-    _exit(0);
-}
-
 static int check_and_free(char **tokens, const Split *s)
 {
     if (tokens == NULL)
@@ -71,7 +55,7 @@ static int ours_round(void *ctx)
     if (future.pid == -1)
         return -1;
     if (future.pid == 0)
-        write_everything(future.fd, s);
+        bench_write_repeated(future.fd, s->chunk, kChunk, s->total);
     ProcReact_Status status;
     char **tokens = procreact_future_get(&future, &status);
     if (status != PROCREACT_STATUS_OK) {
@@ -129,7 +113,7 @@ static int baseline_round(void *ctx)
     }
     if (pid == 0) {
         close(fds[0]);
-        write_everything(fds[1], s);
+        bench_write_repeated(fds[1], s->chunk, kChunk, s->total);
     }
     close(fds[1]);
     size_t size = 0, capacity = 64 * 1024;
