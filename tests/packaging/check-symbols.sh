@@ -11,7 +11,8 @@
 #   - an exported symbol is not listed (an addition nobody decided on),
 #   - a C++-mangled (_Z...) symbol is exported,
 #   - the list does not hold exactly 32 compat entries.
-# Set NM to use another nm (cross builds).
+# Set NM to use another nm (cross builds). Exits 77, which Meson reports as
+# SKIP, when that nm cannot be found: without it the exports cannot be read.
 
 set -u
 
@@ -30,6 +31,12 @@ for f in "$lib" "$list"; do
         exit 2
     fi
 done
+
+if ! command -v "$nm_tool" >/dev/null 2>&1; then
+    echo "check-symbols: SKIP: '$nm_tool' not found, cannot list the exports of $lib" \
+         "(install binutils, or set NM to an nm that reads ELF)"
+    exit 77
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-symbols.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT HUP INT TERM
