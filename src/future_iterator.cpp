@@ -2,12 +2,16 @@
 //
 // procreact_future_iterator.h: many futures at once.
 //
-// The iterator's state lives behind the public `futures` pointer (which
-// clients never touch): an epoll instance watching every running child's pipe
-// and pidfd, and one slot per running future. procreact_buffer() sleeps in
-// epoll_wait() until any child has output, hangs up or exits, calls the
-// type's append once per readable pipe, and completes each future whose pipe
-// has ended and whose child has exited. A type's finalize therefore never
+// The iterator's state is an IteratorCore in a table the library owns; the
+// public `futures` field (which clients never touch) holds its token (see
+// handle.hpp), so copies of the iterator struct share one state and a stale
+// or hand-filled struct never leads the library into memory it did not
+// make. The core owns an epoll instance and one slot per running future:
+// procreact_buffer() sleeps in epoll_wait() until any child has output or
+// exits, calls the type's append once per readable pipe, closes a pipe as
+// soon as reading ends, and completes each future whose child has exited
+// (watched by a pidfd opened only then, in place of the pipe, so a running
+// future costs one descriptor as in 0.1). A type's finalize therefore never
 // blocks, and a quiet child never delays another.
 #include "procreact_future_iterator.h"
 
@@ -15,12 +19,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include <sys/epoll.h>
 
 #include "boundary.hpp"
 #include "future_core.hpp"
+#include "handle.hpp"
 #include "process.hpp"
 #include "run_limited.hpp"
 #include "types.hpp"
@@ -29,14 +35,10 @@ namespace procreact {
 namespace {
 
 struct Slot {
-    ProcReact_Future future{};
-    FutureCore *core = nullptr; // null for a hand-built future
-    ChildWatch own_watch;       // used when core is null
+    ProcReact_Future future{}; // the copy handed to `complete`
+    std::unique_ptr<FutureCore> core;
     std::size_t index = 0;
-    bool eof = false;
     bool exited = false;
-
-    ChildWatch &watch() noexcept { return core != nullptr ? core->child : own_watch; }
 };
 
 // Tags in epoll_event.data: the slot pointer, low bit set for the pidfd.
@@ -46,6 +48,11 @@ constexpr std::uintptr_t kPidTag = 1;
 constexpr int kFirstBackoffMs = 1;
 constexpr int kMaxBackoffMs = 50;
 
+/// Why a run had to stop: the status every running future completes with.
+struct RunFailure {
+    ProcReact_Status status;
+};
+
 class IteratorCore {
 public:
     IteratorCore() : epoll_(move_above_stdio(::epoll_create1(EPOLL_CLOEXEC)))
@@ -54,61 +61,55 @@ public:
             throw std::bad_alloc();
     }
 
+    Serial serial = 0;
+
     std::size_t running() const noexcept { return slots_.size(); }
 
-    // Takes over a running future. Throws (leaving the future untouched) when
-    // it cannot be watched.
-    void add(const ProcReact_Future &future)
+    // Takes over @p core's running future. Returns false (leaving @p core
+    // untouched) when it cannot be watched; throws std::bad_alloc likewise.
+    bool add(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core)
     {
         auto slot = std::make_unique<Slot>();
-        slot->future = future;
-        slot->core = core_of(future);
-        if (slot->core == nullptr)
-            slot->own_watch = ChildWatch(future.pid);
-        else
-            slot->core->child.ensure_pidfd();
         slots_.reserve(slots_.size() + 1);
         pending_exit_.reserve(slots_.size() + 1);
-        if (!watch_fd(future.fd, tag(slot.get(), false)))
-            throw std::bad_alloc();
-        const int pidfd = slot->watch().pidfd();
-        if (pidfd >= 0 && !watch_fd(pidfd, tag(slot.get(), true))) {
-            unwatch_fd(future.fd);
-            throw std::bad_alloc();
-        }
+        if (!watch_fd(core->out.get(), tag(slot.get(), false)))
+            return false;
+        slot->future = future;
+        slot->core = std::move(core);
         slot->index = slots_.size();
         slots_.push_back(std::move(slot));
+        return true;
     }
 
-    // Waits for events and moves the finished slots into @p done.
+    // Waits for events and moves the finished slots into @p done. Throws
+    // RunFailure when waiting itself fails, std::bad_alloc when out of memory.
     void step(std::vector<std::unique_ptr<Slot>> &done)
     {
-        std::vector<Slot *> ready;
         const int timeout = pending_exit_.empty() ? -1 : backoff_ms_;
         epoll_event events[64];
         const int n = wait_retry(timeout, [&](int left) { return ::epoll_wait(epoll_.get(), events, 64, left); });
+        if (n < 0)
+            throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
         // Reserve before any slot changes state, so nothing below can throw
         // and leave a finished slot unlisted.
-        const std::size_t most = static_cast<std::size_t>(n > 0 ? n : 0) + pending_exit_.size();
+        std::vector<Slot *> ready;
+        const std::size_t most = static_cast<std::size_t>(n) + pending_exit_.size();
         ready.reserve(most);
         done.reserve(done.size() + most);
+        pending_exit_.reserve(pending_exit_.size() + static_cast<std::size_t>(n));
 
         for (int i = 0; i < n; ++i) {
             const auto raw = static_cast<std::uintptr_t>(events[i].data.u64);
             Slot *slot = reinterpret_cast<Slot *>(raw & ~kPidTag);
             if ((raw & kPidTag) != 0) {
-                unwatch_fd(slot->watch().pidfd());
+                unwatch_fd(slot->core->child.pidfd());
                 slot->exited = true;
-            } else if (pump(slot->future, slot->core) == Pump::End) {
-                unwatch_fd(slot->future.fd);
-                slot->eof = true;
-                if (slot->watch().pidfd() < 0)
-                    pending_exit_.push_back(slot);
-            } else {
-                continue;
-            }
-            if (slot->eof && slot->exited)
                 ready.push_back(slot);
+            } else if (slot->core->out && pump(*slot->core) == Pump::End) {
+                end_reading(*slot);
+                if (slot->exited)
+                    ready.push_back(slot);
+            }
         }
 
         // Children whose exit cannot be watched: look, and back off while none moves.
@@ -116,7 +117,7 @@ public:
             bool moved = false;
             for (std::size_t i = 0; i < pending_exit_.size();) {
                 Slot *slot = pending_exit_[i];
-                if (slot->watch().has_exited()) {
+                if (slot->core->child.has_exited()) {
                     slot->exited = true;
                     ready.push_back(slot);
                     pending_exit_[i] = pending_exit_.back();
@@ -133,15 +134,15 @@ public:
             done.push_back(remove(slot));
     }
 
-    // Kills and reaps every running child, discarding its partial result.
-    void abandon_all() noexcept
+    // Takes every running future out (their watches stop here).
+    std::vector<std::unique_ptr<Slot>> take_all() noexcept
     {
         for (auto &slot : slots_) {
-            abandon(slot->future);
-            slot->own_watch.kill_and_reap();
+            unwatch_fd(slot->core->out.get());
+            unwatch_fd(slot->core->child.pidfd());
         }
-        slots_.clear();
         pending_exit_.clear();
+        return std::move(slots_);
     }
 
 private:
@@ -164,6 +165,21 @@ private:
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     }
 
+    // Reading has ended: the pipe goes (before anything waits for the child,
+    // which may be blocked writing), and the child's exit is watched instead.
+    void end_reading(Slot &slot) noexcept
+    {
+        FutureCore &core = *slot.core;
+        unwatch_fd(core.out.get());
+        procreact::end_reading(core);
+        if (core.child.has_exited()) {
+            slot.exited = true;
+        } else if (!core.child.ensure_pidfd() || !watch_fd(core.child.pidfd(), tag(&slot, true))) {
+            pending_exit_.push_back(&slot); // reserved in step()
+            backoff_ms_ = kFirstBackoffMs;
+        }
+    }
+
     std::unique_ptr<Slot> remove(Slot *slot) noexcept
     {
         const std::size_t index = slot->index;
@@ -182,9 +198,68 @@ private:
     int backoff_ms_ = kFirstBackoffMs;
 };
 
-IteratorCore *core_of(const ProcReact_FutureIterator *iterator) noexcept
+// The iterators' cores by serial. Changed under the global lock; a forked
+// child drops the parent's table.
+using Table = std::unordered_map<Serial, std::unique_ptr<IteratorCore>>;
+Table *g_table = nullptr;
+
+void drop_in_child() noexcept
 {
-    return reinterpret_cast<IteratorCore *>(iterator->futures);
+    park_in_child(g_table);
+    g_table = nullptr;
+}
+
+__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+
+IteratorCore *lookup(const ProcReact_FutureIterator *iterator) noexcept
+{
+    Serial serial;
+    if (!open_token(iterator->futures, TokenKind::Iterator, &serial))
+        return nullptr;
+    GlobalLock lock;
+    if (g_table == nullptr)
+        return nullptr;
+    auto it = g_table->find(serial);
+    return it == g_table->end() ? nullptr : it->second.get();
+}
+
+// The iterator's core, made on first use. Throws std::bad_alloc.
+IteratorCore *lookup_or_create(ProcReact_FutureIterator *iterator)
+{
+    if (IteratorCore *core = lookup(iterator))
+        return core;
+    auto core = std::make_unique<IteratorCore>();
+    IteratorCore *raw = core.get();
+    {
+        GlobalLock lock;
+        if (g_table == nullptr)
+            g_table = new Table();
+        Serial serial;
+        do
+            serial = next_serial(TokenKind::Iterator);
+        while (g_table->count(serial) != 0);
+        core->serial = serial;
+        g_table->emplace(serial, std::move(core));
+    }
+    iterator->futures = static_cast<ProcReact_Future *>(make_token(TokenKind::Iterator, raw->serial));
+    return raw;
+}
+
+std::unique_ptr<IteratorCore> unpublish(const ProcReact_FutureIterator *iterator) noexcept
+{
+    std::unique_ptr<IteratorCore> core;
+    Serial serial;
+    if (!open_token(iterator->futures, TokenKind::Iterator, &serial))
+        return core;
+    GlobalLock lock;
+    if (g_table == nullptr)
+        return core;
+    auto it = g_table->find(serial);
+    if (it != g_table->end()) {
+        core = std::move(it->second);
+        g_table->erase(it);
+    }
+    return core;
 }
 
 void deliver(ProcReact_FutureIterator *iterator, ProcReact_Future *future, ProcReact_Status status) noexcept
@@ -197,16 +272,18 @@ void deliver(ProcReact_FutureIterator *iterator, ProcReact_Future *future, ProcR
 
 // Completes a future without the iterator's machinery (when it could not
 // take the future over): blocks for this one child, loses nothing.
-void complete_synchronously(ProcReact_FutureIterator *iterator, ProcReact_Future future) noexcept
+void complete_synchronously(ProcReact_FutureIterator *iterator, ProcReact_Future future,
+                            std::unique_ptr<FutureCore> core) noexcept
 {
+    read_all(*core);
     ProcReact_Status status;
-    procreact_future_get(&future, &status);
+    finish(future, std::move(core), &status);
     deliver(iterator, &future, status);
 }
 
 void sync_count(ProcReact_FutureIterator *iterator) noexcept
 {
-    IteratorCore *core = core_of(iterator);
+    IteratorCore *core = lookup(iterator);
     iterator->running_processes = core != nullptr ? static_cast<unsigned int>(core->running()) : 0;
 }
 
@@ -236,10 +313,8 @@ void procreact_destroy_future_iterator(ProcReact_FutureIterator *iterator) noexc
 {
     if (iterator == nullptr)
         return;
-    if (IteratorCore *core = core_of(iterator)) {
-        core->abandon_all();
-        delete core;
-    }
+    if (std::unique_ptr<IteratorCore> core = unpublish(iterator))
+        core->take_all(); // each slot's core kills and reaps its child as it goes
     iterator->futures = nullptr;
     iterator->running_processes = 0;
 }
@@ -248,32 +323,43 @@ ProcReact_bool procreact_spawn_next_future(ProcReact_FutureIterator *iterator) n
 {
     if (iterator == nullptr || iterator->has_next == nullptr || iterator->next == nullptr)
         return 0;
+    reap_leftovers();
     if (!iterator->has_next(iterator->data))
         return 0;
 
     ProcReact_Future future = iterator->next(iterator->data);
-    ProcReact_Status status;
-    if (finished_status(future, &status)) {
+    std::unique_ptr<FutureCore> core;
+    ProcReact_Status status = PROCREACT_STATUS_OK;
+    switch (claim(future, core)) {
+    case Identity::Finished:
         // Already completed by the client (for instance with procreact_future_get()).
+        finished_status(future, &status);
         deliver(iterator, &future, status);
         return 1;
-    }
-    if (future.pid <= 0) {
+    case Identity::Failed:
         future.result = nullptr;
         deliver(iterator, &future, PROCREACT_STATUS_FORK_FAIL);
         return 1;
-    }
-    const bool taken = guard(false, [&] {
-        IteratorCore *core = core_of(iterator);
-        if (core == nullptr) {
-            core = new IteratorCore();
-            iterator->futures = reinterpret_cast<ProcReact_Future *>(core);
+    case Identity::Stale:
+        future.result = nullptr;
+        deliver(iterator, &future, PROCREACT_STATUS_WAIT_FAIL);
+        return 1;
+    case Identity::HandBuilt:
+        // As 0.1 does: the iterator makes the type's reading state.
+        core = adopt_hand_built(future);
+        if (!core) {
+            future.result = nullptr;
+            deliver(iterator, &future, PROCREACT_STATUS_OUT_OF_MEMORY);
+            return 1;
         }
-        core->add(future);
-        return true;
-    });
+        future.state = nullptr;
+        break;
+    case Identity::Live:
+        break;
+    }
+    const bool taken = guard(false, [&] { return lookup_or_create(iterator)->add(future, core); });
     if (!taken)
-        complete_synchronously(iterator, future);
+        complete_synchronously(iterator, future, std::move(core));
     sync_count(iterator);
     return 1;
 }
@@ -282,19 +368,40 @@ unsigned int procreact_buffer(ProcReact_FutureIterator *iterator) noexcept
 {
     if (iterator == nullptr)
         return 0;
-    IteratorCore *core = core_of(iterator);
+    IteratorCore *core = lookup(iterator);
     if (core == nullptr || core->running() == 0) {
         iterator->running_processes = 0;
         return 0;
     }
     std::vector<std::unique_ptr<Slot>> done;
-    guard_void([&] { core->step(done); });
+    ProcReact_Status failure = PROCREACT_STATUS_OK;
+    try {
+        core->step(done);
+    } catch (const RunFailure &f) {
+        failure = f.status;
+    } catch (...) {
+        failure = PROCREACT_STATUS_OUT_OF_MEMORY;
+    }
+    if (failure != PROCREACT_STATUS_OK) {
+        // Waiting itself fails: retrying would spin. Every running future
+        // ends here, its child killed and reaped, and is reported.
+        for (auto &slot : core->take_all()) {
+            slot->core.reset();
+            slot->future.result = nullptr;
+            mark_finished(slot->future, failure);
+            try {
+                done.push_back(std::move(slot));
+            } catch (...) {
+                deliver(iterator, &slot->future, failure);
+            }
+        }
+    }
     sync_count(iterator);
-    // Callbacks last: they may spawn more futures into this iterator.
+    // Callbacks last: they may spawn more futures into this iterator, or destroy it.
     for (auto &slot : done) {
-        ProcReact_Status status;
-        finish(slot->future, &status);
-        slot->own_watch.reset();
+        ProcReact_Status status = failure;
+        if (slot->core)
+            finish(slot->future, std::move(slot->core), &status);
         deliver(iterator, &slot->future, status);
     }
     return iterator->running_processes;

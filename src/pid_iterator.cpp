@@ -4,6 +4,7 @@
 #include "procreact_pid_iterator.h"
 
 #include <cerrno>
+#include <new>
 
 #include "boundary.hpp"
 #include "pid_iterator.hpp"
@@ -30,9 +31,9 @@ void deliver(ProcReact_PidIterator *iterator, pid_t pid, ProcReact_Status status
 void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch) noexcept
 {
     const pid_t pid = watch.pid();
-    int wstatus = 0;
-    const bool reaped = watch.reap(&wstatus, true) == 1;
-    watch.reset();
+    ExitRecord record;
+    const bool reaped = watch.reap(&record, true) == 1;
+    const int wstatus = record.wstatus;
     sync_count(iterator);
     if (!reaped) {
         // Somebody else reaped it: its status is lost to us.
@@ -49,7 +50,26 @@ void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch) noexcept
 void complete_exited(ProcReact_PidIterator *iterator, bool block) noexcept
 {
     std::vector<ChildWatch> exited;
-    guard_void([&] { exited = registry_take_exited(iterator, block); });
+    ProcReact_Status failure = PROCREACT_STATUS_OK;
+    try {
+        exited = registry_take_exited(iterator, block);
+    } catch (const std::bad_alloc &) {
+        failure = PROCREACT_STATUS_OUT_OF_MEMORY;
+    } catch (...) {
+        failure = PROCREACT_STATUS_WAIT_FAIL;
+    }
+    if (failure != PROCREACT_STATUS_OK && block) {
+        // Waiting itself fails: retrying would spin. Every child of the
+        // iterator ends here, killed and reaped, and is reported.
+        std::vector<ChildWatch> all = registry_take_all(iterator);
+        sync_count(iterator);
+        for (auto &watch : all) {
+            const pid_t pid = watch.pid();
+            watch.kill_and_reap();
+            deliver(iterator, pid, failure, -1);
+        }
+        return;
+    }
     for (auto &watch : exited)
         complete_child(iterator, watch);
 }
@@ -88,12 +108,13 @@ ProcReact_bool procreact_spawn_next_pid(ProcReact_PidIterator *iterator) noexcep
         deliver(iterator, pid, PROCREACT_STATUS_FORK_FAIL, -1);
         return 1;
     }
-    ChildWatch watch(pid);
+    ChildWatch watch(pid, ChildWatch::Pidfd::Later);
     if (!watch.is_our_child()) {
-        watch.reset();
+        watch.release(); // not ours to signal or reap
         deliver(iterator, pid, PROCREACT_STATUS_WAIT_FAIL, -1);
         return 1;
     }
+    watch.ensure_pidfd(true);
     const bool tracked = guard(false, [&] {
         registry_add(iterator, std::move(watch));
         return true;
@@ -131,8 +152,7 @@ void procreact_destroy_pid_iterator(ProcReact_PidIterator *iterator) noexcept
 {
     if (iterator == nullptr)
         return;
-    for (auto &watch : registry_take_all(iterator))
-        watch.kill_and_reap();
+    registry_take_all(iterator); // each watch kills and reaps its child as it goes
     iterator->running_processes = 0;
 }
 

@@ -3,169 +3,304 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 
 #include <poll.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "signal.hpp"
 
 namespace procreact {
 namespace {
 
-using Table = std::unordered_map<const ProcReact_PidIterator *, std::vector<ChildWatch>>;
+// An iterator's value: what a copy of the struct keeps.
+struct Key {
+    ProcReact_PidIteratorHasNext has_next;
+    ProcReact_PidIteratorNext next;
+    ProcReact_RetrieveResult retrieve;
+    ProcReact_PidIteratorComplete complete;
+    void *data;
+
+    bool operator==(const Key &o) const noexcept
+    {
+        return has_next == o.has_next && next == o.next && retrieve == o.retrieve && complete == o.complete &&
+               data == o.data;
+    }
+};
+
+struct KeyHash {
+    std::size_t operator()(const Key &k) const noexcept
+    {
+        std::size_t h = std::hash<void *>()(k.data);
+        const auto mix = [&h](std::uintptr_t v) { h = (h ^ v) * 0x100000001b3ULL + (h >> 17); };
+        mix(reinterpret_cast<std::uintptr_t>(k.has_next));
+        mix(reinterpret_cast<std::uintptr_t>(k.next));
+        mix(reinterpret_cast<std::uintptr_t>(k.retrieve));
+        mix(reinterpret_cast<std::uintptr_t>(k.complete));
+        return h;
+    }
+};
+
+Key key_of(const ProcReact_PidIterator *it) noexcept
+{
+    return Key{it->has_next, it->next, it->retrieve, it->complete, it->data};
+}
+
+struct Entry {
+    std::unordered_map<pid_t, ChildWatch> children; // running, as far as is known
+    std::vector<ChildWatch> exited;                 // known to have exited, not yet taken
+    UniqueFd epoll;                                 // the running children's pidfds; data = pid
+    std::size_t watched = 0;   // children in the epoll set
+    std::size_t unwatched = 0; // running children watched by pid alone
+    unsigned busy = 0;         // callers sleeping on this entry
+    unsigned long seen_signals = 0;
+    long long looked_ns = 0;
+};
+
+using Table = std::unordered_map<Key, std::unique_ptr<Entry>, KeyHash>;
 
 // Changed only under the global lock, so the copy a forked child sees is
-// consistent and can be emptied there. The watches' descriptors are already
-// closed by then and their destructors leave them alone (fork generation).
+// consistent; the child drops it (the parent's children are not its own).
 Table *g_table = nullptr;
-std::vector<ChildWatch> *g_orphans = nullptr;
+long long g_swept_ns = 0;
 
-void reset_in_child() noexcept
+void drop_in_child() noexcept
 {
-    // Only when there is something to drop: writing an empty table would
-    // still copy its pages into every child.
-    if (g_table != nullptr && !g_table->empty())
-        g_table->clear();
-    if (g_orphans != nullptr && !g_orphans->empty())
-        g_orphans->clear();
+    park_in_child(g_table);
+    g_table = nullptr;
 }
 
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(reset_in_child); }
-
-std::vector<ChildWatch> *entry(const ProcReact_PidIterator *iterator) noexcept
-{
-    if (g_table == nullptr)
-        return nullptr;
-    auto it = g_table->find(iterator);
-    return it == g_table->end() ? nullptr : &it->second;
-}
-
-void erase_if_empty(const ProcReact_PidIterator *iterator) noexcept
-{
-    auto *children = entry(iterator);
-    if (children != nullptr && children->empty())
-        g_table->erase(iterator);
-}
+__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
 
 constexpr int kFirstBackoffMs = 1;
 constexpr int kMaxBackoffMs = 50;
+// How often a cheap look must still make the system calls, and how often
+// other entries are swept for exited children.
+constexpr long long kLookEveryNs = 100LL * 1000 * 1000;
+constexpr long long kSweepEveryNs = 100LL * 1000 * 1000;
+
+long long coarse_ns() noexcept
+{
+    struct timespec now {};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+}
+
+Entry *entry(const Key &key) noexcept
+{
+    if (g_table == nullptr)
+        return nullptr;
+    auto it = g_table->find(key);
+    return it == g_table->end() ? nullptr : it->second.get();
+}
+
+// A child seen to have exited moves to `exited`: out of the epoll set, its
+// pidfd closed (the zombie keeps its pid until reaped). Under the lock; the
+// caller reserved room in `exited`.
+std::unordered_map<pid_t, ChildWatch>::iterator mark_exited(Entry &e,
+                                                            std::unordered_map<pid_t, ChildWatch>::iterator it) noexcept
+{
+    ChildWatch &watch = it->second;
+    if (watch.pidfd() >= 0) {
+        ::epoll_ctl(e.epoll.get(), EPOLL_CTL_DEL, watch.pidfd(), nullptr);
+        watch.drop_pidfd();
+        if (--e.watched == 0 && e.busy == 0)
+            e.epoll.reset();
+    } else {
+        --e.unwatched;
+    }
+    e.exited.push_back(std::move(watch));
+    return e.children.erase(it);
+}
+
+// Finds the entry's children that have exited, without blocking. Under the lock.
+void harvest(Entry &e)
+{
+    e.looked_ns = coarse_ns();
+    e.seen_signals = sigchld_count();
+    e.exited.reserve(e.exited.size() + e.children.size());
+    if (e.epoll && e.watched != 0) {
+        epoll_event events[64];
+        int n;
+        do {
+            n = ::epoll_wait(e.epoll.get(), events, 64, 0);
+            for (int i = 0; i < n; ++i) {
+                auto it = e.children.find(static_cast<pid_t>(events[i].data.u64));
+                if (it != e.children.end() && it->second.pidfd() >= 0)
+                    mark_exited(e, it);
+            }
+        } while (n == 64 && e.epoll);
+    }
+    if (e.unwatched != 0) {
+        for (auto it = e.children.begin(); it != e.children.end();) {
+            if (it->second.pidfd() < 0 && it->second.has_exited())
+                it = mark_exited(e, it);
+            else
+                ++it;
+        }
+    }
+}
+
+// Takes exited children out of the entry (one, or all). Under the lock.
+void take(Entry &e, bool just_one, std::vector<ChildWatch> &taken)
+{
+    taken.reserve(taken.size() + (just_one ? 1 : e.exited.size()));
+    while (!e.exited.empty()) {
+        taken.push_back(std::move(e.exited.back()));
+        e.exited.pop_back();
+        if (just_one)
+            break;
+    }
+}
+
+void erase_if_empty(const Key &key) noexcept
+{
+    Entry *e = entry(key);
+    if (e != nullptr && e->children.empty() && e->exited.empty() && e->busy == 0)
+        g_table->erase(key);
+}
+
+// Now and then: other entries' exited children give their pidfds back, so
+// that an iterator nobody calls again does not hold descriptors forever.
+// Under the lock.
+void sweep_others(const Key &self) noexcept
+{
+    const long long now = coarse_ns();
+    if (g_table == nullptr || now - g_swept_ns < kSweepEveryNs)
+        return;
+    g_swept_ns = now;
+    for (auto &item : *g_table) {
+        Entry &e = *item.second;
+        if (e.busy != 0 || e.watched == 0 || item.first == self)
+            continue;
+        try {
+            harvest(e);
+        } catch (...) {
+        }
+    }
+}
 
 } // namespace
 
 void registry_add(const ProcReact_PidIterator *iterator, ChildWatch &&watch)
 {
+    const Key key = key_of(iterator);
     GlobalLock lock;
     if (g_table == nullptr)
         g_table = new Table();
-    (*g_table)[iterator].push_back(std::move(watch));
+    auto &slot = (*g_table)[key];
+    if (!slot)
+        slot = std::make_unique<Entry>();
+    Entry &e = *slot;
+    const pid_t pid = watch.pid();
+    auto placed = e.children.emplace(pid, std::move(watch));
+    ChildWatch &mine = placed.first->second;
+    bool watched = false;
+    if (mine.pidfd() >= 0) {
+        if (!e.epoll)
+            e.epoll.reset(move_above_stdio(::epoll_create1(EPOLL_CLOEXEC)));
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = static_cast<std::uint64_t>(pid);
+        watched = e.epoll && ::epoll_ctl(e.epoll.get(), EPOLL_CTL_ADD, mine.pidfd(), &ev) == 0;
+        if (!watched)
+            mine.drop_pidfd(); // unreaped: the pid alone watches it exactly
+    }
+    if (watched)
+        ++e.watched;
+    else
+        ++e.unwatched;
 }
 
 std::size_t registry_count(const ProcReact_PidIterator *iterator) noexcept
 {
     GlobalLock lock;
-    auto *children = entry(iterator);
-    return children != nullptr ? children->size() : 0;
+    Entry *e = entry(key_of(iterator));
+    return e != nullptr ? e->children.size() + e->exited.size() : 0;
 }
 
 void registry_tidy(const ProcReact_PidIterator *iterator) noexcept
 {
+    reap_leftovers();
+    const Key key = key_of(iterator);
     std::vector<ChildWatch> orphans;
     {
         GlobalLock lock;
-        auto *children = entry(iterator);
-        if (children != nullptr && iterator->running_processes == 0) {
-            try {
-                if (g_orphans == nullptr)
-                    g_orphans = new std::vector<ChildWatch>();
-                for (auto &watch : *children)
-                    g_orphans->push_back(std::move(watch));
-            } catch (...) {
-                // Out of memory: they stay with the entry and are dropped
-                // below, to be reaped by nobody. Nothing better is possible.
-            }
-            g_table->erase(iterator);
-        }
-        if (g_orphans == nullptr || g_orphans->empty())
+        sweep_others(key);
+        Entry *e = entry(key);
+        if (e == nullptr || iterator->running_processes != 0 || e->busy != 0)
             return;
-        orphans.swap(*g_orphans);
-    }
-    // Outside the lock: reap what has exited, keep the rest.
-    std::vector<ChildWatch> still_running;
-    for (auto &watch : orphans) {
-        if (watch.reap(nullptr, false) == 0) {
-            try {
-                still_running.push_back(std::move(watch));
-            } catch (...) {
-            }
+        try {
+            orphans.reserve(e->children.size() + e->exited.size());
+        } catch (...) {
+            return; // kept: a later call tries again
         }
+        for (auto &child : e->children)
+            orphans.push_back(std::move(child.second));
+        for (auto &child : e->exited)
+            orphans.push_back(std::move(child));
+        g_table->erase(key);
     }
-    GlobalLock lock;
-    if (g_orphans == nullptr)
-        return;
-    try {
-        for (auto &watch : still_running)
-            g_orphans->push_back(std::move(watch));
-    } catch (...) {
-    }
+    for (auto &child : orphans)
+        hand_to_reaper(std::move(child));
 }
 
 std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterator, bool block)
 {
+    const Key key = key_of(iterator);
     std::vector<ChildWatch> taken;
     int backoff = kFirstBackoffMs;
+    bool slept = false;
     for (;;) {
-        // Snapshot the descriptors: only this iterator's thread changes its
-        // entry, so they stay open while we poll them outside the lock.
-        std::vector<pollfd> fds;
-        std::vector<pid_t> polled_pids;
-        bool unwatchable = false;
+        int epfd = -1;
+        bool polled = false;
         {
             GlobalLock lock;
-            auto *children = entry(iterator);
-            if (children == nullptr || children->empty())
+            Entry *e = entry(key);
+            if (slept && e != nullptr)
+                --e->busy;
+            slept = false;
+            if (e == nullptr || (e->children.empty() && e->exited.empty())) {
+                erase_if_empty(key);
                 return taken;
-            fds.reserve(children->size());
-            for (auto &watch : *children) {
-                if (watch.pidfd() >= 0) {
-                    pollfd p{};
-                    p.fd = watch.pidfd();
-                    p.events = POLLIN;
-                    fds.push_back(p);
-                    polled_pids.push_back(watch.pid());
-                } else {
-                    unwatchable = true;
-                }
             }
-        }
-        const int timeout = !block ? 0 : (unwatchable ? backoff : -1);
-        wait_retry(timeout, [&](int left) { return ::poll(fds.data(), fds.size(), left); });
-
-        std::vector<pid_t> exited;
-        for (std::size_t i = 0; i < fds.size(); ++i)
-            if (fds[i].revents != 0)
-                exited.push_back(polled_pids[i]);
-        {
-            GlobalLock lock;
-            auto *children = entry(iterator);
-            if (children == nullptr)
+            const bool quiet = !block && e->exited.empty() && e->unwatched == 0 && sigchld_counting() &&
+                               e->seen_signals == sigchld_count() && coarse_ns() - e->looked_ns < kLookEveryNs;
+            if (quiet)
+                return taken; // nothing has ended since the last look
+            if (e->exited.empty())
+                harvest(*e);
+            if (!e->exited.empty() || !block) {
+                take(*e, block, taken);
+                erase_if_empty(key);
                 return taken;
-            for (std::size_t i = 0; i < children->size();) {
-                ChildWatch &watch = (*children)[i];
-                const bool done = watch.pidfd() >= 0
-                                      ? std::find(exited.begin(), exited.end(), watch.pid()) != exited.end()
-                                      : watch.has_exited();
-                if (done) {
-                    taken.push_back(std::move(watch));
-                    children->erase(children->begin() + static_cast<std::ptrdiff_t>(i));
-                    if (block)
-                        break;
-                } else {
-                    ++i;
-                }
             }
-            erase_if_empty(iterator);
+            ++e->busy;
+            slept = true;
+            epfd = e->epoll.get();
+            polled = e->unwatched != 0;
         }
-        if (!taken.empty() || !block)
-            return taken;
+        // Sleep until a pidfd is readable (consumed by harvest() under the
+        // lock), or for the back-off when some children can only be polled.
+        const int timeout = polled ? backoff : -1;
+        if (epfd >= 0) {
+            epoll_event ev;
+            const int r = wait_retry(timeout, [&](int left) { return ::epoll_wait(epfd, &ev, 1, left); });
+            if (r < 0 && errno != EINTR) {
+                GlobalLock lock;
+                if (Entry *e = entry(key))
+                    --e->busy;
+                throw std::system_error(errno, std::generic_category());
+            }
+        } else {
+            wait_retry(timeout, [&](int left) { return ::poll(nullptr, 0, left); });
+        }
         backoff = std::min(backoff * 2, kMaxBackoffMs);
     }
 }
@@ -173,12 +308,29 @@ std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterat
 std::vector<ChildWatch> registry_take_all(const ProcReact_PidIterator *iterator) noexcept
 {
     std::vector<ChildWatch> taken;
+    const Key key = key_of(iterator);
     GlobalLock lock;
-    auto *children = entry(iterator);
-    if (children != nullptr) {
-        taken.swap(*children);
-        g_table->erase(iterator);
+    Entry *e = entry(key);
+    if (e == nullptr)
+        return taken;
+    try {
+        taken.reserve(e->children.size() + e->exited.size());
+    } catch (...) {
+        return taken;
     }
+    for (auto &child : e->children) {
+        if (child.second.pidfd() >= 0 && e->epoll)
+            ::epoll_ctl(e->epoll.get(), EPOLL_CTL_DEL, child.second.pidfd(), nullptr);
+        taken.push_back(std::move(child.second));
+    }
+    for (auto &child : e->exited)
+        taken.push_back(std::move(child));
+    e->children.clear();
+    e->exited.clear();
+    e->watched = e->unwatched = 0;
+    e->epoll.reset();
+    if (e->busy == 0)
+        g_table->erase(key);
     return taken;
 }
 

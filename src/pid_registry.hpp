@@ -4,13 +4,14 @@
 //
 // ProcReact_PidIterator has no field for the library, so the pids that an
 // iterator's `next` returned are kept in a process-wide table keyed by the
-// iterator's address, each with its pidfd. An entry exists only while the
-// iterator has children running. Guarded by the global lock; reset in a
-// forked child, whose parent's children are not its own.
-//
-// An iterator abandoned with children running (its struct reused at the same
-// address with running_processes back at 0) hands those children to an
-// orphan list, reaped without callbacks whenever a pid iterator is used.
+// iterator's *value* (its callbacks and `data`), which a copy of the struct
+// keeps, never by its address. Each entry watches its running children
+// through pidfds in an epoll instance of its own, as long as the library's
+// share of descriptors allows (see ChildWatch::Pidfd::Budgeted), and by pid
+// otherwise. A child's pidfd is closed as soon as it is seen to have exited
+// (a zombie keeps its pid), so an iterator that nobody calls again holds no
+// descriptor once its children are done. Guarded by the global lock; dropped
+// in a forked child, whose parent's children are not its own.
 #pragma once
 
 #include <vector>
@@ -26,13 +27,16 @@ void registry_add(const ProcReact_PidIterator *iterator, ChildWatch &&watch);
 /// The number of children tracked for @p iterator.
 std::size_t registry_count(const ProcReact_PidIterator *iterator) noexcept;
 
-/// Hands the children of a stale entry (the iterator says it runs none) to
-/// the orphan list, and reaps orphans that have exited.
+/// Hands the children of a stale entry (the iterator says it runs none, so
+/// an earlier iterator of the same value was abandoned) to the reaper, and
+/// now and then releases the descriptors of other entries' exited children.
 void registry_tidy(const ProcReact_PidIterator *iterator) noexcept;
 
 /// Takes out of @p iterator's entry its children that have exited. With
 /// @p block, first sleeps until at least one has (and then takes just one).
-/// Throws std::bad_alloc.
+/// Without it, the call costs no system call when the SIGCHLD handler is
+/// installed and reported nothing since the last look (0.1 clients call it
+/// in a busy loop). Throws std::bad_alloc.
 std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterator, bool block);
 
 /// Takes every child of @p iterator out of the table.

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <vector>
+
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +30,28 @@ constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3); // P_PIDFD, Linux 5.4
 // 1: use pidfds, 0: fallback. Starts undecided (-1).
 std::atomic<int> g_pidfd_mode{-1};
 
+// Pidfds held by watches, and the share of RLIMIT_NOFILE they may take when
+// budgeted: a pidfd per child must never cost a collection children that
+// 0.1, which holds none, could run.
+std::atomic<long> g_pidfds{0};
+std::atomic<long> g_pidfd_share{0};
+std::atomic<unsigned> g_share_age{0};
+constexpr long kMinShare = 64;
+
+// Children handed to the reaper. Changed under the global lock; a forked
+// child drops the parent's list.
+std::vector<ChildWatch> *g_leftovers = nullptr;
+std::atomic<bool> g_have_leftovers{false};
+
+void drop_in_child() noexcept
+{
+    park_in_child(g_leftovers);
+    g_leftovers = nullptr;
+    g_have_leftovers.store(false, std::memory_order_relaxed);
+}
+
+__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+
 int decide_mode() noexcept
 {
     const char *env = std::getenv("PROCREACT_NO_PIDFD");
@@ -37,12 +61,30 @@ int decide_mode() noexcept
     return g_pidfd_mode.load();
 }
 
-int open_pidfd(pid_t pid) noexcept
+long pidfd_share() noexcept
+{
+    // The limit can change at run time (tests lower it): look again now and then.
+    if ((g_share_age.fetch_add(1, std::memory_order_relaxed) & 255) == 0 ||
+        g_pidfd_share.load(std::memory_order_relaxed) == 0) {
+        struct rlimit limit {};
+        long share = kMinShare;
+        if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+            share = static_cast<long>(limit.rlim_cur / 4);
+        else if (limit.rlim_cur == RLIM_INFINITY)
+            share = 1L << 20;
+        g_pidfd_share.store(share < kMinShare ? kMinShare : share, std::memory_order_relaxed);
+    }
+    return g_pidfd_share.load(std::memory_order_relaxed);
+}
+
+int open_pidfd(pid_t pid, bool budgeted) noexcept
 {
     int mode = g_pidfd_mode.load(std::memory_order_relaxed);
     if (mode < 0)
         mode = decide_mode();
     if (mode == 0)
+        return -1;
+    if (budgeted && g_pidfds.load(std::memory_order_relaxed) >= pidfd_share())
         return -1;
     const long fd = ::syscall(SYS_pidfd_open, pid, 0);
     if (fd < 0) {
@@ -50,7 +92,22 @@ int open_pidfd(pid_t pid) noexcept
             g_pidfd_mode.store(0); // not available here: every later child uses the fallback
         return -1;
     }
-    return move_above_stdio(static_cast<int>(fd));
+    const int moved = move_above_stdio(static_cast<int>(fd));
+    if (moved >= 0)
+        g_pidfds.fetch_add(1, std::memory_order_relaxed);
+    return moved;
+}
+
+// waitid() with the resource usage that the system call (not glibc's
+// wrapper) reports, retried on EINTR.
+int waitid_usage(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *usage) noexcept
+{
+    long r;
+    do {
+        std::memset(info, 0, sizeof *info);
+        r = ::syscall(SYS_waitid, type, id, info, options, usage);
+    } while (r < 0 && errno == EINTR);
+    return static_cast<int>(r);
 }
 
 } // namespace
@@ -85,23 +142,24 @@ pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept
     return r;
 }
 
+long long monotonic_ns() noexcept
+{
+    struct timespec now {};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+}
+
 Deadline::Deadline(int timeout_ms) noexcept : timeout_ms_(timeout_ms)
 {
-    if (timeout_ms_ > 0) {
-        struct timespec now {};
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        start_ns_ = static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
-    }
+    if (timeout_ms_ > 0)
+        start_ns_ = monotonic_ns();
 }
 
 int Deadline::remaining_ms() const noexcept
 {
     if (timeout_ms_ <= 0)
         return timeout_ms_ < 0 ? -1 : 0;
-    struct timespec now {};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    const long long elapsed_ms =
-        (static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec - start_ns_) / 1000000LL;
+    const long long elapsed_ms = (monotonic_ns() - start_ns_) / 1000000LL;
     return elapsed_ms >= timeout_ms_ ? 0 : timeout_ms_ - static_cast<int>(elapsed_ms);
 }
 
@@ -114,17 +172,39 @@ int poll_readable(int fd, int timeout_ms) noexcept
     return r < 0 ? -1 : (r > 0 ? 1 : 0);
 }
 
-ChildWatch::ChildWatch(pid_t pid, bool open_now) noexcept
-    : pid_(pid), pidfd_(pid > 0 && open_now ? open_pidfd(pid) : -1)
+ChildWatch::ChildWatch(pid_t pid, Pidfd pidfd) noexcept : pid_(pid > 0 ? pid : -1)
 {
+    if (pid_ > 0 && pidfd != Pidfd::Later)
+        pidfd_.reset(open_pidfd(pid_, pidfd == Pidfd::Budgeted));
 }
 
-bool ChildWatch::ensure_pidfd() noexcept
+ChildWatch &ChildWatch::operator=(ChildWatch &&other) noexcept
+{
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = other.pid_;
+        pidfd_ = std::move(other.pidfd_);
+        other.pid_ = -1;
+    }
+    return *this;
+}
+
+void ChildWatch::close_pidfd() noexcept
+{
+    if (pidfd_) {
+        pidfd_.reset();
+        g_pidfds.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+bool ChildWatch::ensure_pidfd(bool budgeted) noexcept
 {
     if (!pidfd_ && pid_ > 0)
-        pidfd_.reset(open_pidfd(pid_));
+        pidfd_.reset(open_pidfd(pid_, budgeted));
     return pidfd_.valid();
 }
+
+void ChildWatch::drop_pidfd() noexcept { close_pidfd(); }
 
 bool ChildWatch::is_our_child() const noexcept
 {
@@ -133,15 +213,10 @@ bool ChildWatch::is_our_child() const noexcept
         return false;
     }
     siginfo_t info;
-    std::memset(&info, 0, sizeof info);
-    int r;
-    do {
-        if (pidfd_)
-            r = ::waitid(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT);
-        else
-            r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-    } while (r < 0 && errno == EINTR);
-    return r == 0;
+    if (pidfd_)
+        return waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT,
+                            nullptr) == 0;
+    return waitid_usage(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT, nullptr) == 0;
 }
 
 bool ChildWatch::has_exited() const noexcept
@@ -151,11 +226,7 @@ bool ChildWatch::has_exited() const noexcept
     if (pidfd_)
         return poll_readable(pidfd_.get(), 0) != 0;
     siginfo_t info;
-    std::memset(&info, 0, sizeof info);
-    int r;
-    do
-        r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-    while (r < 0 && errno == EINTR);
+    const int r = waitid_usage(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT, nullptr);
     return r < 0 || info.si_pid != 0;
 }
 
@@ -168,59 +239,87 @@ void ChildWatch::wait_exited() const noexcept
         return;
     }
     siginfo_t info;
-    int r;
-    do
-        r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT);
-    while (r < 0 && errno == EINTR);
+    waitid_usage(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT, nullptr);
 }
 
-int ChildWatch::reap(int *wstatus, bool block) noexcept
+int ChildWatch::reap(ExitRecord *record, bool block) noexcept
 {
     if (pid_ <= 0) {
         errno = ECHILD;
         return -1;
     }
-    int status = 0;
-    if (pidfd_) {
-        siginfo_t info;
-        std::memset(&info, 0, sizeof info);
-        int r;
-        do
-            r = ::waitid(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | (block ? 0 : WNOHANG));
-        while (r < 0 && errno == EINTR);
-        if (r < 0)
-            return -1;
-        if (info.si_pid == 0)
-            return 0;
-        status = wstatus_from_waitid(info.si_code, info.si_status);
-    } else {
-        const pid_t r = waitpid_retry(pid_, &status, block ? 0 : WNOHANG);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return 0;
+    siginfo_t info;
+    struct rusage usage {};
+    const int options = WEXITED | (block ? 0 : WNOHANG);
+    const int r = pidfd_ ? waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, options, &usage)
+                         : waitid_usage(P_PID, static_cast<id_t>(pid_), &info, options, &usage);
+    if (r < 0) {
+        const int err = errno;
+        release();
+        errno = err;
+        return -1;
     }
-    if (wstatus != nullptr)
-        *wstatus = status;
+    if (info.si_pid == 0)
+        return 0;
+    if (record != nullptr) {
+        record->wstatus = wstatus_from_waitid(info.si_code, info.si_status);
+        record->usage = usage;
+    }
+    release();
     return 1;
 }
 
-void ChildWatch::kill() const noexcept
+void ChildWatch::signal(int signo) const noexcept
 {
     if (pid_ <= 0)
         return;
     if (pidfd_)
-        ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+        ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0);
     else if (is_our_child())
-        ::kill(pid_, SIGKILL);
+        ::kill(pid_, signo);
 }
 
 void ChildWatch::kill_and_reap() noexcept
 {
-    kill();
-    if (pidfd_ || is_our_child())
-        reap(nullptr, true);
-    reset();
+    if (pid_ <= 0)
+        return;
+    signal(SIGKILL);
+    reap(nullptr, true);
+}
+
+void hand_to_reaper(ChildWatch &&child) noexcept
+{
+    if (!child.owns())
+        return;
+    // An unreaped child keeps its pid: the pid alone watches it exactly,
+    // and the reaper holds no descriptor.
+    child.drop_pidfd();
+    GlobalLock lock;
+    try {
+        if (g_leftovers == nullptr)
+            g_leftovers = new std::vector<ChildWatch>();
+        g_leftovers->push_back(std::move(child));
+        g_have_leftovers.store(true, std::memory_order_relaxed);
+    } catch (...) {
+        child.release(); // out of memory: left to whoever waits for it
+    }
+}
+
+void reap_leftovers() noexcept
+{
+    if (!g_have_leftovers.load(std::memory_order_relaxed))
+        return;
+    std::vector<ChildWatch> mine;
+    {
+        GlobalLock lock;
+        if (g_leftovers == nullptr)
+            return;
+        mine.swap(*g_leftovers);
+        g_have_leftovers.store(false, std::memory_order_relaxed);
+    }
+    for (auto &child : mine)
+        if (child.reap(nullptr, false) == 0)
+            hand_to_reaper(std::move(child)); // still running
 }
 
 } // namespace procreact

@@ -5,14 +5,16 @@
 // With a pidfd (Linux 5.3+) the child is watched through a descriptor that
 // becomes readable when it exits, and reaped with waitid(P_PIDFD), which can
 // only ever reap that very process. Where pidfd_open() is unavailable (ENOSYS
-// on old kernels, EPERM under some seccomp filters) or disabled with the
-// environment variable PROCREACT_NO_PIDFD=1, the fallback uses
-// waitid(P_PID, pid, WNOWAIT) to look and waitpid(pid) to reap: still only
-// the given pid, never "any child".
+// on old kernels, EPERM under some seccomp filters), disabled with the
+// environment variable PROCREACT_NO_PIDFD=1, or where the descriptor budget is
+// spent (see ChildWatch::Pidfd::Budgeted), waitid(P_PID, pid, WNOWAIT) looks
+// and waitid(P_PID, pid) reaps: still only the given pid, never "any child".
 #pragma once
 
 #include <cerrno>
+#include <utility>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "fd.hpp"
@@ -27,6 +29,9 @@ int wstatus_from_waitid(int code, int child_status) noexcept;
 
 /// waitpid(pid, ..., options) retried on EINTR. Returns what waitpid returns.
 pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept;
+
+/// CLOCK_MONOTONIC in nanoseconds.
+long long monotonic_ns() noexcept;
 
 /// Milliseconds left of a timeout started at construction (-1: none).
 class Deadline {
@@ -63,24 +68,43 @@ int wait_retry(int timeout_ms, Wait &&wait) noexcept
 /// remaining time. Returns 1 when readable/hung up, 0 on timeout, -1 on error.
 int poll_readable(int fd, int timeout_ms) noexcept;
 
-/// A child of this process, watched by pid and (where possible) pidfd.
+/// How a child ended, as reaped.
+struct ExitRecord {
+    int wstatus = 0;
+    struct rusage usage {};
+};
+
+/// Owns one child of this process: unless released or reaped, destroying
+/// the watch kills the child and reaps it, so that no path leaves a zombie.
 class ChildWatch {
 public:
+    /// Whether to watch through a pidfd.
+    enum class Pidfd {
+        Now,      ///< open one now where pidfds are enabled
+        Later,    ///< none yet: ensure_pidfd() opens one where it is needed
+        Budgeted, ///< open one now, unless the library already holds its share of descriptors
+    };
+
     ChildWatch() noexcept = default;
-    /// Starts watching @p pid. Never fails: without a pidfd the fallback is
-    /// used. With @p open_pidfd false the pidfd is opened later, by
-    /// ensure_pidfd(), only where it is needed.
-    explicit ChildWatch(pid_t pid, bool open_pidfd = true) noexcept;
+    /// Starts owning @p pid, which must be an unreaped child of this process.
+    explicit ChildWatch(pid_t pid, Pidfd pidfd = Pidfd::Now) noexcept;
+    ~ChildWatch() { kill_and_reap(); }
 
-    /// Opens the pidfd if there is none yet and pidfds are enabled. Only
-    /// valid while the child is unreaped (so that its pid cannot have been
-    /// recycled). Returns whether there is a pidfd.
-    bool ensure_pidfd() noexcept;
+    ChildWatch(ChildWatch &&other) noexcept : pid_(other.pid_), pidfd_(std::move(other.pidfd_)) { other.pid_ = -1; }
+    ChildWatch &operator=(ChildWatch &&other) noexcept;
+    ChildWatch(const ChildWatch &) = delete;
+    ChildWatch &operator=(const ChildWatch &) = delete;
 
-    ChildWatch(ChildWatch &&) noexcept = default;
-    ChildWatch &operator=(ChildWatch &&) noexcept = default;
+    /// Opens the pidfd if there is none yet and pidfds are enabled (and,
+    /// with @p budgeted, the library's share of descriptors allows it). Only
+    /// valid while the child is unreaped. Returns whether there is a pidfd.
+    bool ensure_pidfd(bool budgeted = false) noexcept;
+    /// Closes the pidfd; the child is then watched by pid alone. Only for a
+    /// child known to have exited and not been reaped (a zombie keeps its pid).
+    void drop_pidfd() noexcept;
 
     pid_t pid() const noexcept { return pid_; }
+    bool owns() const noexcept { return pid_ > 0; }
     /// The pidfd, or -1 in fallback mode.
     int pidfd() const noexcept { return pidfd_.get(); }
 
@@ -95,29 +119,41 @@ public:
     /// Blocks until the child has exited, without reaping it.
     void wait_exited() const noexcept;
 
-    /// Reaps the child. Returns 1 with @p wstatus set when reaped, 0 when
-    /// @p block is false and it still runs, -1 (errno set) when it cannot be
-    /// reaped (ECHILD: somebody else reaped it already).
-    int reap(int *wstatus, bool block) noexcept;
+    /// Reaps the child, with its resource usage. Returns 1 with @p record set
+    /// when reaped, 0 when @p block is false and it still runs, -1 (errno set)
+    /// when it cannot be reaped (ECHILD: somebody else reaped it). After 1 or
+    /// -1 the watch owns nothing.
+    int reap(ExitRecord *record, bool block) noexcept;
 
-    /// Sends SIGKILL if it still runs. Never signals a recycled pid: with a
-    /// pidfd the signal goes to that very process, without one only to a
-    /// child that is not yet reaped (whose pid cannot have been reused).
-    void kill() const noexcept;
+    /// Sends @p signo if the child still runs. Never signals a recycled pid:
+    /// with a pidfd the signal goes to that very process, without one only to
+    /// a child that is not yet reaped (whose pid cannot have been reused).
+    void signal(int signo) const noexcept;
 
-    /// kill(), then reap.
+    /// SIGKILL, then reap. The watch owns nothing afterwards.
     void kill_and_reap() noexcept;
 
-    /// Stops watching without reaping.
-    void reset() noexcept
+    /// Stops owning the child without reaping it (somebody else will).
+    void release() noexcept
     {
         pid_ = -1;
-        pidfd_.reset();
+        close_pidfd();
     }
 
 private:
+    void close_pidfd() noexcept;
+
     pid_t pid_ = -1;
     UniqueFd pidfd_;
 };
+
+/// Hands over a child that nobody will wait for (a custom finalize left it
+/// running, or its iterator was abandoned): reap_leftovers() reaps it once it
+/// has ended, without blocking and without telling anybody.
+void hand_to_reaper(ChildWatch &&child) noexcept;
+
+/// Reaps the handed-over children that have ended. Cheap when there are
+/// none; called from the library's entry points.
+void reap_leftovers() noexcept;
 
 } // namespace procreact

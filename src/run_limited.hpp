@@ -8,18 +8,20 @@ namespace procreact {
 
 /// Spawns with @p spawn while fewer than @p limit run (0: no limit) and the
 /// collection has more, then calls @p step (which sleeps until something
-/// finishes and returns 0 once nothing runs), until both are exhausted.
+/// finishes), until nothing runs and the collection has nothing more. The
+/// collection is asked again every round: a completion callback may add work.
 template <typename Iterator, typename Spawn, typename Step>
 void run_limited(Iterator *iterator, unsigned int limit, Spawn spawn, Step step) noexcept
 {
     if (iterator == nullptr)
         return;
-    bool more = true;
     for (;;) {
+        bool more = true;
         while (more && (limit == 0 || iterator->running_processes < limit))
             more = spawn(iterator) != 0;
-        if (step(iterator) == 0 && !more)
+        if (!more && iterator->running_processes == 0)
             break;
+        step(iterator);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "fd.hpp"
 #include "pid_iterator.hpp"
 #include "pid_registry.hpp"
+#include "signal.hpp"
 
 namespace procreact {
 namespace {
@@ -40,6 +41,11 @@ void on_sigchld(int signo, siginfo_t *info, void *context)
 }
 
 } // namespace
+
+bool sigchld_counting() noexcept { return g_installed.load(std::memory_order_relaxed); }
+
+unsigned long sigchld_count() noexcept { return g_sigchld_count.load(std::memory_order_relaxed); }
+
 } // namespace procreact
 
 using namespace procreact;

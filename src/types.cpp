@@ -2,11 +2,15 @@
 //
 // procreact_types.h: the built-in result types.
 //
-// Both reading states start with the public struct of 0.1 (so a client that
-// looks at `data`/`data_size` or `result`/`result_length` sees what it
-// expects) and add what linear-time reading needs: the real size as size_t,
-// the capacity, and the first error. Buffers are malloc'ed because they are
-// handed to C callers as results.
+// The states that procreact_type_initialize_bytes() and
+// procreact_type_initialize_string_array() make start with the public struct
+// of 0.1 (so a client that looks at `data`/`data_size` or
+// `result`/`result_length` sees what 0.1 shows) and add what linear-time
+// reading needs: the real size as size_t, the capacity, the first error.
+// The library lists the states it made in a table of its own; the building
+// blocks look a state up there and treat any other pointer as a bare public
+// struct that a 0.1 client allocated itself, read the way 0.1 reads it.
+// Buffers are malloc'ed because they are handed to C callers as results.
 #include "procreact_types.h"
 
 #include <algorithm>
@@ -17,10 +21,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unordered_set>
+
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "boundary.hpp"
+#include "fd.hpp"
+#include "process.hpp"
 #include "types.hpp"
 
 namespace procreact {
@@ -30,6 +39,9 @@ namespace {
 // what the pipe holds anyway).
 constexpr std::size_t kMaxRead = std::size_t{16} << 20;
 
+// What one read of a bare public state takes (0.1 took 1 KiB).
+constexpr std::size_t kBareChunk = 16 * 1024;
+
 ssize_t read_retry(int fd, void *buf, std::size_t len) noexcept
 {
     ssize_t n;
@@ -38,6 +50,40 @@ ssize_t read_retry(int fd, void *buf, std::size_t len) noexcept
     while (n < 0 && errno == EINTR);
     return n;
 }
+
+// The states this library made (see the top of this file). Guarded by the
+// global lock; a forked child keeps its copy, which is consistent (the lock
+// is held across fork) and describes memory the child has too.
+std::unordered_set<const void *> *g_states = nullptr;
+
+bool list_state(const void *state) noexcept
+{
+    GlobalLock lock;
+    try {
+        if (g_states == nullptr)
+            g_states = new std::unordered_set<const void *>();
+        g_states->insert(state);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+void unlist_state(const void *state) noexcept
+{
+    GlobalLock lock;
+    if (g_states != nullptr)
+        g_states->erase(state);
+}
+
+bool is_listed_state(const void *state) noexcept
+{
+    GlobalLock lock;
+    return g_states != nullptr && g_states->count(state) != 0;
+}
+
+// A read failure other than "nothing yet" ends reading with READ_FAIL.
+bool is_read_error(ssize_t n) noexcept { return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK; }
 
 // Reads and throws away what is available, so that a child whose result can
 // no longer be kept still runs to its end instead of blocking on a full pipe.
@@ -133,6 +179,7 @@ void free_bytes_state(BytesState *s) noexcept
 {
     if (s == nullptr)
         return;
+    unlist_state(s);
     std::free(s->pub.data);
     std::free(s);
 }
@@ -141,6 +188,7 @@ void free_string_array_state(StringArrayState *s) noexcept
 {
     if (s == nullptr)
         return;
+    unlist_state(s);
     for (std::size_t i = 0; i < s->count; ++i)
         std::free(s->pub.result[i]);
     std::free(s->pub.result);
@@ -181,25 +229,240 @@ bool push_token(StringArrayState *s, const char *begin, std::size_t len) noexcep
         std::memcpy(token, begin, len);
     token[len] = '\0';
     s->pub.result[s->count++] = token;
-    s->pub.result_length = s->count > UINT_MAX ? UINT_MAX : static_cast<unsigned int>(s->count);
+    s->pub.result[s->count] = nullptr;
+    // As 0.1 counts: the finished tokens plus the slot of the one being read.
+    s->pub.result_length = s->count >= UINT_MAX ? UINT_MAX : static_cast<unsigned int>(s->count + 1);
     return true;
 }
 
-// The start of every built-in finalize: waits for the child, then tells
-// whether a result is to be built. That is when the child exited with code 0
-// (status OK) and reading recorded no error; otherwise @p out says why not
-// (a non-zero exit stays OK with no result, as in 0.1).
+// Whether a built-in finalize builds a result: when the child exited with
+// code 0 (status OK) and reading recorded no error; otherwise @p out says why
+// not (a non-zero exit stays OK with no result, as in 0.1).
 template <typename State>
-bool wants_result(const State *s, pid_t pid, StatusOut &out) noexcept
+bool wants_result(const State *s, Outcome outcome, StatusOut &out) noexcept
 {
-    const bool exited_zero = procreact_wait_for_boolean(pid, out.get()) != 0;
-    if (s == nullptr || !exited_zero || *out.get() != PROCREACT_STATUS_OK)
+    out.set(outcome.status);
+    if (s == nullptr || !outcome.exited_zero || outcome.status != PROCREACT_STATUS_OK)
         return false;
     if (s->error != PROCREACT_STATUS_OK) {
         out.set(s->error);
         return false;
     }
     return true;
+}
+
+// What the public finalize functions wait for: the child named by pid.
+Outcome wait_outcome(pid_t pid) noexcept
+{
+    Outcome outcome;
+    if (pid == -1) {
+        outcome.status = PROCREACT_STATUS_FORK_FAIL;
+        return outcome;
+    }
+    int wstatus = 0;
+    if (pid <= 0 || waitpid_retry(pid, &wstatus, 0) != pid) {
+        outcome.status = PROCREACT_STATUS_WAIT_FAIL;
+        return outcome;
+    }
+    return outcome_of(wstatus);
+}
+
+void *finish_bytes(BytesState *s, Outcome outcome, StatusOut &out) noexcept
+{
+    void *result = nullptr;
+    if (wants_result(s, outcome, out)) {
+        if (s->size > UINT_MAX) {
+            out.set(PROCREACT_STATUS_RESULT_TOO_LARGE);
+        } else if (auto *bytes = static_cast<ProcReact_BytesState *>(std::malloc(sizeof(ProcReact_BytesState)))) {
+            void *data = s->pub.data;
+            if (s->size == 0) {
+                std::free(data);
+                data = nullptr;
+            } else if (s->capacity - s->size > s->size / 8) {
+                if (void *shrunk = std::realloc(data, s->size))
+                    data = shrunk;
+            }
+            bytes->data = data;
+            bytes->data_size = static_cast<unsigned int>(s->size);
+            s->pub.data = nullptr;
+            result = bytes;
+        } else {
+            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        }
+    }
+    free_bytes_state(s);
+    return result;
+}
+
+void *finish_string(BytesState *s, Outcome outcome, StatusOut &out) noexcept
+{
+    char *result = nullptr;
+    if (wants_result(s, outcome, out)) {
+        char *data = static_cast<char *>(s->pub.data);
+        const bool no_room = s->capacity == s->size;
+        if (no_room || s->capacity - s->size > s->size / 8 + 1) {
+            if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
+                data = resized;
+            else if (no_room)
+                data = nullptr;
+        }
+        if (data != nullptr) {
+            data[s->size] = '\0';
+            s->pub.data = nullptr;
+            result = data;
+        } else {
+            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        }
+    }
+    free_bytes_state(s);
+    return result;
+}
+
+void *finish_string_array(StringArrayState *s, Outcome outcome, StatusOut &out) noexcept
+{
+    if (!wants_result(s, outcome, out)) {
+        free_string_array_state(s);
+        return nullptr;
+    }
+    // A last token without a trailing delimiter still counts.
+    if (s->pending_size != 0 && !push_token(s, s->pending, s->pending_size)) {
+        out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        free_string_array_state(s);
+        return nullptr;
+    }
+    char **result = s->pub.result;
+    if (s->slots > s->count + 1 + s->count / 4) {
+        if (auto **shrunk = static_cast<char **>(std::realloc(result, (s->count + 1) * sizeof(char *))))
+            result = shrunk;
+    }
+    result[s->count] = nullptr;
+    unlist_state(s);
+    std::free(s->pending);
+    std::free(s);
+    return result;
+}
+
+// --- Bare public structs that a 0.1 client allocated itself (with malloc,
+// as 0.1 frees them), read the way 0.1 reads them.
+
+ssize_t append_bare_bytes(ProcReact_BytesState *s, int fd) noexcept
+{
+    char chunk[kBareChunk];
+    const ssize_t n = read_retry(fd, chunk, sizeof chunk);
+    if (n <= 0)
+        return n;
+    const std::size_t size = static_cast<std::size_t>(s->data_size) + static_cast<std::size_t>(n);
+    if (size > UINT_MAX) {
+        errno = EFBIG; // the public struct cannot describe more
+        return -1;
+    }
+    auto *grown = static_cast<char *>(std::realloc(s->data, size));
+    if (grown == nullptr)
+        return -1;
+    std::memcpy(grown + s->data_size, chunk, static_cast<std::size_t>(n));
+    s->data = grown;
+    s->data_size = static_cast<unsigned int>(size);
+    return n;
+}
+
+// Appends [begin, end) to the last slot of a bare string array (0.1 keeps
+// the token being read there, NULL when none has started).
+bool extend_bare_slot(ProcReact_StringArrayState *s, const char *begin, const char *end) noexcept
+{
+    char *&slot = s->result[s->result_length - 1];
+    const std::size_t old_len = slot != nullptr ? std::strlen(slot) : 0;
+    const auto add = static_cast<std::size_t>(end - begin);
+    auto *grown = static_cast<char *>(std::realloc(slot, old_len + add + 1));
+    if (grown == nullptr)
+        return false;
+    std::memcpy(grown + old_len, begin, add);
+    grown[old_len + add] = '\0';
+    slot = grown;
+    return true;
+}
+
+bool add_bare_slot(ProcReact_StringArrayState *s) noexcept
+{
+    if (s->result_length == UINT_MAX)
+        return false;
+    auto **grown = static_cast<char **>(std::realloc(s->result, (s->result_length + 1u) * sizeof(char *)));
+    if (grown == nullptr)
+        return false;
+    grown[s->result_length] = nullptr;
+    s->result = grown;
+    s->result_length++;
+    return true;
+}
+
+ssize_t append_bare_strings(ProcReact_StringArrayState *s, char delimiter, int fd) noexcept
+{
+    if (s->result == nullptr || s->result_length == 0) {
+        // 0.1's initial state has one (NULL) slot; make it if the client did not.
+        s->result_length = 0;
+        if (!add_bare_slot(s))
+            return -1;
+    }
+    char chunk[kBareChunk];
+    const ssize_t n = read_retry(fd, chunk, sizeof chunk);
+    if (n <= 0)
+        return n;
+    const char *token = chunk;
+    const char *const end = chunk + n;
+    for (const char *scan = chunk; scan < end; ++scan) {
+        if (*scan != delimiter)
+            continue;
+        // A delimiter finishes the slot (an empty token is "") and opens a new one.
+        if (!extend_bare_slot(s, token, scan) || !add_bare_slot(s))
+            return -1;
+        token = scan + 1;
+    }
+    if (token < end && !extend_bare_slot(s, token, end))
+        return -1;
+    return n;
+}
+
+void *finish_bare_bytes(ProcReact_BytesState *s, Outcome outcome, bool as_string, StatusOut &out) noexcept
+{
+    out.set(outcome.status);
+    if (outcome.status != PROCREACT_STATUS_OK || !outcome.exited_zero) {
+        std::free(s->data);
+        std::free(s);
+        return nullptr;
+    }
+    if (!as_string)
+        return s; // 0.1 hands the state itself over as the result
+    auto *data = static_cast<char *>(std::realloc(s->data, static_cast<std::size_t>(s->data_size) + 1));
+    if (data == nullptr) {
+        out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        std::free(s->data);
+        std::free(s);
+        return nullptr;
+    }
+    data[s->data_size] = '\0';
+    std::free(s);
+    return data;
+}
+
+void *finish_bare_strings(ProcReact_StringArrayState *s, Outcome outcome, StatusOut &out) noexcept
+{
+    out.set(outcome.status);
+    char **result = s->result;
+    const bool terminated = result != nullptr && s->result_length != 0 && result[s->result_length - 1] == nullptr;
+    if (!terminated && !add_bare_slot(s)) {
+        out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+        outcome.exited_zero = false;
+    }
+    result = s->result;
+    if (outcome.status != PROCREACT_STATUS_OK || !outcome.exited_zero) {
+        if (result != nullptr) {
+            for (unsigned int i = 0; i < s->result_length; ++i)
+                std::free(result[i]);
+            std::free(result);
+        }
+        result = nullptr;
+    }
+    std::free(s);
+    return result;
 }
 
 } // namespace
@@ -225,6 +488,43 @@ void free_builtin_result(const ProcReact_Type &type, void *result) noexcept
     }
 }
 
+Outcome outcome_of(int wstatus) noexcept
+{
+    Outcome outcome;
+    if (WIFEXITED(wstatus))
+        outcome.exited_zero = WEXITSTATUS(wstatus) == 0;
+    else
+        outcome.status = PROCREACT_STATUS_ABNORMAL_TERMINATION;
+    return outcome;
+}
+
+void *finalize_builtin(const ProcReact_Type &type, void *state, Outcome outcome, ProcReact_Status *status) noexcept
+{
+    StatusOut out(status);
+    if (state != nullptr && !is_listed_state(state)) {
+        // Not a state this library made: the public finalize knows how.
+        out.set(PROCREACT_STATUS_READ_FAIL);
+        return nullptr;
+    }
+    if (type.finalize == procreact_type_finalize_bytes)
+        return finish_bytes(static_cast<BytesState *>(state), outcome, out);
+    if (type.finalize == procreact_type_finalize_string)
+        return finish_string(static_cast<BytesState *>(state), outcome, out);
+    if (type.finalize == procreact_type_finalize_string_array)
+        return finish_string_array(static_cast<StringArrayState *>(state), outcome, out);
+    return nullptr;
+}
+
+void free_builtin_state(const ProcReact_Type &type, void *state) noexcept
+{
+    if (state == nullptr || !is_listed_state(state))
+        return;
+    if (type.finalize == procreact_type_finalize_string_array)
+        free_string_array_state(static_cast<StringArrayState *>(state));
+    else if (is_builtin_type(type))
+        free_bytes_state(static_cast<BytesState *>(state));
+}
+
 } // namespace procreact
 
 using namespace procreact;
@@ -236,6 +536,10 @@ void *procreact_type_initialize_bytes(void) noexcept
     auto *s = static_cast<BytesState *>(std::calloc(1, sizeof(BytesState)));
     if (s == nullptr)
         return nullptr;
+    if (!list_state(s)) {
+        std::free(s);
+        return nullptr;
+    }
     // The first buffer is made now, before the child is forked: the
     // allocator's bookkeeping then is not written while the parent's pages
     // are shared with a running child (each such page would be copied).
@@ -247,11 +551,13 @@ void *procreact_type_initialize_bytes(void) noexcept
 
 ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) noexcept
 {
-    auto *s = static_cast<BytesState *>(state);
-    if (s == nullptr) {
+    if (state == nullptr) {
         errno = EINVAL;
         return -1;
     }
+    if (!is_listed_state(state))
+        return append_bare_bytes(static_cast<ProcReact_BytesState *>(state), fd);
+    auto *s = static_cast<BytesState *>(state);
     if (s->error != PROCREACT_STATUS_OK)
         return read_discard(fd);
 
@@ -265,8 +571,14 @@ ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) n
     s->pub.data = data;
     prefault(s, data);
     const ssize_t n = read_retry(fd, data + s->size, std::min(s->capacity - s->size, kMaxRead));
-    if (n <= 0)
+    if (n <= 0) {
+        if (is_read_error(n)) {
+            const int err = errno;
+            fail_bytes(s, PROCREACT_STATUS_READ_FAIL);
+            errno = err;
+        }
         return n;
+    }
     s->size += static_cast<std::size_t>(n);
     // A bytes state describes its size with an unsigned int: past that, fail
     // instead of wrapping. Only the string type, whose result has no size
@@ -283,56 +595,19 @@ ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) n
 void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *status) noexcept
 {
     StatusOut out(status);
-    auto *s = static_cast<BytesState *>(state);
-    void *result = nullptr;
-    if (wants_result(s, pid, out)) {
-        if (s->size > UINT_MAX) {
-            out.set(PROCREACT_STATUS_RESULT_TOO_LARGE);
-        } else if (auto *bytes = static_cast<ProcReact_BytesState *>(std::malloc(sizeof(ProcReact_BytesState)))) {
-            void *data = s->pub.data;
-            if (s->size == 0) {
-                std::free(data);
-                data = nullptr;
-            } else if (s->capacity - s->size > s->size / 8) {
-                if (void *shrunk = std::realloc(data, s->size))
-                    data = shrunk;
-            }
-            bytes->data = data;
-            bytes->data_size = static_cast<unsigned int>(s->size);
-            s->pub.data = nullptr;
-            result = bytes;
-        } else {
-            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
-        }
-    }
-    free_bytes_state(s);
-    return result;
+    const Outcome outcome = wait_outcome(pid);
+    if (state != nullptr && !is_listed_state(state))
+        return finish_bare_bytes(static_cast<ProcReact_BytesState *>(state), outcome, false, out);
+    return finish_bytes(static_cast<BytesState *>(state), outcome, out);
 }
 
 void *procreact_type_finalize_string(void *state, pid_t pid, ProcReact_Status *status) noexcept
 {
     StatusOut out(status);
-    auto *s = static_cast<BytesState *>(state);
-    char *result = nullptr;
-    if (wants_result(s, pid, out)) {
-        char *data = static_cast<char *>(s->pub.data);
-        const bool no_room = s->capacity == s->size;
-        if (no_room || s->capacity - s->size > s->size / 8 + 1) {
-            if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
-                data = resized;
-            else if (no_room)
-                data = nullptr;
-        }
-        if (data != nullptr) {
-            data[s->size] = '\0';
-            s->pub.data = nullptr;
-            result = data;
-        } else {
-            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
-        }
-    }
-    free_bytes_state(s);
-    return result;
+    const Outcome outcome = wait_outcome(pid);
+    if (state != nullptr && !is_listed_state(state))
+        return finish_bare_bytes(static_cast<ProcReact_BytesState *>(state), outcome, true, out);
+    return finish_string(static_cast<BytesState *>(state), outcome, out);
 }
 
 void *procreact_type_initialize_string_array(void) noexcept
@@ -340,17 +615,29 @@ void *procreact_type_initialize_string_array(void) noexcept
     auto *s = static_cast<StringArrayState *>(std::calloc(1, sizeof(StringArrayState)));
     if (s == nullptr)
         return nullptr;
+    // As in 0.1, one (NULL) slot from the start: result_length is 1.
+    s->pub.result = static_cast<char **>(std::calloc(16, sizeof(char *)));
+    if (s->pub.result == nullptr || !list_state(s)) {
+        std::free(s->pub.result);
+        std::free(s);
+        return nullptr;
+    }
+    s->slots = 16;
+    s->pub.result_length = 1;
     ensure_room(s->pending, s->pending_capacity, 0, kReadChunk); // as for bytes; on failure, later
     return s;
 }
 
 ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state, int fd) noexcept
 {
-    auto *s = static_cast<StringArrayState *>(state);
-    if (s == nullptr) {
+    if (state == nullptr) {
         errno = EINVAL;
         return -1;
     }
+    const char delimiter = type != nullptr ? type->delimiter : '\n';
+    if (!is_listed_state(state))
+        return append_bare_strings(static_cast<ProcReact_StringArrayState *>(state), delimiter, fd);
+    auto *s = static_cast<StringArrayState *>(state);
     if (s->error != PROCREACT_STATUS_OK)
         return read_discard(fd);
     if (!ensure_room(s->pending, s->pending_capacity, s->pending_size, kMinRead)) {
@@ -359,10 +646,15 @@ ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state
     }
     const ssize_t n =
         read_retry(fd, s->pending + s->pending_size, std::min(s->pending_capacity - s->pending_size, kMaxRead));
-    if (n <= 0)
+    if (n <= 0) {
+        if (is_read_error(n)) {
+            const int err = errno;
+            fail_string_array(s, PROCREACT_STATUS_READ_FAIL);
+            errno = err;
+        }
         return n;
+    }
 
-    const char delimiter = type != nullptr ? type->delimiter : '\n';
     // Only the new bytes are scanned: everything before them holds no delimiter.
     char *const base = s->pending;
     const char *token = base;
@@ -391,33 +683,10 @@ ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state
 void *procreact_type_finalize_string_array(void *state, pid_t pid, ProcReact_Status *status) noexcept
 {
     StatusOut out(status);
-    auto *s = static_cast<StringArrayState *>(state);
-    if (!wants_result(s, pid, out)) {
-        free_string_array_state(s);
-        return nullptr;
-    }
-    // A last token without a trailing delimiter still counts.
-    if (s->pending_size != 0 && !push_token(s, s->pending, s->pending_size)) {
-        out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
-        free_string_array_state(s);
-        return nullptr;
-    }
-    char **result = s->pub.result;
-    if (result == nullptr) {
-        result = static_cast<char **>(std::malloc(sizeof(char *)));
-        if (result == nullptr) {
-            out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
-            free_string_array_state(s);
-            return nullptr;
-        }
-    } else if (s->slots > s->count + 1 + s->count / 4) {
-        if (auto **shrunk = static_cast<char **>(std::realloc(result, (s->count + 1) * sizeof(char *))))
-            result = shrunk;
-    }
-    result[s->count] = nullptr;
-    std::free(s->pending);
-    std::free(s);
-    return result;
+    const Outcome outcome = wait_outcome(pid);
+    if (state != nullptr && !is_listed_state(state))
+        return finish_bare_strings(static_cast<ProcReact_StringArrayState *>(state), outcome, out);
+    return finish_string_array(static_cast<StringArrayState *>(state), outcome, out);
 }
 
 ProcReact_Type procreact_create_bytes_type(void) noexcept

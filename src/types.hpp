@@ -15,6 +15,23 @@ bool is_builtin_type(const ProcReact_Type &type) noexcept;
 /// Frees a result that a built-in type produced. Does nothing for other types.
 void free_builtin_result(const ProcReact_Type &type, void *result) noexcept;
 
+/// How a child ended, as a built-in finalize needs it.
+struct Outcome {
+    ProcReact_Status status = PROCREACT_STATUS_OK; ///< WAIT_FAIL, ABNORMAL_TERMINATION or OK
+    bool exited_zero = false;                      ///< exited normally with code 0
+};
+
+/// The outcome of a waitpid()-style status.
+Outcome outcome_of(int wstatus) noexcept;
+
+/// A built-in type's finalize for a child whose end is already known (the
+/// library reaped it through its own watch): builds the result from @p state
+/// and frees the state. Does nothing but return nullptr for other types.
+void *finalize_builtin(const ProcReact_Type &type, void *state, Outcome outcome, ProcReact_Status *status) noexcept;
+
+/// Frees a built-in type's reading state without building a result.
+void free_builtin_state(const ProcReact_Type &type, void *state) noexcept;
+
 /// The first buffer size of the built-in types (a default pipe's capacity).
 constexpr std::size_t kReadChunk = 64 * 1024;
 

@@ -100,6 +100,14 @@ static inline int t_fd_is_open(int fd)
     return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
 }
 
+/** True when @p fd is open and is the write end of a pipe. */
+static inline int t_fd_is_pipe_writer(int fd)
+{
+    struct stat st;
+    const int flags = fcntl(fd, F_GETFL);
+    return flags != -1 && (flags & O_ACCMODE) == O_WRONLY && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 /** Bitmap of open descriptors below 1024 (the directory's own one excluded). */
 typedef struct {
     unsigned char open[1024];
