@@ -540,12 +540,9 @@ void *procreact_type_initialize_bytes(void) noexcept
         std::free(s);
         return nullptr;
     }
-    // The first buffer is made now, before the child is forked: the
-    // allocator's bookkeeping then is not written while the parent's pages
-    // are shared with a running child (each such page would be copied).
-    char *data = nullptr;
-    if (ensure_room(data, s->capacity, 0, kReadChunk))
-        s->pub.data = data;
+    // The buffer comes with the first read: made up front, every future in
+    // flight would hold 64 KiB, and every fork copies the page tables of
+    // all of it (spawn cost would grow with the size of a collection).
     return s;
 }
 
@@ -624,8 +621,7 @@ void *procreact_type_initialize_string_array(void) noexcept
     }
     s->slots = 16;
     s->pub.result_length = 1;
-    ensure_room(s->pending, s->pending_capacity, 0, kReadChunk); // as for bytes; on failure, later
-    return s;
+    return s; // the token buffer comes with the first read, as for bytes
 }
 
 ssize_t procreact_type_append_strings_to_array(ProcReact_Type *type, void *state, int fd) noexcept
