@@ -8,6 +8,9 @@
  * as fork() does when the process limit is reached. HARD_FORKFAIL=skip:count
  * in the environment arms it at load time.
  *
+ * It also interposes epoll_wait(): epollfail_arm(count) makes the next
+ * `count` calls fail with EINVAL without waiting.
+ *
  * This is used instead of RLIMIT_NPROC (not enforced for root, which the
  * tests run as) and instead of a cgroup pids limit (the cgroup hierarchy is
  * not writable in CI containers).
@@ -20,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -65,4 +69,27 @@ pid_t fork(void)
         return -1;
     }
     return real_fork();
+}
+
+static atomic_long g_epoll_fail;
+static atomic_long g_epoll_failed;
+
+typedef int (*epoll_wait_fn)(int, struct epoll_event *, int, int);
+
+void epollfail_arm(long count) { atomic_store(&g_epoll_fail, count); }
+
+long epollfail_failed(void) { return atomic_load(&g_epoll_failed); }
+
+int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+    static epoll_wait_fn real_epoll_wait;
+    if (real_epoll_wait == NULL)
+        *(void **)&real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
+    if (atomic_load(&g_epoll_fail) > 0) {
+        atomic_fetch_sub(&g_epoll_fail, 1);
+        atomic_fetch_add(&g_epoll_failed, 1);
+        errno = EINVAL;
+        return -1;
+    }
+    return real_epoll_wait(epfd, events, maxevents, timeout);
 }

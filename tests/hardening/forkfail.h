@@ -9,4 +9,9 @@ void forkfail_arm(long skip, long count);
 long forkfail_calls(void);
 long forkfail_failed(void);
 
+/* The next @p count epoll_wait() calls fail with EINVAL, as from a broken
+ * epoll instance (a failure that retrying cannot cure). 0 disarms it. */
+void epollfail_arm(long count);
+long epollfail_failed(void);
+
 #endif

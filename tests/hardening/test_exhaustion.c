@@ -374,6 +374,116 @@ static void single_future_out_of_descriptors(void **unused)
     HARD_ASSERT_NO_LEAK(before);
 }
 
+/* ---- waiting itself failing ---- */
+
+typedef struct {
+    long next, total;
+    long completed, wait_fail, other;
+} FailRun;
+
+static ProcReact_bool fail_has_next(void *data)
+{
+    FailRun *r = data;
+    return r->next < r->total;
+}
+
+static ProcReact_Future fail_future_next(void *data)
+{
+    FailRun *r = data;
+    r->next++;
+    ProcReact_Future f = procreact_initialize_future(procreact_create_string_type());
+    if (f.pid == 0) {
+        hard_sleep_ms(20000); /* killed by the library when the run fails */
+        _exit(0);
+    }
+    return f;
+}
+
+static void fail_future_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    FailRun *r = data;
+    r->completed++;
+    if (status == PROCREACT_STATUS_WAIT_FAIL && future->result == NULL)
+        r->wait_fail++;
+    else
+        r->other++;
+    free(future->result);
+}
+
+/* epoll_wait() failing for good: procreact_buffer() must report every
+ * running future and stop, not return "still running" forever (a client's
+ * `while (procreact_buffer(&it) > 0);` would spin at full CPU). */
+static void future_iterator_wait_fails(void **unused)
+{
+    (void)unused;
+    HardSnapshot before = hard_snapshot();
+    FailRun r = {0, 3, 0, 0, 0};
+    ProcReact_FutureIterator it =
+        procreact_initialize_future_iterator(fail_has_next, fail_future_next, fail_future_complete, &r);
+    while (procreact_spawn_next_future(&it))
+        ;
+    assert_int_equal(it.running_processes, 3);
+    epollfail_arm(1000000);
+    unsigned int spins = 0;
+    while (procreact_buffer(&it) > 0 && ++spins < 1000)
+        ;
+    epollfail_arm(0);
+    assert_true(spins < 1000);
+    assert_int_equal(it.running_processes, 0);
+    assert_int_equal(r.completed, 3);
+    assert_int_equal(r.wait_fail, 3);
+    assert_int_equal(r.other, 0);
+    procreact_destroy_future_iterator(&it);
+    HARD_ASSERT_NO_LEAK(before); /* every child killed and reaped */
+}
+
+static pid_t fail_pid_next(void *data)
+{
+    FailRun *r = data;
+    r->next++;
+    pid_t pid = fork();
+    if (pid == 0) {
+        hard_sleep_ms(20000);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void fail_pid_complete(void *data, pid_t pid, ProcReact_Status status, int result)
+{
+    FailRun *r = data;
+    r->completed++;
+    if (status == PROCREACT_STATUS_WAIT_FAIL && pid > 0 && result == -1)
+        r->wait_fail++;
+    else
+        r->other++;
+}
+
+static void pid_iterator_wait_fails(void **unused)
+{
+    (void)unused;
+    if (getenv("PROCREACT_NO_PIDFD") != NULL)
+        return; /* without pidfds the pid iterator polls: there is no epoll to fail */
+    HardSnapshot before = hard_snapshot();
+    FailRun r = {0, 3, 0, 0, 0};
+    ProcReact_PidIterator it =
+        procreact_initialize_pid_iterator(fail_has_next, fail_pid_next, NULL, fail_pid_complete, &r);
+    while (procreact_spawn_next_pid(&it))
+        ;
+    assert_int_equal(it.running_processes, 3);
+    epollfail_arm(1000000);
+    unsigned int spins = 0;
+    while (procreact_wait_for_process_to_complete(&it) && ++spins < 1000)
+        ;
+    epollfail_arm(0);
+    assert_true(spins < 1000);
+    assert_int_equal(it.running_processes, 0);
+    assert_int_equal(r.completed, 3);
+    assert_int_equal(r.wait_fail, 3);
+    assert_int_equal(r.other, 0);
+    HARD_ASSERT_NO_LEAK(before);
+}
+
 int main(void)
 {
     hard_watchdog("the exhaustion tests", (unsigned)(getenv("HARDENING_SCALE") ? 900 : 120));
@@ -384,6 +494,8 @@ int main(void)
         cmocka_unit_test(single_future_out_of_descriptors),
         cmocka_unit_test(future_iterator_out_of_descriptors),
         cmocka_unit_test(pid_iterator_out_of_descriptors),
+        cmocka_unit_test(future_iterator_wait_fails),
+        cmocka_unit_test(pid_iterator_wait_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
