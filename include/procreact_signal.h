@@ -23,7 +23,15 @@ PROCREACT_BEGIN_DECLS
  * then calls the handler the application had installed before (if any), so
  * the application's own SIGCHLD handling keeps working. Calling it again does
  * nothing more. procreact_complete_all_finished_processes() does not depend
- * on it: the library watches its children through process descriptors.
+ * on it: the library watches its children through process descriptors (with
+ * it installed, that function costs no system call when nothing finished).
+ *
+ * One thing the handler does take away: if the application had SIGCHLD set
+ * to `SIG_IGN` (the kernel then reaps every child at once, and nobody can
+ * learn an exit status), installing the handler ends that automatic reaping,
+ * since the library needs its children's statuses. The application's own
+ * children then stay zombies until it waits for them (with `waitpid()` for
+ * their pids). libprocreact 0.1 did the same, silently.
  *
  * @return 0 on success, -1 with errno set when `sigaction()` fails.
  */

@@ -10,6 +10,7 @@
  * first and the others run with the handler installed, as a program would.
  */
 #include <procreact_pid_iterator.h>
+#include <procreact_future.h>
 #include <procreact_signal.h>
 
 #include "test.h"
@@ -212,8 +213,67 @@ static void test_complete_all_null(void **state)
     assert_int_equal(it.running_processes, 0);
 }
 
-int main(void)
+/* Runs in a fresh image (the handler is installed once per process): the
+ * application ignored SIGCHLD, so the kernel reaped its children at once;
+ * registering the handler ends that, as the header documents. Exit codes:
+ * 0 as documented, 1-9 which promise broke. */
+static int sig_ign_scenario(void)
 {
+    struct sigaction ign;
+    ProcReact_Future future;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char *result;
+    pid_t child;
+    int wstatus = 0;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    if (sigaction(SIGCHLD, &ign, NULL) != 0 || procreact_register_signal_handler() != 0)
+        return 1;
+    /* The application's own child is no longer reaped behind its back: it
+     * stays waitable, with its status. */
+    child = t_fork_sleeper(0, 5);
+    t_sleep_ms(100);
+    if (waitpid(child, &wstatus, 0) != child || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 5)
+        return 2;
+    /* And the library's futures get their exit status (under SIG_IGN the
+     * kernel would have reaped them first: WAIT_FAIL). */
+    future = procreact_initialize_future(procreact_create_string_type());
+    if (future.pid == 0) {
+        t_write_str(future.fd, "still mine");
+        _exit(0);
+    }
+    result = (char *)procreact_future_get(&future, &status);
+    if (status != PROCREACT_STATUS_OK || result == NULL || strcmp(result, "still mine") != 0)
+        return 3;
+    free(result);
+    return 0;
+}
+
+static char *g_self;
+
+static void test_register_over_sig_ign_ends_auto_reaping(void **state)
+{
+    pid_t child;
+    int wstatus;
+    (void)state;
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char *const args[] = {g_self, (char *)"--sig-ign-scenario", NULL};
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    wstatus = t_reap(child);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_self = argv[0];
+    if (argc > 1 && strcmp(argv[1], "--sig-ign-scenario") == 0)
+        return sig_ign_scenario();
     const struct CMUnitTest tests[] = {
         T_TEST(test_register_keeps_application_handler),
         T_TEST(test_complete_all_finished_processes),
@@ -221,6 +281,7 @@ int main(void)
         T_TEST(test_two_iterators_see_only_their_own),
         T_TEST(test_two_iterators_interleaved),
         T_TEST(test_complete_all_null),
+        T_TEST(test_register_over_sig_ign_ends_auto_reaping),
     };
     return cmocka_run_group_tests_name("signal", tests, NULL, NULL);
 }
