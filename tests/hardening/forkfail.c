@@ -8,7 +8,7 @@
  * as fork() does when the process limit is reached. HARD_FORKFAIL=skip:count
  * in the environment arms it at load time.
  *
- * It also interposes epoll_wait(): epollfail_arm(count) makes the next
+ * It also counts close() calls, and interposes epoll_wait(): epollfail_arm(count) makes the next
  * `count` calls fail with EINVAL without waiting.
  *
  * This is used instead of RLIMIT_NPROC (not enforced for root, which the
@@ -92,4 +92,19 @@ int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
         return -1;
     }
     return real_epoll_wait(epfd, events, maxevents, timeout);
+}
+
+static atomic_long g_closes;
+
+typedef int (*close_fn)(int);
+
+long closecount(void) { return atomic_load(&g_closes); }
+
+int close(int fd)
+{
+    static close_fn real_close;
+    if (real_close == NULL)
+        *(void **)&real_close = dlsym(RTLD_NEXT, "close");
+    atomic_fetch_add(&g_closes, 1);
+    return real_close(fd);
 }

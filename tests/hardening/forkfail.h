@@ -14,4 +14,7 @@ long forkfail_failed(void);
 void epollfail_arm(long count);
 long epollfail_failed(void);
 
+/* close() calls made by this process image so far (the interposer counts them). */
+long closecount(void);
+
 #endif

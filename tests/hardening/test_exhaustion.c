@@ -374,6 +374,62 @@ static void single_future_out_of_descriptors(void **unused)
     HARD_ASSERT_NO_LEAK(before);
 }
 
+/* ---- the cost of a fork ---- */
+
+static ProcReact_bool gate_has_next(void *data)
+{
+    Run *r = data;
+    return r->next < r->total;
+}
+
+/* The fork handler's work in a child must not grow with the number of
+ * futures running: only write ends in flight can keep a reader from seeing
+ * end of stream. On 440d6fd it closed every library descriptor, one close()
+ * each, in every child: 500 futures in flight made 500 close() calls per
+ * fork (quadratic spawning). Counted, not timed: deterministic. */
+static void fork_handler_work_is_constant(void **unused)
+{
+    (void)unused;
+    HardSnapshot before = hard_snapshot();
+    const long total = hard_scaled(500, 50);
+    int gate[2];
+    assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+    Run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    run_init(r, total);
+    r->gate = gate[0];
+    r->gate_write = gate[1];
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(gate_has_next, future_next, future_complete, r);
+    while (procreact_spawn_next_future(&it))
+        ;
+    assert_int_equal(it.running_processes, (unsigned)total);
+
+    const long closes_before = closecount();
+    pid_t probe = fork();
+    assert_true(probe >= 0);
+    if (probe == 0) {
+        const long made = closecount() - closes_before;
+        _exit(made > 200 ? 200 : (int)made);
+    }
+    int wstatus = 0;
+    assert_int_equal(waitpid(probe, &wstatus, 0), probe);
+    assert_true(WIFEXITED(wstatus));
+    if (WEXITSTATUS(wstatus) > 2)
+        print_error("a fork with %ld futures in flight made %d close() calls in the child\n", total,
+                    WEXITSTATUS(wstatus));
+    assert_true(WEXITSTATUS(wstatus) <= 2);
+
+    close(r->gate_write);
+    r->gate_write = -1;
+    procreact_fork_in_parallel_buffer_and_wait(&it);
+    procreact_destroy_future_iterator(&it);
+    close(gate[0]);
+    assert_int_equal(r->ok, total);
+    assert_int_equal(r->wrong, 0);
+    free(r);
+    HARD_ASSERT_NO_LEAK(before);
+}
+
 /* ---- waiting itself failing ---- */
 
 typedef struct {
@@ -494,6 +550,7 @@ int main(void)
         cmocka_unit_test(single_future_out_of_descriptors),
         cmocka_unit_test(future_iterator_out_of_descriptors),
         cmocka_unit_test(pid_iterator_out_of_descriptors),
+        cmocka_unit_test(fork_handler_work_is_constant),
         cmocka_unit_test(future_iterator_wait_fails),
         cmocka_unit_test(pid_iterator_wait_fails),
     };
