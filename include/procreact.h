@@ -13,5 +13,6 @@
 #include "procreact_future_iterator.h"
 #include "procreact_pid_iterator.h"
 #include "procreact_signal.h"
+#include "procreact_exit.h"
 
 #endif /* PROCREACT_H */

@@ -8,8 +8,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -55,9 +57,15 @@ void unlist_writer_locked(int fd) noexcept
     }
 }
 
-void atfork_prepare() noexcept { pthread_mutex_lock(&g_lock); }
+void atfork_prepare() noexcept
+{
+    pthread_mutex_lock(&g_lock);
+}
 
-void atfork_parent() noexcept { pthread_mutex_unlock(&g_lock); }
+void atfork_parent() noexcept
+{
+    pthread_mutex_unlock(&g_lock);
+}
 
 void atfork_child() noexcept
 {
@@ -85,8 +93,14 @@ __attribute__((constructor)) void install_fork_handlers()
 
 } // namespace
 
-void global_lock() noexcept { pthread_mutex_lock(&g_lock); }
-void global_unlock() noexcept { pthread_mutex_unlock(&g_lock); }
+void global_lock() noexcept
+{
+    pthread_mutex_lock(&g_lock);
+}
+void global_unlock() noexcept
+{
+    pthread_mutex_unlock(&g_lock);
+}
 
 void UniqueFd::reset(int fd) noexcept
 {
@@ -156,7 +170,10 @@ bool make_pipe(UniqueFd &read_end, WriteEnd &write_end) noexcept
     return true;
 }
 
-void keep_in_next_child(int fd) noexcept { t_keep_fd = fd; }
+void keep_in_next_child(int fd) noexcept
+{
+    t_keep_fd = fd;
+}
 
 void register_child_reset_hook(ChildResetHook hook) noexcept
 {

@@ -22,15 +22,17 @@
 
 #include <cstddef>
 
-namespace procreact {
+namespace procreact
+{
 
 /// The process-wide lock of the library's registries (not recursive).
 void global_lock() noexcept;
 void global_unlock() noexcept;
 
 /// RAII for global_lock().
-class GlobalLock {
-public:
+class GlobalLock
+{
+  public:
     GlobalLock() noexcept { global_lock(); }
     ~GlobalLock() { global_unlock(); }
     GlobalLock(const GlobalLock &) = delete;
@@ -38,8 +40,9 @@ public:
 };
 
 /// Owns one descriptor and closes it on destruction.
-class UniqueFd {
-public:
+class UniqueFd
+{
+  public:
     UniqueFd() noexcept = default;
     /// Takes ownership of @p fd (which may be -1).
     explicit UniqueFd(int fd) noexcept : fd_(fd) {}
@@ -69,14 +72,15 @@ public:
     /// Closes the current descriptor and owns @p fd.
     void reset(int fd = -1) noexcept;
 
-private:
+  private:
     int fd_ = -1;
 };
 
 /// Owns a pipe's write end that no child other than the intended one may
 /// inherit: it is on the fork handler's list while owned.
-class WriteEnd {
-public:
+class WriteEnd
+{
+  public:
     WriteEnd() noexcept = default;
     ~WriteEnd() { reset(); }
     WriteEnd(WriteEnd &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
@@ -105,7 +109,7 @@ public:
     /// which no other thread touches.
     int release_in_child() noexcept;
 
-private:
+  private:
     friend bool make_pipe(UniqueFd &, WriteEnd &) noexcept;
     int fd_ = -1;
 };

@@ -3,9 +3,13 @@
 // procreact_future.h: one child, one result.
 #include "procreact_future.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <unistd.h>
 
 #include "boundary.hpp"
+#include "procreact_exit.h"
 #include "future_core.hpp"
 #include "process.hpp"
 
@@ -41,9 +45,14 @@ void procreact_destroy_future(ProcReact_Future *future) noexcept
     }
 }
 
-void *procreact_future_get(ProcReact_Future *future, ProcReact_Status *status) noexcept
+namespace {
+
+// procreact_future_get(), with the exit details going to @p info when asked.
+void *get(ProcReact_Future *future, ProcReact_Status *status, ProcReact_ExitInfo *info) noexcept
 {
     StatusOut out(status);
+    if (info != nullptr)
+        fill_unknown(future != nullptr ? *future : ProcReact_Future{}, info);
     if (future == nullptr) {
         out.set(PROCREACT_STATUS_FORK_FAIL);
         return nullptr;
@@ -77,7 +86,41 @@ void *procreact_future_get(ProcReact_Future *future, ProcReact_Status *status) n
         break;
     }
     read_all(*core);
-    return finish(*future, std::move(core), out.get());
+    if (info == nullptr)
+        return finish(*future, std::move(core), out.get());
+    Details details;
+    void *result = finish(*future, std::move(core), out.get(), &details);
+    details.fill(info);
+    return result;
+}
+
+} // namespace
+
+void *procreact_future_get(ProcReact_Future *future, ProcReact_Status *status) noexcept
+{
+    return get(future, status, nullptr);
+}
+
+void *procreact_future_get_with_info(ProcReact_Future *future, ProcReact_Status *status,
+                                     ProcReact_ExitInfo *info) noexcept
+{
+    return get(future, status, info);
+}
+
+int procreact_future_info(const ProcReact_Future *future, ProcReact_ExitInfo *info) noexcept
+{
+    if (future == nullptr || info == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    Details *details = CompletionScope::find(future);
+    if (details == nullptr) {
+        errno = ENOENT;
+        return -1;
+    }
+    details->fill(info);
+    // Handed over once: what stays is the same minus the captured stderr.
+    return 0;
 }
 
 } // extern "C"

@@ -8,17 +8,29 @@
 #include <utility>
 #include <vector>
 
+#include <csignal>
+#include <cstring>
+
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "types.hpp"
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 // Completion markers: a finished future's state points at the entry of its status.
 constexpr int kMarkers = 16;
 char g_finished[kMarkers];
+// A spawn that failed: the entry of its errno.
+constexpr int kMaxErrno = 4096;
+char g_spawn_failed[kMaxErrno];
 
 // The live futures, by serial. Changed under the global lock only; a forked
 // child drops the parent's table (its children are not the child's own).
@@ -41,12 +53,55 @@ void drop_in_child() noexcept
     g_table = nullptr;
 }
 
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+__attribute__((constructor)) void install_hook()
+{
+    register_child_reset_hook(drop_in_child);
+}
+
+bool is_spawn_failed(const void *state) noexcept
+{
+    const auto *marker = static_cast<const char *>(state);
+    return marker >= &g_spawn_failed[0] && marker < &g_spawn_failed[kMaxErrno];
+}
 
 bool is_marker(const void *state) noexcept
 {
     const auto *marker = static_cast<const char *>(state);
-    return marker >= &g_finished[0] && marker < &g_finished[kMarkers];
+    return (marker >= &g_finished[0] && marker < &g_finished[kMarkers]) || is_spawn_failed(state);
+}
+
+constexpr std::size_t kErrChunk = 64 * 1024;
+
+double seconds(const struct timeval &tv) noexcept
+{
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+// write() with SIGPIPE held back: a child that stops reading its stdin
+// makes the write fail with EPIPE instead of killing the parent.
+ssize_t write_no_sigpipe(int fd, const void *data, std::size_t len) noexcept
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t n;
+    do
+        n = ::write(fd, data, len);
+    while (n < 0 && errno == EINTR);
+    const int err = errno;
+    if (n < 0 && err == EPIPE && !was_pending) {
+        // Take the SIGPIPE this write raised, so it never reaches the application.
+        const struct timespec zero {
+        };
+        while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = err;
+    return n;
 }
 
 // Lists @p core under a fresh serial. Throws std::bad_alloc.
@@ -107,10 +162,105 @@ FutureCore::~FutureCore()
         free_builtin_state(type, type_state);
 }
 
+namespace {
+thread_local CompletionScope *t_completing = nullptr;
+} // namespace
+
+CompletionScope::CompletionScope(const ProcReact_Future *future, Details *details) noexcept
+    : future_(future), details_(details), outer_(t_completing)
+{
+    t_completing = this;
+}
+
+CompletionScope::~CompletionScope() { t_completing = outer_; }
+
+Details *CompletionScope::find(const ProcReact_Future *future) noexcept
+{
+    // Compared by address only: the struct is the library's own copy.
+    for (CompletionScope *scope = t_completing; scope != nullptr; scope = scope->outer_)
+        if (scope->future_ == future)
+            return scope->details_;
+    return nullptr;
+}
+
+void fill_unknown(const ProcReact_Future &future, ProcReact_ExitInfo *info) noexcept
+{
+    Details none;
+    none.exec_errno = spawn_failed_errno(future.state);
+    none.fill(info);
+}
+
+Details::Details(Details &&other) noexcept
+{
+    *this = std::move(other);
+}
+
+Details &Details::operator=(Details &&other) noexcept
+{
+    if (this != &other) {
+        std::free(err_data);
+        start_ns = other.start_ns;
+        end_ns = other.end_ns;
+        have_exit = other.have_exit;
+        exit = other.exit;
+        exec_errno = other.exec_errno;
+        flags = other.flags;
+        err_data = other.err_data;
+        err_size = other.err_size;
+        err_capacity = other.err_capacity;
+        other.err_data = nullptr;
+        other.err_size = other.err_capacity = 0;
+    }
+    return *this;
+}
+
+void Details::fill(ProcReact_ExitInfo *info) noexcept
+{
+    std::memset(info, 0, sizeof *info);
+    info->exit_code = -1;
+    info->exec_errno = exec_errno;
+    info->flags = flags;
+    if (have_exit) {
+        const int w = exit.wstatus;
+        if (WIFEXITED(w)) {
+            info->exited = 1;
+            info->exit_code = WEXITSTATUS(w);
+        } else if (WIFSIGNALED(w)) {
+            info->signal = WTERMSIG(w);
+            info->core_dumped = WCOREDUMP(w) ? 1 : 0;
+        }
+        info->user_time = seconds(exit.usage.ru_utime);
+        info->system_time = seconds(exit.usage.ru_stime);
+        info->max_rss_kib = exit.usage.ru_maxrss;
+        if (start_ns != 0 && end_ns >= start_ns)
+            info->wall_time = static_cast<double>(end_ns - start_ns) / 1e9;
+    }
+    info->stderr_data = err_data;
+    info->stderr_length = err_size;
+    err_data = nullptr;
+    err_size = err_capacity = 0;
+}
+
+void *spawn_failed_marker(int error) noexcept
+{
+    if (error <= 0 || error >= kMaxErrno)
+        error = EIO;
+    return &g_spawn_failed[error];
+}
+
+int spawn_failed_errno(const void *state) noexcept
+{
+    return is_spawn_failed(state) ? static_cast<int>(static_cast<const char *>(state) - &g_spawn_failed[0]) : 0;
+}
+
 bool finished_status(const ProcReact_Future &future, ProcReact_Status *status) noexcept
 {
     if (!is_marker(future.state))
         return false;
+    if (is_spawn_failed(future.state)) {
+        *status = PROCREACT_STATUS_FORK_FAIL;
+        return true;
+    }
     *status = static_cast<ProcReact_Status>(static_cast<const char *>(future.state) - &g_finished[0]);
     return true;
 }
@@ -128,11 +278,11 @@ Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core
 {
     if (is_marker(future.state))
         return Identity::Finished;
-    if (future.pid <= 0 || future.fd < 0)
+    if (future.pid <= 0)
         return Identity::Failed;
     Serial serial;
     if (!open_token(future.state, TokenKind::Future, &serial))
-        return Identity::HandBuilt;
+        return future.fd < 0 ? Identity::Failed : Identity::HandBuilt;
     GlobalLock lock;
     if (g_table == nullptr)
         return Identity::Stale;
@@ -142,6 +292,29 @@ Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core
     core = std::move(it->second);
     g_table->erase(it);
     return Identity::Live;
+}
+
+ProcReact_Future publish_future(std::unique_ptr<FutureCore> core) noexcept
+{
+    ProcReact_Future future;
+    future.pid = -1;
+    future.fd = -1;
+    future.type = core->type;
+    future.result = nullptr;
+    future.state = nullptr;
+    const pid_t pid = core->child.pid();
+    const int fd = core->out.get();
+    FutureCore *raw = core.get();
+    try {
+        publish(core);
+    } catch (...) {
+        errno = ENOMEM;
+        return future; // core destroyed: its child killed and reaped
+    }
+    future.pid = pid;
+    future.fd = fd;
+    future.state = make_token(TokenKind::Future, raw->serial);
+    return future;
 }
 
 ProcReact_Future start_future(const ProcReact_Type &type) noexcept
@@ -214,6 +387,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
 
     write_end.reset();
     // Nobody else can reach the entry before the token exists.
+    raw->details.start_ns = monotonic_ns();
     raw->child = ChildWatch(pid, ChildWatch::Pidfd::Later);
     raw->out = std::move(read_end);
     if (!raw->builtin && type.initialize != nullptr)
@@ -271,20 +445,102 @@ Pump pump(FutureCore &core) noexcept
     return Pump::End;
 }
 
+bool pump_err(FutureCore &core) noexcept
+{
+    Details &d = core.details;
+    if (d.err_capacity - d.err_size < kErrChunk / 4) {
+        std::size_t capacity = d.err_capacity ? d.err_capacity * 2 : kErrChunk;
+        auto *grown = static_cast<char *>(std::realloc(d.err_data, capacity));
+        if (grown != nullptr) {
+            d.err_data = grown;
+            d.err_capacity = capacity;
+        }
+    }
+    ssize_t n;
+    char sink[4096];
+    const bool room = d.err_capacity > d.err_size;
+    do
+        n = room ? ::read(core.err.get(), d.err_data + d.err_size, d.err_capacity - d.err_size)
+                 : ::read(core.err.get(), sink, sizeof sink); // out of memory: drain, drop
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        if (room)
+            d.err_size += static_cast<std::size_t>(n);
+        return true;
+    }
+    return n < 0 && errno == EAGAIN;
+}
+
+bool feed_in(FutureCore &core) noexcept
+{
+    const std::string *input = core.input.get();
+    while (input != nullptr && core.input_offset < input->size()) {
+        const ssize_t n =
+            write_no_sigpipe(core.in.get(), input->data() + core.input_offset, input->size() - core.input_offset);
+        if (n > 0) {
+            core.input_offset += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true; // full: the child reads on
+        break;           // EPIPE: the child no longer reads
+    }
+    return false;
+}
+
+void end_input(FutureCore &core) noexcept
+{
+    core.in.reset(); // the child sees end of input
+    core.input.reset();
+}
+
 void read_all(FutureCore &core) noexcept
 {
-    for (;;) {
-        // A custom append does one read on a blocking descriptor: called only
-        // once the descriptor is readable, its read cannot be interrupted, so
-        // a -1 is the type's own error whatever errno says.
-        if (!core.builtin && poll_readable(core.out.get(), -1) < 0)
-            return;
-        const Pump r = pump(core);
-        if (r == Pump::End)
-            return;
-        if (r == Pump::Again && poll_readable(core.out.get(), -1) < 0)
-            return;
+    if (!core.err && !core.in.valid()) {
+        // Only the type's pipe: read it straight.
+        for (;;) {
+            // A custom append does one read on a blocking descriptor: called
+            // only once the descriptor is readable, its read cannot be
+            // interrupted, so a -1 is the type's own error whatever errno says.
+            if (!core.builtin && poll_readable(core.out.get(), -1) < 0)
+                break;
+            const Pump r = pump(core);
+            if (r == Pump::End)
+                break;
+            if (r == Pump::Again && poll_readable(core.out.get(), -1) < 0)
+                break;
+        }
+        end_reading(core);
+        return;
     }
+    // Several streams: whichever moves, so that a child filling one pipe
+    // while the parent waits on another never deadlocks.
+    while (core.out || core.err || core.in.valid()) {
+        struct pollfd fds[3];
+        int n = 0, out_at = -1, err_at = -1, in_at = -1;
+        if (core.out) {
+            out_at = n;
+            fds[n++] = {core.out.get(), POLLIN, 0};
+        }
+        if (core.err) {
+            err_at = n;
+            fds[n++] = {core.err.get(), POLLIN, 0};
+        }
+        if (core.in.valid()) {
+            in_at = n;
+            fds[n++] = {core.in.get(), POLLOUT, 0};
+        }
+        if (wait_retry(-1, [&](int left) { return ::poll(fds, static_cast<nfds_t>(n), left); }) < 0)
+            break;
+        if (out_at >= 0 && fds[out_at].revents != 0 && pump(core) == Pump::End)
+            end_reading(core);
+        if (err_at >= 0 && fds[err_at].revents != 0 && !pump_err(core))
+            core.err.reset();
+        if (in_at >= 0 && fds[in_at].revents != 0 && !feed_in(core))
+            end_input(core);
+    }
+    end_reading(core);
+    core.err.reset();
 }
 
 void end_reading(FutureCore &core) noexcept
@@ -297,35 +553,48 @@ void end_reading(FutureCore &core) noexcept
     core.out.reset();
 }
 
-void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcReact_Status *status) noexcept
+void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcReact_Status *status,
+             Details *details) noexcept
 {
+    // Everything closes before anything waits: a child still writing (or
+    // still reading its input) must end rather than block.
     end_reading(*core);
+    core->err.reset();
+    end_input(*core);
     ProcReact_Status st = PROCREACT_STATUS_OK;
     void *result = nullptr;
+    Details &d = core->details;
     if (core->type.finalize == nullptr) {
         st = PROCREACT_STATUS_FORK_FAIL;
     } else if (core->builtin) {
         // The library reaps its own child, through the watch.
-        ExitRecord record;
         Outcome outcome;
-        if (core->child.reap(&record, true) == 1)
-            outcome = outcome_of(record.wstatus);
-        else
+        if (core->child.reap(&d.exit, true) == 1) {
+            d.have_exit = true;
+            d.end_ns = monotonic_ns();
+            outcome = outcome_of(d.exit.wstatus);
+        } else {
             outcome.status = PROCREACT_STATUS_WAIT_FAIL;
+        }
         result = finalize_builtin(core->type, core->type_state, outcome, &st);
         core->type_state = nullptr;
     } else {
         // A custom finalize waits for the pid itself, and is promised a
-        // child that has exited (its wait returns at once; the read end is
-        // closed, so a child still writing ends). Watching the child through
-        // a pidfd first (while it is certainly unreaped) lets the library
-        // tell afterwards, exactly, whether it is left to reap.
+        // child that has exited (its wait returns at once). Watching the
+        // child through a pidfd first (while it is certainly unreaped) lets
+        // the library tell afterwards, exactly, whether it is left to reap.
         core->child.ensure_pidfd();
         core->child.wait_exited();
+        if (core->child.peek(&d.exit) == 1) {
+            d.have_exit = true;
+            d.end_ns = monotonic_ns();
+        }
         result = core->type.finalize(core->type_state, future.pid, &st);
         core->type_state = nullptr;
         settle_child(core->child);
     }
+    if (details != nullptr)
+        *details = std::move(d);
     future.result = result;
     mark_finished(future, st);
     if (status != nullptr)

@@ -17,14 +17,41 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "fd.hpp"
 #include "handle.hpp"
+#include "procreact_exit.h"
 #include "procreact_future.h"
 #include "process.hpp"
 
-namespace procreact {
+namespace procreact
+{
+
+/// What the library learns about a child's end (see ProcReact_ExitInfo).
+struct Details {
+    Details() noexcept = default;
+    ~Details() { std::free(err_data); }
+    Details(Details &&other) noexcept;
+    Details &operator=(Details &&other) noexcept;
+    Details(const Details &) = delete;
+    Details &operator=(const Details &) = delete;
+
+    long long start_ns = 0;
+    long long end_ns = 0;
+    bool have_exit = false;
+    ExitRecord exit;
+    int exec_errno = 0;
+    unsigned int flags = 0;
+    char *err_data = nullptr; // captured stderr, malloc'ed
+    std::size_t err_size = 0;
+    std::size_t err_capacity = 0;
+
+    /// Fills @p info; the captured stderr is handed over (ours no more).
+    void fill(ProcReact_ExitInfo *info) noexcept;
+};
 
 struct FutureCore {
     FutureCore() noexcept = default;
@@ -41,6 +68,14 @@ struct FutureCore {
     std::uint64_t bytes_read = 0;
     bool pipe_grown = false;     // asked for a bigger pipe already
     bool holds_big_pipe = false; // counted among the grown pipes
+
+    // A spawned program's other streams.
+    UniqueFd err;                             // captured stderr, read into details.err_data
+    WriteEnd in;                              // stdin fed from `input` (non-blocking)
+    std::shared_ptr<const std::string> input; // the bytes to feed, shared with the command
+    std::size_t input_offset = 0;
+
+    Details details;
 };
 
 /// What a public future struct is.
@@ -62,6 +97,19 @@ bool finished_status(const ProcReact_Future &future, ProcReact_Status *status) n
 /// Marks @p future finished with @p status (`fd` becomes -1).
 void mark_finished(ProcReact_Future &future, ProcReact_Status status) noexcept;
 
+/// The marker of a spawn that failed before any child existed, with the
+/// errno saying why (ENOENT, EACCES, ...). Such a future is finished with
+/// PROCREACT_STATUS_FORK_FAIL.
+void *spawn_failed_marker(int error) noexcept;
+
+/// The errno of a spawn-failed marker, or 0.
+int spawn_failed_errno(const void *state) noexcept;
+
+/// Lists @p core (ready, with its child) in the future table and makes the
+/// public future for it. Returns a future with pid -1 (errno ENOMEM) when it
+/// cannot be listed; @p core is then destroyed (its child killed and reaped).
+ProcReact_Future publish_future(std::unique_ptr<FutureCore> core) noexcept;
+
 /// Makes a future: pipe, fork, core. See procreact_initialize_future().
 ProcReact_Future start_future(const ProcReact_Type &type) noexcept;
 
@@ -75,7 +123,25 @@ enum class Pump { Data, End, Again };
 /// built-in read, and whenever a custom append returns -1 (its own error).
 Pump pump(FutureCore &core) noexcept;
 
-/// Pumps until reading ends, sleeping while nothing is readable.
+/// Reads a chunk of captured stderr. Returns false at its end (the caller
+/// closes `err`, after taking it out of any epoll set).
+bool pump_err(FutureCore &core) noexcept;
+
+/// Writes what the child's stdin takes now. Returns false once everything
+/// is written or the child no longer reads (the caller then calls
+/// end_input(), after taking `in` out of any epoll set).
+bool feed_in(FutureCore &core) noexcept;
+
+/// Closes the child's stdin and drops the input still unwritten.
+void end_input(FutureCore &core) noexcept;
+
+/// Whether every output stream has ended (stdin may still be fed).
+inline bool reading_done(const FutureCore &core) noexcept
+{
+    return !core.out && !core.err;
+}
+
+/// Pumps every stream until the outputs end, sleeping while nothing moves.
 void read_all(FutureCore &core) noexcept;
 
 /// Closes the read end: reading has ended, and a child still writing must
@@ -86,6 +152,31 @@ void end_reading(FutureCore &core) noexcept;
 /// the watch; a custom type's finalize waits itself, and a child it leaves is
 /// reaped by the library, now or later), stores the result in
 /// `future.result` and marks @p future finished.
-void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcReact_Status *status) noexcept;
+/// With @p details, the exit details move there.
+void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcReact_Status *status,
+             Details *details = nullptr) noexcept;
+
+/// Makes the exit details of @p future (the library's own struct handed to a
+/// completion callback) available to procreact_future_info() on this thread
+/// while the scope lasts. Scopes nest (a callback may drive another iterator).
+class CompletionScope {
+public:
+    CompletionScope(const ProcReact_Future *future, Details *details) noexcept;
+    ~CompletionScope();
+    CompletionScope(const CompletionScope &) = delete;
+    CompletionScope &operator=(const CompletionScope &) = delete;
+
+    /// The details of @p future if it is being completed on this thread.
+    static Details *find(const ProcReact_Future *future) noexcept;
+
+private:
+    const ProcReact_Future *future_;
+    Details *details_;
+    CompletionScope *outer_;
+};
+
+/// The details known of a future that is not running (finished, failed,
+/// stale or hand-built): all but a spawn failure's errno are unknown.
+void fill_unknown(const ProcReact_Future &future, ProcReact_ExitInfo *info) noexcept;
 
 } // namespace procreact

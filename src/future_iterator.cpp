@@ -31,8 +31,10 @@
 #include "run_limited.hpp"
 #include "types.hpp"
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 struct Slot {
     ProcReact_Future future{}; // the copy handed to `complete`
@@ -41,8 +43,10 @@ struct Slot {
     bool exited = false;
 };
 
-// Tags in epoll_event.data: the slot pointer, low bit set for the pidfd.
-constexpr std::uintptr_t kPidTag = 1;
+// Tags in epoll_event.data: the slot pointer, its low bits saying which of
+// the slot's descriptors it is.
+enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3 };
+constexpr std::uintptr_t kStreamMask = 3;
 
 // Back-off while a child's exit can only be polled for (no pidfd).
 constexpr int kFirstBackoffMs = 1;
@@ -53,8 +57,9 @@ struct RunFailure {
     ProcReact_Status status;
 };
 
-class IteratorCore {
-public:
+class IteratorCore
+{
+  public:
     IteratorCore() : epoll_(move_above_stdio(::epoll_create1(EPOLL_CLOEXEC)))
     {
         if (!epoll_)
@@ -72,12 +77,25 @@ public:
         auto slot = std::make_unique<Slot>();
         slots_.reserve(slots_.size() + 1);
         pending_exit_.reserve(slots_.size() + 1);
-        if (!watch_fd(core->out.get(), tag(slot.get(), false)))
+        Slot *raw = slot.get();
+        if (core->out && !watch_fd(core->out.get(), tag(raw, kOut), EPOLLIN))
             return false;
+        if ((core->err && !watch_fd(core->err.get(), tag(raw, kErr), EPOLLIN)) ||
+            (core->in.valid() && !watch_fd(core->in.get(), tag(raw, kIn), EPOLLOUT))) {
+            unwatch_fd(core->out.get());
+            unwatch_fd(core->err.get());
+            return false;
+        }
         slot->future = future;
         slot->core = std::move(core);
         slot->index = slots_.size();
         slots_.push_back(std::move(slot));
+        // A child with no output stream to watch is watched for its exit now.
+        if (reading_done(*raw->core)) {
+            watch_exit(*raw);
+            if (raw->exited)
+                pending_exit_.push_back(raw); // completes at the next step (reserved above)
+        }
         return true;
     }
 
@@ -100,15 +118,41 @@ public:
 
         for (int i = 0; i < n; ++i) {
             const auto raw = static_cast<std::uintptr_t>(events[i].data.u64);
-            Slot *slot = reinterpret_cast<Slot *>(raw & ~kPidTag);
-            if ((raw & kPidTag) != 0) {
-                unwatch_fd(slot->core->child.pidfd());
+            Slot *slot = reinterpret_cast<Slot *>(raw & ~kStreamMask);
+            FutureCore &core = *slot->core;
+            switch (raw & kStreamMask) {
+            case kPid:
+                unwatch_fd(core.child.pidfd());
                 slot->exited = true;
-                ready.push_back(slot);
-            } else if (slot->core->out && pump(*slot->core) == Pump::End) {
-                end_reading(*slot);
-                if (slot->exited)
+                if (reading_done(core))
                     ready.push_back(slot);
+                break;
+            case kOut:
+                if (core.out && pump(core) == Pump::End) {
+                    unwatch_fd(core.out.get());
+                    procreact::end_reading(core);
+                    if (reading_done(core))
+                        watch_exit(*slot);
+                    if (slot->exited)
+                        ready.push_back(slot);
+                }
+                break;
+            case kErr:
+                if (core.err && !pump_err(core)) {
+                    unwatch_fd(core.err.get());
+                    core.err.reset();
+                    if (reading_done(core))
+                        watch_exit(*slot);
+                    if (slot->exited)
+                        ready.push_back(slot);
+                }
+                break;
+            default: // kIn
+                if (core.in.valid() && !feed_in(core)) {
+                    unwatch_fd(core.in.get());
+                    end_input(core);
+                }
+                break;
             }
         }
 
@@ -139,22 +183,24 @@ public:
     {
         for (auto &slot : slots_) {
             unwatch_fd(slot->core->out.get());
+            unwatch_fd(slot->core->err.get());
+            unwatch_fd(slot->core->in.get());
             unwatch_fd(slot->core->child.pidfd());
         }
         pending_exit_.clear();
         return std::move(slots_);
     }
 
-private:
-    static std::uint64_t tag(Slot *slot, bool pid) noexcept
+  private:
+    static std::uint64_t tag(Slot *slot, Stream stream) noexcept
     {
-        return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(slot) | (pid ? kPidTag : 0));
+        return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(slot) | stream);
     }
 
-    bool watch_fd(int fd, std::uint64_t data) noexcept
+    bool watch_fd(int fd, std::uint64_t data, std::uint32_t events = EPOLLIN) noexcept
     {
         epoll_event ev{};
-        ev.events = EPOLLIN;
+        ev.events = events;
         ev.data.u64 = data;
         return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
     }
@@ -165,16 +211,15 @@ private:
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     }
 
-    // Reading has ended: the pipe goes (before anything waits for the child,
-    // which may be blocked writing), and the child's exit is watched instead.
-    void end_reading(Slot &slot) noexcept
+    // Reading has ended: the pipes are gone (closed before anything waits
+    // for the child, which may be blocked writing), and the child's exit is
+    // watched instead, in their place.
+    void watch_exit(Slot &slot) noexcept
     {
         FutureCore &core = *slot.core;
-        unwatch_fd(core.out.get());
-        procreact::end_reading(core);
         if (core.child.has_exited()) {
             slot.exited = true;
-        } else if (!core.child.ensure_pidfd() || !watch_fd(core.child.pidfd(), tag(&slot, true))) {
+        } else if (!core.child.ensure_pidfd() || !watch_fd(core.child.pidfd(), tag(&slot, kPid))) {
             pending_exit_.push_back(&slot); // reserved in step()
             backoff_ms_ = kFirstBackoffMs;
         }
@@ -209,7 +254,10 @@ void drop_in_child() noexcept
     g_table = nullptr;
 }
 
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+__attribute__((constructor)) void install_hook()
+{
+    register_child_reset_hook(drop_in_child);
+}
 
 IteratorCore *lookup(const ProcReact_FutureIterator *iterator) noexcept
 {
@@ -262,12 +310,25 @@ std::unique_ptr<IteratorCore> unpublish(const ProcReact_FutureIterator *iterator
     return core;
 }
 
-void deliver(ProcReact_FutureIterator *iterator, ProcReact_Future *future, ProcReact_Status status) noexcept
+// Hands a finished future to `complete`, its exit details available to
+// procreact_future_info() meanwhile.
+void deliver(ProcReact_FutureIterator *iterator, ProcReact_Future *future, ProcReact_Status status,
+             Details *details) noexcept
 {
+    CompletionScope scope(future, details);
     if (iterator->complete != nullptr)
         iterator->complete(iterator->data, future, status);
     else
         free_builtin_result(future->type, future->result);
+}
+
+// The same for a future that never ran in the iterator (failed, stale,
+// already finished): only a spawn failure's errno is known.
+void deliver(ProcReact_FutureIterator *iterator, ProcReact_Future *future, ProcReact_Status status) noexcept
+{
+    Details details;
+    details.exec_errno = spawn_failed_errno(future->state);
+    deliver(iterator, future, status, &details);
 }
 
 // Completes a future without the iterator's machinery (when it could not
@@ -277,8 +338,9 @@ void complete_synchronously(ProcReact_FutureIterator *iterator, ProcReact_Future
 {
     read_all(*core);
     ProcReact_Status status;
-    finish(future, std::move(core), &status);
-    deliver(iterator, &future, status);
+    Details details;
+    finish(future, std::move(core), &status, &details);
+    deliver(iterator, &future, status, &details);
 }
 
 void sync_count(ProcReact_FutureIterator *iterator) noexcept
@@ -295,9 +357,9 @@ using namespace procreact;
 extern "C" {
 
 ProcReact_FutureIterator procreact_initialize_future_iterator(ProcReact_FutureIteratorHasNext has_next,
-                                                             ProcReact_FutureIteratorNext next,
-                                                             ProcReact_FutureIteratorComplete complete,
-                                                             void *data) noexcept
+                                                              ProcReact_FutureIteratorNext next,
+                                                              ProcReact_FutureIteratorComplete complete,
+                                                              void *data) noexcept
 {
     ProcReact_FutureIterator iterator;
     iterator.has_next = has_next;
@@ -400,9 +462,10 @@ unsigned int procreact_buffer(ProcReact_FutureIterator *iterator) noexcept
     // Callbacks last: they may spawn more futures into this iterator, or destroy it.
     for (auto &slot : done) {
         ProcReact_Status status = failure;
+        Details details;
         if (slot->core)
-            finish(slot->future, std::move(slot->core), &status);
-        deliver(iterator, &slot->future, status);
+            finish(slot->future, std::move(slot->core), &status, &details);
+        deliver(iterator, &slot->future, status, &details);
     }
     return iterator->running_processes;
 }

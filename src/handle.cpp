@@ -8,8 +8,10 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 // Pointers carry a 32-bit serial and a 32-bit seal on LP64, a 20-bit serial
 // and a 12-bit seal where pointers are 32 bits wide.
@@ -53,8 +55,8 @@ std::atomic<Serial> g_serials[3];
 
 void *make_token(TokenKind kind, Serial serial) noexcept
 {
-    const std::uintptr_t value = (static_cast<std::uintptr_t>(serial) & kSerialMask) |
-                                 (seal(kind, serial & kSerialMask) << kSerialBits);
+    const std::uintptr_t value =
+        (static_cast<std::uintptr_t>(serial) & kSerialMask) | (seal(kind, serial & kSerialMask) << kSerialBits);
     return reinterpret_cast<void *>(value);
 }
 

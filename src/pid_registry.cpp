@@ -16,8 +16,10 @@
 
 #include "signal.hpp"
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 // An iterator's value: what a copy of the struct keeps.
 struct Key {
@@ -56,9 +58,9 @@ struct Entry {
     std::unordered_map<pid_t, ChildWatch> children; // running, as far as is known
     std::vector<ChildWatch> exited;                 // known to have exited, not yet taken
     UniqueFd epoll;                                 // the running children's pidfds; data = pid
-    std::size_t watched = 0;   // children in the epoll set
-    std::size_t unwatched = 0; // running children watched by pid alone
-    unsigned busy = 0;         // callers sleeping on this entry
+    std::size_t watched = 0;                        // children in the epoll set
+    std::size_t unwatched = 0;                      // running children watched by pid alone
+    unsigned busy = 0;                              // callers sleeping on this entry
     unsigned long seen_signals = 0;
     long long looked_ns = 0;
 };
@@ -76,7 +78,10 @@ void drop_in_child() noexcept
     g_table = nullptr;
 }
 
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+__attribute__((constructor)) void install_hook()
+{
+    register_child_reset_hook(drop_in_child);
+}
 
 constexpr int kFirstBackoffMs = 1;
 constexpr int kMaxBackoffMs = 50;
@@ -87,7 +92,8 @@ constexpr long long kSweepEveryNs = 100LL * 1000 * 1000;
 
 long long coarse_ns() noexcept
 {
-    struct timespec now {};
+    struct timespec now {
+    };
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
     return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
 }

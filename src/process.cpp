@@ -22,8 +22,10 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3); // P_PIDFD, Linux 5.4
 
@@ -50,7 +52,10 @@ void drop_in_child() noexcept
     g_have_leftovers.store(false, std::memory_order_relaxed);
 }
 
-__attribute__((constructor)) void install_hook() { register_child_reset_hook(drop_in_child); }
+__attribute__((constructor)) void install_hook()
+{
+    register_child_reset_hook(drop_in_child);
+}
 
 int decide_mode() noexcept
 {
@@ -66,7 +71,8 @@ long pidfd_share() noexcept
     // The limit can change at run time (tests lower it): look again now and then.
     if ((g_share_age.fetch_add(1, std::memory_order_relaxed) & 255) == 0 ||
         g_pidfd_share.load(std::memory_order_relaxed) == 0) {
-        struct rlimit limit {};
+        struct rlimit limit {
+        };
         long share = kMinShare;
         if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
             share = static_cast<long>(limit.rlim_cur / 4);
@@ -144,7 +150,8 @@ pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept
 
 long long monotonic_ns() noexcept
 {
-    struct timespec now {};
+    struct timespec now {
+    };
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
 }
@@ -165,7 +172,8 @@ int Deadline::remaining_ms() const noexcept
 
 int poll_readable(int fd, int timeout_ms) noexcept
 {
-    struct pollfd p {};
+    struct pollfd p {
+    };
     p.fd = fd;
     p.events = POLLIN;
     const int r = wait_retry(timeout_ms, [&](int timeout) { return ::poll(&p, 1, timeout); });
@@ -204,7 +212,10 @@ bool ChildWatch::ensure_pidfd(bool budgeted) noexcept
     return pidfd_.valid();
 }
 
-void ChildWatch::drop_pidfd() noexcept { close_pidfd(); }
+void ChildWatch::drop_pidfd() noexcept
+{
+    close_pidfd();
+}
 
 bool ChildWatch::is_our_child() const noexcept
 {
@@ -214,8 +225,8 @@ bool ChildWatch::is_our_child() const noexcept
     }
     siginfo_t info;
     if (pidfd_)
-        return waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT,
-                            nullptr) == 0;
+        return waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT, nullptr) ==
+               0;
     return waitid_usage(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT, nullptr) == 0;
 }
 
@@ -249,7 +260,8 @@ int ChildWatch::reap(ExitRecord *record, bool block) noexcept
         return -1;
     }
     siginfo_t info;
-    struct rusage usage {};
+    struct rusage usage {
+    };
     const int options = WEXITED | (block ? 0 : WNOHANG);
     const int r = pidfd_ ? waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, options, &usage)
                          : waitid_usage(P_PID, static_cast<id_t>(pid_), &info, options, &usage);
@@ -266,6 +278,25 @@ int ChildWatch::reap(ExitRecord *record, bool block) noexcept
         record->usage = usage;
     }
     release();
+    return 1;
+}
+
+int ChildWatch::peek(ExitRecord *record) const noexcept
+{
+    if (pid_ <= 0)
+        return -1;
+    siginfo_t info;
+    struct rusage usage {
+    };
+    const int options = WEXITED | WNOHANG | WNOWAIT;
+    const int r = pidfd_ ? waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, options, &usage)
+                         : waitid_usage(P_PID, static_cast<id_t>(pid_), &info, options, &usage);
+    if (r < 0)
+        return -1;
+    if (info.si_pid == 0)
+        return 0;
+    record->wstatus = wstatus_from_waitid(info.si_code, info.si_status);
+    record->usage = usage;
     return 1;
 }
 

@@ -19,7 +19,8 @@
 
 #include "fd.hpp"
 
-namespace procreact {
+namespace procreact
+{
 
 /// Whether new children are watched through pidfds.
 bool pidfd_enabled() noexcept;
@@ -34,13 +35,14 @@ pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept;
 long long monotonic_ns() noexcept;
 
 /// Milliseconds left of a timeout started at construction (-1: none).
-class Deadline {
-public:
+class Deadline
+{
+  public:
     explicit Deadline(int timeout_ms) noexcept;
     /// What is left, never below 0; -1 when there is no timeout.
     int remaining_ms() const noexcept;
 
-private:
+  private:
     int timeout_ms_;
     long long start_ns_ = 0;
 };
@@ -49,8 +51,7 @@ private:
 /// timeout in milliseconds. An EINTR restarts it with what is left of
 /// @p timeout_ms (never the full timeout again, or a storm of signals would
 /// keep it waiting forever); once nothing is left it returns 0.
-template <typename Wait>
-int wait_retry(int timeout_ms, Wait &&wait) noexcept
+template <typename Wait> int wait_retry(int timeout_ms, Wait &&wait) noexcept
 {
     const Deadline deadline(timeout_ms);
     int timeout = timeout_ms;
@@ -71,13 +72,15 @@ int poll_readable(int fd, int timeout_ms) noexcept;
 /// How a child ended, as reaped.
 struct ExitRecord {
     int wstatus = 0;
-    struct rusage usage {};
+    struct rusage usage {
+    };
 };
 
 /// Owns one child of this process: unless released or reaped, destroying
 /// the watch kills the child and reaps it, so that no path leaves a zombie.
-class ChildWatch {
-public:
+class ChildWatch
+{
+  public:
     /// Whether to watch through a pidfd.
     enum class Pidfd {
         Now,      ///< open one now where pidfds are enabled
@@ -125,6 +128,10 @@ public:
     /// -1 the watch owns nothing.
     int reap(ExitRecord *record, bool block) noexcept;
 
+    /// How the child ended, without reaping it. Returns 1 with @p record
+    /// set when it has exited, 0 while it runs, -1 when it cannot be waited for.
+    int peek(ExitRecord *record) const noexcept;
+
     /// Sends @p signo if the child still runs. Never signals a recycled pid:
     /// with a pidfd the signal goes to that very process, without one only to
     /// a child that is not yet reaped (whose pid cannot have been reused).
@@ -140,7 +147,7 @@ public:
         close_pidfd();
     }
 
-private:
+  private:
     void close_pidfd() noexcept;
 
     pid_t pid_ = -1;

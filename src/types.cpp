@@ -32,8 +32,10 @@
 #include "process.hpp"
 #include "types.hpp"
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 // A single read never asks for more than this (the kernel returns at most
 // what the pipe holds anyway).
@@ -83,7 +85,10 @@ bool is_listed_state(const void *state) noexcept
 }
 
 // A read failure other than "nothing yet" ends reading with READ_FAIL.
-bool is_read_error(ssize_t n) noexcept { return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK; }
+bool is_read_error(ssize_t n) noexcept
+{
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+}
 
 // Reads and throws away what is available, so that a child whose result can
 // no longer be kept still runs to its end instead of blocking on a full pipe.
@@ -238,8 +243,7 @@ bool push_token(StringArrayState *s, const char *begin, std::size_t len) noexcep
 // Whether a built-in finalize builds a result: when the child exited with
 // code 0 (status OK) and reading recorded no error; otherwise @p out says why
 // not (a non-zero exit stays OK with no result, as in 0.1).
-template <typename State>
-bool wants_result(const State *s, Outcome outcome, StatusOut &out) noexcept
+template <typename State> bool wants_result(const State *s, Outcome outcome, StatusOut &out) noexcept
 {
     out.set(outcome.status);
     if (s == nullptr || !outcome.exited_zero || outcome.status != PROCREACT_STATUS_OK)
