@@ -14,5 +14,6 @@
 #include "procreact_pid_iterator.h"
 #include "procreact_signal.h"
 #include "procreact_exit.h"
+#include "procreact_spawn.h"
 
 #endif /* PROCREACT_H */

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+//
+// procreact_spawn.h: the command description and its launcher.
+//
+// Why posix_spawn(): glibc starts the child with clone(CLONE_VM|CLONE_VFORK)
+// on a stack of its own, so the parent's page tables are not copied (a
+// fork() costs more the bigger the parent: see bench/bench-spawn), no
+// pthread_atfork handler runs, and an exec failure comes back as the
+// function's return value, its failed child already reaped. The file actions
+// say everything the child must do (dup2 onto 0-2, keep the passed
+// descriptors, close every other one with closefrom, chdir), so no code of
+// ours runs in the child either. A clone3()/vfork() of our own would save
+// nothing measurable (bench-spawn: within the noise of the posix_spawn
+// loop) and would have to re-do glibc's careful signal handling.
+#include "command.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boundary.hpp"
+#include "process.hpp"
+
+extern char **environ;
+
+namespace procreact {
+namespace {
+
+bool valid_name(const char *name) noexcept
+{
+    return name != nullptr && name[0] != '\0' && std::strchr(name, '=') == nullptr;
+}
+
+bool is_open(int fd) noexcept { return fd >= 0 && ::fcntl(fd, F_GETFD) != -1; }
+
+// The program's environment: the parent's (unless cleared) with the edits.
+// @p storage owns the strings that @p envp points into.
+void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
+{
+    storage.clear();
+    if (!c.clear_env && environ != nullptr)
+        for (char **e = environ; *e != nullptr; ++e)
+            storage.emplace_back(*e);
+    for (const auto &edit : c.env_edits) {
+        const std::size_t len = edit.name.size();
+        storage.erase(std::remove_if(storage.begin(), storage.end(),
+                                     [&](const std::string &entry) {
+                                         return entry.size() > len && entry.compare(0, len, edit.name) == 0 &&
+                                                entry[len] == '=';
+                                     }),
+                      storage.end());
+        if (edit.set)
+            storage.push_back(edit.name + "=" + edit.value);
+    }
+    envp.clear();
+    envp.reserve(storage.size() + 1);
+    for (auto &entry : storage)
+        envp.push_back(&entry[0]);
+    envp.push_back(nullptr);
+}
+
+const char *find_in(const std::vector<std::string> &storage, const char *name) noexcept
+{
+    const std::size_t len = std::strlen(name);
+    for (const auto &entry : storage)
+        if (entry.size() > len && entry.compare(0, len, name) == 0 && entry[len] == '=')
+            return entry.c_str() + len + 1;
+    return nullptr;
+}
+
+// execvp()'s search: the path to run, or an errno value.
+int resolve(const std::string &program, const std::vector<std::string> &env, bool clear_env, std::string &path)
+{
+    if (program.find('/') != std::string::npos) {
+        path = program;
+        return 0; // posix_spawn() reports what execve() thinks of it
+    }
+    const char *search = find_in(env, "PATH");
+    if (search == nullptr && !clear_env)
+        search = ::getenv("PATH");
+    if (search == nullptr || search[0] == '\0')
+        search = "/bin:/usr/bin";
+    int error = ENOENT;
+    for (const char *p = search;; ++p) {
+        const char *end = std::strchr(p, ':');
+        const std::string dir = end ? std::string(p, end) : std::string(p);
+        path = (dir.empty() ? std::string(".") : dir) + "/" + program;
+        struct stat st;
+        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            if (::access(path.c_str(), X_OK) == 0)
+                return 0;
+            error = EACCES; // found, not executable: go on, remember
+        }
+        if (end == nullptr)
+            break;
+        p = end;
+    }
+    return error;
+}
+
+// Opens /dev/null for the child's end of a stream.
+int open_null(int flags, UniqueFd &fd) noexcept
+{
+    fd.reset(move_above_stdio(::open("/dev/null", flags | O_CLOEXEC)));
+    return fd ? 0 : errno;
+}
+
+// A descriptor of the caller's in 0-2 may be overwritten by another
+// stream's dup2 before its own: a copy above 2 is used instead.
+int safe_source(int fd, int target, UniqueFd &copy) noexcept
+{
+    if (fd > STDERR_FILENO || fd == target)
+        return fd;
+    copy.reset(::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+    return copy.get();
+}
+
+class SpawnSetup {
+public:
+    SpawnSetup() noexcept
+    {
+        actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
+        attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
+    }
+    ~SpawnSetup()
+    {
+        if (actions_ok_)
+            ::posix_spawn_file_actions_destroy(&actions_);
+        if (attr_ok_)
+            ::posix_spawnattr_destroy(&attr_);
+    }
+    SpawnSetup(const SpawnSetup &) = delete;
+    SpawnSetup &operator=(const SpawnSetup &) = delete;
+
+    bool ok() const noexcept { return actions_ok_ && attr_ok_; }
+    posix_spawn_file_actions_t *actions() noexcept { return &actions_; }
+    posix_spawnattr_t *attr() noexcept { return &attr_; }
+
+private:
+    posix_spawn_file_actions_t actions_{};
+    posix_spawnattr_t attr_{};
+    bool actions_ok_ = false;
+    bool attr_ok_ = false;
+};
+
+} // namespace
+
+int launch(const ProcReact_Command &c, Launched &launched) noexcept
+{
+    try {
+        // Descriptors the caller named must be open now.
+        if (c.stdin_mode == PROCREACT_STDIN_FD && !is_open(c.stdin_fd))
+            return EBADF;
+        if (c.stdout_mode == PROCREACT_OUTPUT_FD && !is_open(c.stdout_fd))
+            return EBADF;
+        if (c.stderr_mode == PROCREACT_OUTPUT_FD && !is_open(c.stderr_fd))
+            return EBADF;
+        for (int fd : c.pass_fds)
+            if (!is_open(fd))
+                return EBADF;
+        // A missing directory is told apart from a missing program.
+        if (c.has_cwd) {
+            struct stat st;
+            if (::stat(c.cwd.c_str(), &st) != 0)
+                return errno;
+            if (!S_ISDIR(st.st_mode))
+                return ENOTDIR;
+            if (::access(c.cwd.c_str(), X_OK) != 0)
+                return errno;
+        }
+
+        std::vector<std::string> env_storage;
+        std::vector<char *> envp;
+        build_env(c, env_storage, envp);
+        std::string path;
+        if (const int error = resolve(c.argv[0], env_storage, c.clear_env, path))
+            return error;
+        std::vector<char *> argv;
+        argv.reserve(c.argv.size() + 1);
+        for (const auto &arg : c.argv)
+            argv.push_back(const_cast<char *>(arg.c_str()));
+        argv.push_back(nullptr);
+
+        SpawnSetup setup;
+        if (!setup.ok())
+            return ENOMEM;
+        posix_spawn_file_actions_t *fa = setup.actions();
+
+        // The child's ends: held here until the spawn, then closed.
+        UniqueFd child_in, null_in, null_out, null_err, copy_in, copy_out, copy_err;
+        WriteEnd child_out, child_err;
+        int in_source = -1, out_source = -1, err_source = -1;
+
+        switch (c.stdin_mode) {
+        case PROCREACT_STDIN_NULL:
+            if (const int error = open_null(O_RDONLY, null_in))
+                return error;
+            in_source = null_in.get();
+            break;
+        case PROCREACT_STDIN_FD:
+            in_source = safe_source(c.stdin_fd, STDIN_FILENO, copy_in);
+            break;
+        case PROCREACT_STDIN_BYTES: {
+            // Our end is the write end: listed for its whole life, so no
+            // forked child keeps it (the program would never see end of input).
+            if (!make_pipe(child_in, launched.in))
+                return errno;
+            ::fcntl(launched.in.get(), F_SETFL, ::fcntl(launched.in.get(), F_GETFL) | O_NONBLOCK);
+            in_source = child_in.get();
+            break;
+        }
+        default: // inherit
+            break;
+        }
+        switch (c.stdout_mode) {
+        case PROCREACT_OUTPUT_CAPTURE:
+            if (!make_pipe(launched.out, child_out))
+                return errno;
+            out_source = child_out.get();
+            break;
+        case PROCREACT_OUTPUT_DISCARD:
+            if (const int error = open_null(O_WRONLY, null_out))
+                return error;
+            out_source = null_out.get();
+            break;
+        case PROCREACT_OUTPUT_FD:
+            out_source = safe_source(c.stdout_fd, STDOUT_FILENO, copy_out);
+            break;
+        default:
+            break;
+        }
+        switch (c.stderr_mode) {
+        case PROCREACT_OUTPUT_CAPTURE:
+            if (!make_pipe(launched.err, child_err))
+                return errno;
+            err_source = child_err.get();
+            break;
+        case PROCREACT_OUTPUT_DISCARD:
+            if (const int error = open_null(O_WRONLY, null_err))
+                return error;
+            err_source = null_err.get();
+            break;
+        case PROCREACT_OUTPUT_FD:
+            err_source = safe_source(c.stderr_fd, STDERR_FILENO, copy_err);
+            break;
+        default:
+            break;
+        }
+        if (in_source < 0 && c.stdin_mode == PROCREACT_STDIN_FD)
+            return errno;
+        if ((out_source < 0 && c.stdout_mode == PROCREACT_OUTPUT_FD) ||
+            (err_source < 0 && c.stderr_mode == PROCREACT_OUTPUT_FD))
+            return errno;
+
+        int r = 0;
+        if (in_source >= 0)
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, in_source, STDIN_FILENO);
+        if (out_source >= 0)
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, out_source, STDOUT_FILENO);
+        if (c.stderr_mode == PROCREACT_OUTPUT_MERGE)
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
+        else if (err_source >= 0)
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, err_source, STDERR_FILENO);
+        // Passed descriptors stay (a dup2 onto itself clears close-on-exec);
+        // every other descriptor above 2 is closed.
+        std::vector<int> pass(c.pass_fds);
+        std::sort(pass.begin(), pass.end());
+        pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
+        int next_closed = STDERR_FILENO + 1;
+        for (int fd : pass) {
+            for (int gap = next_closed; gap < fd && r == 0; ++gap)
+                r = ::posix_spawn_file_actions_addclose(fa, gap);
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, fd, fd);
+            next_closed = fd + 1;
+        }
+        r = r ? r : ::posix_spawn_file_actions_addclosefrom_np(fa, next_closed);
+        if (c.has_cwd)
+            r = r ? r : ::posix_spawn_file_actions_addchdir_np(fa, c.cwd.c_str());
+
+        // Default dispositions for every signal, an empty mask, and a group.
+        posix_spawnattr_t *attr = setup.attr();
+        sigset_t all, none;
+        sigfillset(&all);
+        sigemptyset(&none);
+#if defined(__GLIBC__) && defined(__linux__)
+        // glibc's sigfillset() leaves out its two internal signals (32 and
+        // 33), and its posix_spawn() then sets them to SIG_IGN in the child,
+        // which exec keeps: the program would start with real-time signals
+        // ignored. Their bits go into the set directly, so they get SIG_DFL.
+        for (int sig = 32; sig <= 33; ++sig)
+            reinterpret_cast<unsigned long *>(&all)[(sig - 1) / (8 * sizeof(unsigned long))] |=
+                1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
+#endif
+        short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+        if (c.new_group) {
+            flags |= POSIX_SPAWN_SETPGROUP;
+            r = r ? r : ::posix_spawnattr_setpgroup(attr, 0);
+        }
+        r = r ? r : ::posix_spawnattr_setsigdefault(attr, &all);
+        r = r ? r : ::posix_spawnattr_setsigmask(attr, &none);
+        r = r ? r : ::posix_spawnattr_setflags(attr, flags);
+        if (r != 0)
+            return r;
+
+        launched.start_ns = monotonic_ns();
+        pid_t pid = -1;
+        r = ::posix_spawn(&pid, path.c_str(), fa, attr, argv.data(), envp.data());
+        if (r != 0)
+            return r; // no child: glibc reaped the one that failed to exec
+        launched.pid = pid;
+        return 0; // the child's ends close here, the write ends off the fork list
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+} // namespace procreact
+
+using namespace procreact;
+
+namespace {
+
+ProcReact_Command *checked(ProcReact_Command *command) noexcept
+{
+    if (command == nullptr)
+        errno = EINVAL;
+    return command;
+}
+
+template <typename F>
+int edit(ProcReact_Command *command, F &&body) noexcept
+{
+    if (checked(command) == nullptr)
+        return -1;
+    return guard(-1, [&] { return body(*command); });
+}
+
+int invalid() noexcept
+{
+    errno = EINVAL;
+    return -1;
+}
+
+bool valid_output_mode(ProcReact_OutputMode mode) noexcept
+{
+    return mode >= PROCREACT_OUTPUT_CAPTURE && mode <= PROCREACT_OUTPUT_MERGE;
+}
+
+} // namespace
+
+extern "C" {
+
+ProcReact_Command *procreact_command_new(const char *const *argv) noexcept
+{
+    if (argv == nullptr || argv[0] == nullptr || argv[0][0] == '\0') {
+        errno = EINVAL;
+        return nullptr;
+    }
+    return guard(static_cast<ProcReact_Command *>(nullptr), [&] {
+        auto command = std::make_unique<ProcReact_Command>();
+        for (const char *const *arg = argv; *arg != nullptr; ++arg)
+            command->argv.emplace_back(*arg);
+        return command.release();
+    });
+}
+
+void procreact_command_free(ProcReact_Command *command) noexcept { delete command; }
+
+int procreact_command_set_cwd(ProcReact_Command *command, const char *directory) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (directory != nullptr && directory[0] == '\0')
+            return invalid();
+        c.has_cwd = directory != nullptr;
+        c.cwd = directory != nullptr ? directory : "";
+        return 0;
+    });
+}
+
+int procreact_command_clear_env(ProcReact_Command *command) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        c.clear_env = true;
+        c.env_edits.clear();
+        return 0;
+    });
+}
+
+int procreact_command_set_env(ProcReact_Command *command, const char *name, const char *value) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (!valid_name(name) || value == nullptr)
+            return invalid();
+        c.env_edits.push_back({name, value, true});
+        return 0;
+    });
+}
+
+int procreact_command_unset_env(ProcReact_Command *command, const char *name) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (!valid_name(name))
+            return invalid();
+        c.env_edits.push_back({name, std::string(), false});
+        return 0;
+    });
+}
+
+int procreact_command_put_env(ProcReact_Command *command, const char *entry) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        const char *eq = entry != nullptr ? std::strchr(entry, '=') : nullptr;
+        if (eq == nullptr || eq == entry)
+            return invalid();
+        c.env_edits.push_back({std::string(entry, eq), std::string(eq + 1), true});
+        return 0;
+    });
+}
+
+int procreact_command_set_new_process_group(ProcReact_Command *command, ProcReact_bool enable) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        c.new_group = enable != 0;
+        return 0;
+    });
+}
+
+int procreact_command_pass_fd(ProcReact_Command *command, int fd) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (fd <= STDERR_FILENO)
+            return invalid();
+        c.pass_fds.push_back(fd);
+        return 0;
+    });
+}
+
+int procreact_command_set_stdin(ProcReact_Command *command, ProcReact_StdinMode mode, int fd) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (mode != PROCREACT_STDIN_NULL && mode != PROCREACT_STDIN_INHERIT && mode != PROCREACT_STDIN_FD)
+            return invalid();
+        if (mode == PROCREACT_STDIN_FD && fd < 0)
+            return invalid();
+        c.stdin_mode = mode;
+        c.stdin_fd = mode == PROCREACT_STDIN_FD ? fd : -1;
+        c.stdin_bytes.reset();
+        return 0;
+    });
+}
+
+int procreact_command_set_stdin_bytes(ProcReact_Command *command, const void *data, size_t length) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (data == nullptr && length != 0)
+            return invalid();
+        c.stdin_bytes = std::make_shared<const std::string>(static_cast<const char *>(data), length);
+        c.stdin_mode = PROCREACT_STDIN_BYTES;
+        c.stdin_fd = -1;
+        return 0;
+    });
+}
+
+int procreact_command_set_stdout(ProcReact_Command *command, ProcReact_OutputMode mode, int fd) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (!valid_output_mode(mode) || mode == PROCREACT_OUTPUT_MERGE || (mode == PROCREACT_OUTPUT_FD && fd < 0))
+            return invalid();
+        c.stdout_mode = mode;
+        c.stdout_fd = mode == PROCREACT_OUTPUT_FD ? fd : -1;
+        return 0;
+    });
+}
+
+int procreact_command_set_stderr(ProcReact_Command *command, ProcReact_OutputMode mode, int fd) noexcept
+{
+    return edit(command, [&](ProcReact_Command &c) {
+        if (!valid_output_mode(mode) || (mode == PROCREACT_OUTPUT_FD && fd < 0))
+            return invalid();
+        c.stderr_mode = mode;
+        c.stderr_fd = mode == PROCREACT_OUTPUT_FD ? fd : -1;
+        return 0;
+    });
+}
+
+} // extern "C"

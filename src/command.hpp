@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+//
+// A command description, and the launcher that starts it with posix_spawn().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fd.hpp"
+#include "procreact_spawn.h"
+
+struct ProcReact_Command {
+    std::vector<std::string> argv;
+    bool clear_env = false;
+    // In order; a later edit of the same name wins. An unset has no value.
+    struct EnvEdit {
+        std::string name;
+        std::string value;
+        bool set;
+    };
+    std::vector<EnvEdit> env_edits;
+    bool has_cwd = false;
+    std::string cwd;
+    bool new_group = false;
+    std::vector<int> pass_fds;
+    ProcReact_StdinMode stdin_mode = PROCREACT_STDIN_NULL;
+    int stdin_fd = -1;
+    std::shared_ptr<const std::string> stdin_bytes;
+    ProcReact_OutputMode stdout_mode = PROCREACT_OUTPUT_CAPTURE;
+    int stdout_fd = -1;
+    ProcReact_OutputMode stderr_mode = PROCREACT_OUTPUT_INHERIT;
+    int stderr_fd = -1;
+};
+
+namespace procreact {
+
+/// A started program: its pid and the parent's ends of its pipes.
+struct Launched {
+    pid_t pid = -1;
+    UniqueFd out; ///< read end of captured stdout (with stderr when merged)
+    UniqueFd err; ///< read end of captured stderr
+    WriteEnd in;  ///< write end of stdin fed from bytes (non-blocking)
+    long long start_ns = 0;
+};
+
+/// Starts @p command. Returns 0 with @p launched filled, or an errno value:
+/// no child exists then and nothing leaks (see procreact_command_spawn()).
+int launch(const ProcReact_Command &command, Launched &launched) noexcept;
+
+} // namespace procreact

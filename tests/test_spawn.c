@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procreact_spawn.h: commands spawned as futures. Every option, every bad
+ * input, descriptors the program must not see, 64 MiB through all three
+ * standard streams at once, many threads spawning at once, and spawned
+ * futures inside a future iterator.
+ */
+#include "test.h"
+
+#include <pthread.h>
+
+#include <procreact_exit.h>
+#include <procreact_future.h>
+#include <procreact_future_iterator.h>
+#include <procreact_spawn.h>
+#include <procreact_types.h>
+
+/* Runs @p argv (with @p setup applied) and returns its stdout as a string;
+ * the exit details go to @p info. */
+static char *run(const char *const *argv, void (*setup)(ProcReact_Command *), ProcReact_ExitInfo *info,
+                 ProcReact_Status *status)
+{
+    ProcReact_Command *command = procreact_command_new(argv);
+    ProcReact_Future future;
+    char *result;
+    assert_non_null(command);
+    if (setup != NULL)
+        setup(command);
+    future = procreact_command_spawn(command, procreact_create_string_type());
+    procreact_command_free(command); /* the future does not need it */
+    result = (char *)procreact_future_get_with_info(&future, status, info);
+    return result;
+}
+
+static char *sh(const char *script, void (*setup)(ProcReact_Command *), ProcReact_ExitInfo *info)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char *result = run(argv, setup, info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    return result;
+}
+
+/* ------------------------------------------------------------- argv, PATH */
+
+static void test_spawn_argv_and_path(void **state)
+{
+    const char *argv[] = {"printf", "%s|%s|%s", "a b", "", "c", NULL};
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    (void)state;
+    out = run(argv, NULL, &info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "a b||c");
+    assert_int_equal(info.exited, 1);
+    assert_int_equal(info.exit_code, 0);
+    assert_int_equal(info.exec_errno, 0);
+    free(out);
+}
+
+static void use_path_env(ProcReact_Command *c)
+{
+    /* The command's own PATH decides the lookup. */
+    assert_int_equal(procreact_command_set_env(c, "PATH", "/nonexistent:/usr/bin:/bin"), 0);
+}
+
+static void test_spawn_path_from_command_env(void **state)
+{
+    const char *argv[] = {"echo", "found", NULL};
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    (void)state;
+    out = run(argv, use_path_env, &info, &status);
+    assert_string_equal(out, "found\n");
+    free(out);
+}
+
+/* ------------------------------------------------------------ environment */
+
+static void env_edits(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_env(c, "PR_A", "one"), 0);
+    assert_int_equal(procreact_command_put_env(c, "PR_B=two=2"), 0);
+    assert_int_equal(procreact_command_set_env(c, "PR_C", "gone"), 0);
+    assert_int_equal(procreact_command_unset_env(c, "PR_C"), 0);
+    assert_int_equal(procreact_command_unset_env(c, "PR_PARENT_ONLY"), 0);
+}
+
+static void test_spawn_environment(void **state)
+{
+    ProcReact_ExitInfo info;
+    char *out;
+    (void)state;
+    setenv("PR_PARENT", "inherited", 1);
+    setenv("PR_PARENT_ONLY", "should go", 1);
+    out = sh("echo \"$PR_A,$PR_B,${PR_C-unset},$PR_PARENT,${PR_PARENT_ONLY-unset}\"", env_edits, &info);
+    assert_string_equal(out, "one,two=2,unset,inherited,unset\n");
+    free(out);
+}
+
+static void env_cleared(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_clear_env(c), 0);
+    assert_int_equal(procreact_command_set_env(c, "ONLY", "me"), 0);
+}
+
+static void test_spawn_empty_environment(void **state)
+{
+    const char *argv[] = {"/usr/bin/env", NULL};
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    (void)state;
+    out = run(argv, env_cleared, &info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "ONLY=me\n");
+    free(out);
+}
+
+/* ------------------------------------------------ cwd, group, signals */
+
+static void in_tmp(ProcReact_Command *c) { assert_int_equal(procreact_command_set_cwd(c, "/tmp"), 0); }
+
+static void test_spawn_cwd(void **state)
+{
+    ProcReact_ExitInfo info;
+    char *out;
+    (void)state;
+    out = sh("pwd", in_tmp, &info);
+    assert_string_equal(out, "/tmp\n");
+    free(out);
+}
+
+static void new_group(ProcReact_Command *c) { assert_int_equal(procreact_command_set_new_process_group(c, 1), 0); }
+
+static void test_spawn_new_process_group(void **state)
+{
+    ProcReact_ExitInfo info;
+    char *out, *same;
+    char expect[64];
+    (void)state;
+    /* Field 5 of /proc/self/stat is the process group, field 1 the pid. */
+    out = sh("set -- $(cat /proc/$$/stat); echo $1 $5", new_group, &info);
+    {
+        long pid = 0, pgrp = -1;
+        assert_int_equal(sscanf(out, "%ld %ld", &pid, &pgrp), 2);
+        assert_int_equal(pid, pgrp); /* the spawned shell leads its own group */
+    }
+    free(out);
+    /* Without it, the program stays in ours. */
+    snprintf(expect, sizeof expect, "%ld\n", (long)getpgrp());
+    same = sh("set -- $(cat /proc/$$/stat); echo $5", NULL, &info);
+    assert_string_equal(same, expect);
+    free(same);
+}
+
+static void test_spawn_signals_reset(void **state)
+{
+    struct sigaction ign, old_int;
+    sigset_t block, old_mask;
+    ProcReact_ExitInfo info;
+    char *out;
+    (void)state;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGINT, &ign, &old_int), 0);
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &block, &old_mask), 0);
+    /* The shell reads its own status: nothing ignored, nothing blocked. */
+    out = sh("grep -E '^Sig(Ign|Blk):' /proc/$$/status", NULL, &info);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    assert_string_equal(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    free(out);
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+static int g_passed = -1;
+
+static void pass_one(ProcReact_Command *c) { assert_int_equal(procreact_command_pass_fd(c, g_passed), 0); }
+
+/* The program lists its own descriptors (ls opens /proc/self/fd as 3):
+ * nothing of the parent's but 0-2 and what is passed, even descriptors the
+ * application opened without O_CLOEXEC. */
+static void test_spawn_closes_application_descriptors(void **state)
+{
+    const char *argv[] = {"ls", "/proc/self/fd", NULL};
+    int leaky[2];
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    char expect[128];
+    (void)state;
+    assert_int_equal(pipe(leaky), 0); /* no O_CLOEXEC: a fork+exec would leak these */
+    g_passed = open("/dev/null", O_RDONLY);
+    assert_true(g_passed > 4);
+    out = run(argv, NULL, &info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "0\n1\n2\n3\n");
+    free(out);
+    out = run(argv, pass_one, &info, &status);
+    snprintf(expect, sizeof expect, "0\n1\n2\n3\n%d\n", g_passed);
+    assert_string_equal(out, expect);
+    free(out);
+    close(leaky[0]);
+    close(leaky[1]);
+    close(g_passed);
+}
+
+static int g_fd_in = -1, g_fd_out = -1;
+
+static void stdin_from_fd(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stdin(c, PROCREACT_STDIN_FD, g_fd_in), 0);
+}
+
+static void stdout_to_fd(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_FD, g_fd_out), 0);
+    assert_int_equal(procreact_command_set_stderr(c, PROCREACT_OUTPUT_FD, g_fd_out), 0);
+}
+
+static void test_spawn_streams_to_and_from_descriptors(void **state)
+{
+    char path[] = "/tmp/procreact-spawn-XXXXXX";
+    ProcReact_ExitInfo info;
+    char buf[64] = {0};
+    char *out;
+    int in_pipe[2];
+    (void)state;
+    assert_int_equal(pipe(in_pipe), 0);
+    assert_int_equal(write(in_pipe[1], "from a pipe", 11), 11);
+    close(in_pipe[1]);
+    g_fd_in = in_pipe[0];
+    out = sh("cat", stdin_from_fd, &info);
+    assert_string_equal(out, "from a pipe");
+    free(out);
+    close(in_pipe[0]);
+
+    g_fd_out = mkstemp(path);
+    assert_true(g_fd_out >= 0);
+    unlink(path);
+    out = sh("echo to-file; echo err-to-file >&2", stdout_to_fd, &info);
+    assert_string_equal(out, ""); /* not captured: the type saw no bytes */
+    free(out);
+    assert_int_equal(pread(g_fd_out, buf, sizeof buf - 1, 0), 20);
+    assert_string_equal(buf, "to-file\nerr-to-file\n");
+    close(g_fd_out);
+}
+
+static void stdin_inherit(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stdin(c, PROCREACT_STDIN_INHERIT, -1), 0);
+}
+
+static void test_spawn_stdin_null_and_inherit(void **state)
+{
+    ProcReact_ExitInfo info;
+    char *out;
+    int saved, p[2];
+    (void)state;
+    out = sh("cat; echo end", NULL, &info); /* /dev/null: end of input at once */
+    assert_string_equal(out, "end\n");
+    free(out);
+    /* Inherit: our stdin becomes a pipe for the test. */
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "ours", 4), 4);
+    close(p[1]);
+    saved = dup(0);
+    assert_int_equal(dup2(p[0], 0), 0);
+    close(p[0]);
+    out = sh("cat", stdin_inherit, &info);
+    dup2(saved, 0);
+    close(saved);
+    assert_string_equal(out, "ours");
+    free(out);
+}
+
+static void capture_err(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stderr(c, PROCREACT_OUTPUT_CAPTURE, -1), 0);
+}
+
+static void merge_err(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stderr(c, PROCREACT_OUTPUT_MERGE, -1), 0);
+}
+
+static void discard_all(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_DISCARD, -1), 0);
+    assert_int_equal(procreact_command_set_stderr(c, PROCREACT_OUTPUT_DISCARD, -1), 0);
+}
+
+static void test_spawn_stderr_modes(void **state)
+{
+    ProcReact_ExitInfo info;
+    char *out;
+    (void)state;
+    out = sh("echo out; echo err >&2", capture_err, &info);
+    assert_string_equal(out, "out\n");
+    assert_int_equal(info.stderr_length, 4);
+    assert_memory_equal(info.stderr_data, "err\n", 4);
+    free(info.stderr_data);
+    free(out);
+    out = sh("echo out; echo err >&2", merge_err, &info);
+    assert_string_equal(out, "out\nerr\n");
+    assert_null(info.stderr_data);
+    free(out);
+    out = sh("echo out; echo err >&2; exit 0", discard_all, &info);
+    assert_string_equal(out, "");
+    assert_int_equal(info.exit_code, 0);
+    free(out);
+}
+
+/* ------------------------------------------------------------ exit details */
+
+static void test_spawn_exit_details(void **state)
+{
+    const char *missing[] = {"procreact-no-such-program", NULL};
+    char not_exec_path[] = "/tmp/procreact-noexec-XXXXXX";
+    const char *not_exec[] = {not_exec_path, NULL};
+    int fd;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    (void)state;
+    /* Ran and exited 127: not an exec failure. */
+    out = sh("exit 127", NULL, &info);
+    assert_null(out);
+    assert_int_equal(info.exited, 1);
+    assert_int_equal(info.exit_code, 127);
+    assert_int_equal(info.exec_errno, 0);
+    /* Killed by a signal. */
+    {
+        const char *argv[] = {"sh", "-c", "kill -TERM $$", NULL};
+        out = run(argv, NULL, &info, &status);
+        assert_null(out);
+        assert_int_equal(status, PROCREACT_STATUS_ABNORMAL_TERMINATION);
+    }
+    assert_int_equal(info.exited, 0);
+    assert_int_equal(info.signal, SIGTERM);
+    /* Could not run at all: no child, FORK_FAIL, the errno. */
+    out = run(missing, NULL, &info, &status);
+    assert_null(out);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, ENOENT);
+    assert_int_equal(info.exited, 0);
+    fd = mkstemp(not_exec_path); /* mode 0600: not executable */
+    assert_true(fd >= 0);
+    close(fd);
+    out = run(not_exec, NULL, &info, &status);
+    unlink(not_exec_path);
+    assert_null(out);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, EACCES);
+    assert_true(t_no_children());
+}
+
+/* ------------------------------------------------------------- bad input */
+
+static void test_spawn_bad_input(void **state)
+{
+    const char *empty[] = {NULL};
+    const char *blank[] = {"", NULL};
+    const char *ok[] = {"true", NULL};
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    ProcReact_Type no_append;
+    int before = t_count_fds();
+    (void)state;
+    errno = 0;
+    assert_null(procreact_command_new(NULL));
+    assert_int_equal(errno, EINVAL);
+    assert_null(procreact_command_new(empty));
+    assert_null(procreact_command_new(blank));
+    c = procreact_command_new(ok);
+    assert_non_null(c);
+    assert_int_equal(procreact_command_put_env(c, "NOEQUALS"), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(procreact_command_put_env(c, "=value"), -1);
+    assert_int_equal(procreact_command_set_env(c, "A=B", "x"), -1);
+    assert_int_equal(procreact_command_set_env(c, "", "x"), -1);
+    assert_int_equal(procreact_command_unset_env(c, NULL), -1);
+    assert_int_equal(procreact_command_pass_fd(c, 1), -1);
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_MERGE, -1), -1);
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_FD, -1), -1);
+    assert_int_equal(procreact_command_set_stdin(c, PROCREACT_STDIN_BYTES, -1), -1);
+    assert_int_equal(procreact_command_set_stdin_bytes(c, NULL, 3), -1);
+    assert_int_equal(procreact_command_set_cwd(c, ""), -1);
+    assert_int_equal(procreact_command_set_cwd(NULL, "/"), -1);
+
+    /* A descriptor that is not open: EBADF, no child. */
+    assert_int_equal(procreact_command_pass_fd(c, 987), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    assert_int_equal(f.pid, -1);
+    assert_int_equal(errno, EBADF);
+    assert_null(procreact_future_get_with_info(&f, &status, &info));
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, EBADF);
+    procreact_destroy_future(&f);
+    procreact_command_free(c);
+
+    /* A missing directory. */
+    c = procreact_command_new(ok);
+    assert_int_equal(procreact_command_set_cwd(c, "/nonexistent/dir"), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    assert_int_equal(f.pid, -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(procreact_command_set_cwd(c, "/etc/hostname"), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    assert_int_equal(errno, ENOTDIR);
+    /* A type without functions, and no command. */
+    assert_int_equal(procreact_command_set_cwd(c, NULL), 0);
+    memset(&no_append, 0, sizeof no_append);
+    f = procreact_command_spawn(c, no_append);
+    assert_int_equal(f.pid, -1);
+    assert_int_equal(errno, EINVAL);
+    f = procreact_command_spawn(NULL, procreact_create_string_type());
+    assert_int_equal(f.pid, -1);
+    assert_int_equal(errno, EINVAL);
+    procreact_command_free(c);
+    procreact_command_free(NULL);
+    assert_true(t_no_children());
+    assert_int_equal(t_count_fds(), before);
+}
+
+/* --------------------------------------------------- 64 MiB on every stream */
+
+#define BIG (64u << 20)
+
+static unsigned char *g_big;
+
+static void big_in(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_set_stdin_bytes(c, g_big, BIG), 0);
+    assert_int_equal(procreact_command_set_stderr(c, PROCREACT_OUTPUT_CAPTURE, -1), 0);
+}
+
+/* tee copies stdin to stdout and stderr at once: a parent that served one
+ * pipe at a time would deadlock at the first full pipe. */
+static void test_spawn_64_mib_on_all_streams(void **state)
+{
+    const char *argv[] = {"tee", "/dev/stderr", NULL};
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_BytesState *out;
+    size_t i;
+    (void)state;
+    g_big = (unsigned char *)malloc(BIG);
+    assert_non_null(g_big);
+    for (i = 0; i < BIG; ++i)
+        g_big[i] = (unsigned char)(i * 7 + (i >> 13));
+    c = procreact_command_new(argv);
+    big_in(c);
+    f = procreact_command_spawn(c, procreact_create_bytes_type());
+    procreact_command_free(c);
+    out = (ProcReact_BytesState *)procreact_future_get_with_info(&f, &status, &info);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_int_equal(info.exit_code, 0);
+    assert_non_null(out);
+    assert_int_equal(out->data_size, BIG);
+    assert_true(memcmp(out->data, g_big, BIG) == 0);
+    assert_int_equal(info.stderr_length, BIG);
+    assert_true(memcmp(info.stderr_data, g_big, BIG) == 0);
+    free(out->data);
+    free(out);
+    free(info.stderr_data);
+    free(g_big);
+}
+
+/* ------------------------------------------------------------- iterators */
+
+typedef struct {
+    ProcReact_Command *command;
+    int next, total, right, err_right;
+} SpawnWork;
+
+static ProcReact_bool spawn_has_next(void *data) { return ((SpawnWork *)data)->next < ((SpawnWork *)data)->total; }
+
+static ProcReact_Future spawn_next(void *data)
+{
+    SpawnWork *w = (SpawnWork *)data;
+    char input[32];
+    snprintf(input, sizeof input, "%d", w->next++);
+    procreact_command_set_stdin_bytes(w->command, input, strlen(input));
+    return procreact_command_spawn(w->command, procreact_create_string_type());
+}
+
+static void spawn_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    SpawnWork *w = (SpawnWork *)data;
+    ProcReact_ExitInfo info;
+    char *out = (char *)future->result;
+    if (procreact_future_info(future, &info) == 0) {
+        /* The script echoes its input to stdout and "e<input>" to stderr, exits with input % 7. */
+        int n = out != NULL ? atoi(out) : -1;
+        if (status == PROCREACT_STATUS_OK && n >= 0 && info.exited && info.exit_code == n % 7) {
+            char want[40];
+            snprintf(want, sizeof want, "e%d", n);
+            ++w->right;
+            if (info.stderr_length == strlen(want) && memcmp(info.stderr_data, want, info.stderr_length) == 0)
+                ++w->err_right;
+        }
+        free(info.stderr_data);
+    }
+    free(out);
+}
+
+static void test_spawn_in_iterator(void **state)
+{
+    const char *argv[] = {"sh", "-c", "read n; echo $n; printf e$n >&2; exit $((n % 7))", NULL};
+    SpawnWork work;
+    ProcReact_FutureIterator it;
+    (void)state;
+    memset(&work, 0, sizeof work);
+    work.total = t_under_valgrind() ? 8 : 40;
+    work.command = procreact_command_new(argv);
+    procreact_command_set_stderr(work.command, PROCREACT_OUTPUT_CAPTURE, -1);
+    it = procreact_initialize_future_iterator(spawn_has_next, spawn_next, spawn_complete, &work);
+    procreact_fork_buffer_and_wait_in_parallel_limit(&it, 4);
+    procreact_destroy_future_iterator(&it);
+    procreact_command_free(work.command);
+    /* exit code 0 gives the string, non-zero gives NULL (0.1 rule): count both */
+    assert_true(work.right >= work.total / 7);
+    assert_int_equal(work.right, work.err_right);
+    assert_true(t_no_children());
+}
+
+static void test_spawn_destroy_kills(void **state)
+{
+    const char *argv[] = {"sleep", "30", NULL};
+    ProcReact_Command *c = procreact_command_new(argv);
+    ProcReact_Future f;
+    int before = t_count_fds();
+    (void)state;
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    assert_true(f.pid > 0);
+    procreact_destroy_future(&f);
+    assert_true(t_no_children());
+    assert_int_equal(t_count_fds(), before);
+    procreact_command_free(c);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+typedef struct {
+    int id, count, right;
+} ThreadWork;
+
+static void *spawn_thread(void *arg)
+{
+    ThreadWork *w = (ThreadWork *)arg;
+    int i;
+    for (i = 0; i < w->count; ++i) {
+        char word[32], want[40];
+        const char *argv[] = {"/bin/echo", word, NULL};
+        ProcReact_Command *c;
+        ProcReact_Future f;
+        ProcReact_Status status;
+        char *out;
+        snprintf(word, sizeof word, "t%d-%d", w->id, i);
+        snprintf(want, sizeof want, "%s\n", word);
+        c = procreact_command_new(argv);
+        f = procreact_command_spawn(c, procreact_create_string_type());
+        procreact_command_free(c);
+        out = (char *)procreact_future_get(&f, &status);
+        if (status == PROCREACT_STATUS_OK && out != NULL && strcmp(out, want) == 0)
+            ++w->right;
+        free(out);
+    }
+    return NULL;
+}
+
+static void test_spawn_from_eight_threads(void **state)
+{
+    pthread_t threads[8];
+    ThreadWork work[8];
+    const int count = t_under_valgrind() ? 20 : 500;
+    int i;
+    (void)state;
+    for (i = 0; i < 8; ++i) {
+        work[i].id = i;
+        work[i].count = count;
+        work[i].right = 0;
+        assert_int_equal(pthread_create(&threads[i], NULL, spawn_thread, &work[i]), 0);
+    }
+    for (i = 0; i < 8; ++i) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(work[i].right, count);
+    }
+    assert_true(t_no_children());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spawn_argv_and_path),
+        cmocka_unit_test(test_spawn_path_from_command_env),
+        cmocka_unit_test(test_spawn_environment),
+        cmocka_unit_test(test_spawn_empty_environment),
+        cmocka_unit_test(test_spawn_cwd),
+        cmocka_unit_test(test_spawn_new_process_group),
+        cmocka_unit_test(test_spawn_signals_reset),
+        cmocka_unit_test(test_spawn_closes_application_descriptors),
+        cmocka_unit_test(test_spawn_streams_to_and_from_descriptors),
+        cmocka_unit_test(test_spawn_stdin_null_and_inherit),
+        cmocka_unit_test(test_spawn_stderr_modes),
+        cmocka_unit_test(test_spawn_exit_details),
+        cmocka_unit_test(test_spawn_bad_input),
+        cmocka_unit_test(test_spawn_64_mib_on_all_streams),
+        cmocka_unit_test(test_spawn_in_iterator),
+        cmocka_unit_test(test_spawn_destroy_kills),
+        cmocka_unit_test(test_spawn_from_eight_threads),
+    };
+    return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
+}
