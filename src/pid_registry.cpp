@@ -276,7 +276,10 @@ std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterat
                 erase_if_empty(key);
                 return taken;
             }
-            const bool quiet = !block && e->exited.empty() && e->unwatched == 0 && sigchld_counting() &&
+            // Every exit raises SIGCHLD after the last look's snapshot of the
+            // count (taken before it looked), so an unchanged count means
+            // nothing to find, whether children are watched by pidfd or pid.
+            const bool quiet = !block && e->exited.empty() && sigchld_counting() &&
                                e->seen_signals == sigchld_count() && coarse_ns() - e->looked_ns < kLookEveryNs;
             if (quiet)
                 return taken; // nothing has ended since the last look

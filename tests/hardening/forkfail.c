@@ -8,7 +8,7 @@
  * as fork() does when the process limit is reached. HARD_FORKFAIL=skip:count
  * in the environment arms it at load time.
  *
- * It also counts close() calls, and interposes epoll_wait(): epollfail_arm(count) makes the next
+ * It also counts close(), poll() and epoll_wait() calls, and interposes epoll_wait(): epollfail_arm(count) makes the next
  * `count` calls fail with EINVAL without waiting.
  *
  * This is used instead of RLIMIT_NPROC (not enforced for root, which the
@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -80,9 +81,25 @@ void epollfail_arm(long count) { atomic_store(&g_epoll_fail, count); }
 
 long epollfail_failed(void) { return atomic_load(&g_epoll_failed); }
 
+static atomic_long g_waits;
+
+long waitcount(void) { return atomic_load(&g_waits); }
+
+typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
+
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    static poll_fn real_poll;
+    if (real_poll == NULL)
+        *(void **)&real_poll = dlsym(RTLD_NEXT, "poll");
+    atomic_fetch_add(&g_waits, 1);
+    return real_poll(fds, nfds, timeout);
+}
+
 int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
     static epoll_wait_fn real_epoll_wait;
+    atomic_fetch_add(&g_waits, 1);
     if (real_epoll_wait == NULL)
         *(void **)&real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
     if (atomic_load(&g_epoll_fail) > 0) {

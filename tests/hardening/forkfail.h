@@ -14,6 +14,9 @@ long forkfail_failed(void);
 void epollfail_arm(long count);
 long epollfail_failed(void);
 
+/* poll() and epoll_wait() calls made by this process image so far. */
+long waitcount(void);
+
 /* close() calls made by this process image so far (the interposer counts them). */
 long closecount(void);
 
