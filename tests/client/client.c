@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include <procreact_signal.h>
 #include <procreact_types.h>
 #include <procreact_util.h>
+#include <procreact_exit.h>
+#include <procreact_spawn.h>
 #include <procreact.h>
 
 /* The x86_64 ABI, checked at compile time in both languages. */
@@ -32,6 +35,9 @@ typedef char check_type_size[sizeof(ProcReact_Type) == 32 ? 1 : -1];
 typedef char check_future_size[sizeof(ProcReact_Future) == 56 ? 1 : -1];
 typedef char check_future_iterator_size[sizeof(ProcReact_FutureIterator) == 48 ? 1 : -1];
 typedef char check_pid_iterator_size[sizeof(ProcReact_PidIterator) == 48 ? 1 : -1];
+typedef char check_exit_info_size[sizeof(ProcReact_ExitInfo) == 120 ? 1 : -1];
+typedef char check_exit_info_times[offsetof(ProcReact_ExitInfo, wall_time) == 24 ? 1 : -1];
+typedef char check_exit_info_stderr[offsetof(ProcReact_ExitInfo, stderr_data) == 56 ? 1 : -1];
 #endif
 
 static int failures = 0;
@@ -209,9 +215,42 @@ static void check_building_blocks(void)
     CHECK(bytes.append == append_bytes);
 }
 
+/* The spawn module (procreact_spawn.h) and exit details (procreact_exit.h). */
+static void check_spawn(void)
+{
+    const char *argv[] = {"sh", "-c", "cat; echo oops >&2; exit 3", NULL};
+    const char *missing[] = {"procreact-client-no-such-program", NULL};
+    ProcReact_Command *command = procreact_command_new(argv);
+    ProcReact_Future future;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    CHECK(command != NULL);
+    if (command == NULL)
+        return;
+    CHECK(procreact_command_set_stdin_bytes(command, "in", 2) == 0);
+    CHECK(procreact_command_set_stderr(command, PROCREACT_OUTPUT_CAPTURE, -1) == 0);
+    future = procreact_command_spawn(command, procreact_create_bytes_type());
+    procreact_command_free(command);
+    CHECK(future.pid > 0);
+    CHECK(procreact_future_get_with_info(&future, &status, &info) == NULL); /* exit 3: no result */
+    CHECK(status == PROCREACT_STATUS_OK);
+    CHECK(info.exited == 1 && info.exit_code == 3 && info.exec_errno == 0);
+    CHECK(info.stderr_length == 5 && info.stderr_data != NULL && memcmp(info.stderr_data, "oops\n", 5) == 0);
+    free(info.stderr_data);
+
+    command = procreact_command_new(missing);
+    future = procreact_command_spawn(command, procreact_create_string_type());
+    procreact_command_free(command);
+    CHECK(future.pid == -1);
+    CHECK(procreact_future_get_with_info(&future, &status, &info) == NULL);
+    CHECK(status == PROCREACT_STATUS_FORK_FAIL);
+    CHECK(info.exec_errno != 0);
+}
+
 int main(void)
 {
     check_future();
+    check_spawn();
     check_future_iterator();
     check_pid_iterator();
     check_pid_functions();
