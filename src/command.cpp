@@ -30,15 +30,20 @@
 
 extern char **environ;
 
-namespace procreact {
-namespace {
+namespace procreact
+{
+namespace
+{
 
 bool valid_name(const char *name) noexcept
 {
     return name != nullptr && name[0] != '\0' && std::strchr(name, '=') == nullptr;
 }
 
-bool is_open(int fd) noexcept { return fd >= 0 && ::fcntl(fd, F_GETFD) != -1; }
+bool is_open(int fd) noexcept
+{
+    return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
+}
 
 // The program's environment: the parent's (unless cleared) with the edits.
 // @p storage owns the strings that @p envp points into.
@@ -122,8 +127,41 @@ int safe_source(int fd, int target, UniqueFd &copy) noexcept
     return copy.get();
 }
 
-class SpawnSetup {
-public:
+// The child's end of an output stream, held by the parent until the spawn.
+struct OutputEnds {
+    WriteEnd pipe; // a captured stream's write end (listed: see fd.hpp)
+    UniqueFd null; // /dev/null for a discarded one
+    UniqueFd copy; // a caller's descriptor in 0-2, copied above 2
+};
+
+// Prepares stdout or stderr (@p target): @p source becomes the descriptor to
+// dup2 onto @p target (-1: leave the target as it is), and @p parent_end the
+// read end of a captured stream. Returns 0 or an errno value.
+int setup_output(ProcReact_OutputMode mode, int fd, int target, UniqueFd &parent_end, OutputEnds &ends,
+                 int &source) noexcept
+{
+    switch (mode) {
+    case PROCREACT_OUTPUT_CAPTURE:
+        if (!make_pipe(parent_end, ends.pipe))
+            return errno;
+        source = ends.pipe.get();
+        return 0;
+    case PROCREACT_OUTPUT_DISCARD:
+        if (const int error = open_null(O_WRONLY, ends.null))
+            return error;
+        source = ends.null.get();
+        return 0;
+    case PROCREACT_OUTPUT_FD:
+        source = safe_source(fd, target, ends.copy);
+        return source < 0 ? errno : 0;
+    default: // inherit; merge is a dup2 of stdout, added by the caller
+        return 0;
+    }
+}
+
+class SpawnSetup
+{
+  public:
     SpawnSetup() noexcept
     {
         actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
@@ -143,7 +181,7 @@ public:
     posix_spawn_file_actions_t *actions() noexcept { return &actions_; }
     posix_spawnattr_t *attr() noexcept { return &attr_; }
 
-private:
+  private:
     posix_spawn_file_actions_t actions_{};
     posix_spawnattr_t attr_{};
     bool actions_ok_ = false;
@@ -194,9 +232,8 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         posix_spawn_file_actions_t *fa = setup.actions();
 
         // The child's ends: held here until the spawn, then closed.
-        UniqueFd child_in, null_in, null_out, null_err, copy_in, copy_out, copy_err;
-        WriteEnd child_out, child_err;
-        int in_source = -1, out_source = -1, err_source = -1;
+        UniqueFd child_in, null_in, copy_in;
+        int in_source = -1;
 
         switch (c.stdin_mode) {
         case PROCREACT_STDIN_NULL:
@@ -219,44 +256,15 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         default: // inherit
             break;
         }
-        switch (c.stdout_mode) {
-        case PROCREACT_OUTPUT_CAPTURE:
-            if (!make_pipe(launched.out, child_out))
-                return errno;
-            out_source = child_out.get();
-            break;
-        case PROCREACT_OUTPUT_DISCARD:
-            if (const int error = open_null(O_WRONLY, null_out))
-                return error;
-            out_source = null_out.get();
-            break;
-        case PROCREACT_OUTPUT_FD:
-            out_source = safe_source(c.stdout_fd, STDOUT_FILENO, copy_out);
-            break;
-        default:
-            break;
-        }
-        switch (c.stderr_mode) {
-        case PROCREACT_OUTPUT_CAPTURE:
-            if (!make_pipe(launched.err, child_err))
-                return errno;
-            err_source = child_err.get();
-            break;
-        case PROCREACT_OUTPUT_DISCARD:
-            if (const int error = open_null(O_WRONLY, null_err))
-                return error;
-            err_source = null_err.get();
-            break;
-        case PROCREACT_OUTPUT_FD:
-            err_source = safe_source(c.stderr_fd, STDERR_FILENO, copy_err);
-            break;
-        default:
-            break;
-        }
+        OutputEnds out_ends, err_ends;
+        int out_source = -1, err_source = -1;
+        if (const int error =
+                setup_output(c.stdout_mode, c.stdout_fd, STDOUT_FILENO, launched.out, out_ends, out_source))
+            return error;
+        if (const int error =
+                setup_output(c.stderr_mode, c.stderr_fd, STDERR_FILENO, launched.err, err_ends, err_source))
+            return error;
         if (in_source < 0 && c.stdin_mode == PROCREACT_STDIN_FD)
-            return errno;
-        if ((out_source < 0 && c.stdout_mode == PROCREACT_OUTPUT_FD) ||
-            (err_source < 0 && c.stderr_mode == PROCREACT_OUTPUT_FD))
             return errno;
 
         int r = 0;
@@ -325,7 +333,8 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
 
 using namespace procreact;
 
-namespace {
+namespace
+{
 
 ProcReact_Command *checked(ProcReact_Command *command) noexcept
 {
@@ -334,8 +343,7 @@ ProcReact_Command *checked(ProcReact_Command *command) noexcept
     return command;
 }
 
-template <typename F>
-int edit(ProcReact_Command *command, F &&body) noexcept
+template <typename F> int edit(ProcReact_Command *command, F &&body) noexcept
 {
     if (checked(command) == nullptr)
         return -1;
@@ -371,7 +379,10 @@ ProcReact_Command *procreact_command_new(const char *const *argv) noexcept
     });
 }
 
-void procreact_command_free(ProcReact_Command *command) noexcept { delete command; }
+void procreact_command_free(ProcReact_Command *command) noexcept
+{
+    delete command;
+}
 
 int procreact_command_set_cwd(ProcReact_Command *command, const char *directory) noexcept
 {

@@ -32,10 +32,9 @@ char g_finished[kMarkers];
 constexpr int kMaxErrno = 4096;
 char g_spawn_failed[kMaxErrno];
 
-// The live futures, by serial. Changed under the global lock only; a forked
-// child drops the parent's table (its children are not the child's own).
-using Table = std::unordered_map<Serial, std::unique_ptr<FutureCore>>;
-Table *g_table = nullptr;
+// The live futures. A forked child drops the parent's (its children are
+// not the child's own).
+TokenTable<FutureCore> g_futures(TokenKind::Future);
 
 // The parent's read end, grown once a child shows that it writes a lot. The
 // default 64 KiB pipe makes a large transfer cost one context switch per 64
@@ -49,8 +48,7 @@ std::atomic<int> g_grown{0};
 
 void drop_in_child() noexcept
 {
-    park_in_child(g_table);
-    g_table = nullptr;
+    g_futures.drop_in_child();
 }
 
 __attribute__((constructor)) void install_hook()
@@ -104,36 +102,6 @@ ssize_t write_no_sigpipe(int fd, const void *data, std::size_t len) noexcept
     return n;
 }
 
-// Lists @p core under a fresh serial. Throws std::bad_alloc.
-void publish(std::unique_ptr<FutureCore> &core)
-{
-    GlobalLock lock;
-    if (g_table == nullptr)
-        g_table = new Table();
-    Serial serial;
-    do
-        serial = next_serial(TokenKind::Future);
-    while (g_table->count(serial) != 0);
-    core->serial = serial;
-    (*g_table)[serial] = nullptr; // may throw: nothing is moved yet
-    (*g_table)[serial] = std::move(core);
-}
-
-// Takes the core listed under @p serial back out of the table.
-std::unique_ptr<FutureCore> unpublish(Serial serial) noexcept
-{
-    GlobalLock lock;
-    std::unique_ptr<FutureCore> core;
-    if (g_table == nullptr)
-        return core;
-    auto it = g_table->find(serial);
-    if (it != g_table->end()) {
-        core = std::move(it->second);
-        g_table->erase(it);
-    }
-    return core;
-}
-
 // After a custom finalize: the child is reaped (by the finalize), reaped now
 // (it has exited), or left to reap_leftovers() (it still runs).
 void settle_child(ChildWatch &child) noexcept
@@ -162,7 +130,8 @@ FutureCore::~FutureCore()
         free_builtin_state(type, type_state);
 }
 
-namespace {
+namespace
+{
 thread_local CompletionScope *t_completing = nullptr;
 } // namespace
 
@@ -172,7 +141,10 @@ CompletionScope::CompletionScope(const ProcReact_Future *future, Details *detail
     t_completing = this;
 }
 
-CompletionScope::~CompletionScope() { t_completing = outer_; }
+CompletionScope::~CompletionScope()
+{
+    t_completing = outer_;
+}
 
 Details *CompletionScope::find(const ProcReact_Future *future) noexcept
 {
@@ -283,15 +255,11 @@ Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core
     Serial serial;
     if (!open_token(future.state, TokenKind::Future, &serial))
         return future.fd < 0 ? Identity::Failed : Identity::HandBuilt;
-    GlobalLock lock;
-    if (g_table == nullptr)
-        return Identity::Stale;
-    auto it = g_table->find(serial);
-    if (it == g_table->end() || it->second->child.pid() != future.pid || it->second->out.get() != future.fd)
-        return Identity::Stale;
-    core = std::move(it->second);
-    g_table->erase(it);
-    return Identity::Live;
+    // A stale copy finds nothing, or an entry for another child.
+    core = g_futures.take_if(future.state, [&](const FutureCore &entry) {
+        return entry.child.pid() == future.pid && entry.out.get() == future.fd;
+    });
+    return core ? Identity::Live : Identity::Stale;
 }
 
 ProcReact_Future publish_future(std::unique_ptr<FutureCore> core) noexcept
@@ -304,16 +272,16 @@ ProcReact_Future publish_future(std::unique_ptr<FutureCore> core) noexcept
     future.state = nullptr;
     const pid_t pid = core->child.pid();
     const int fd = core->out.get();
-    FutureCore *raw = core.get();
+    void *token;
     try {
-        publish(core);
+        token = g_futures.insert(core);
     } catch (...) {
         errno = ENOMEM;
         return future; // core destroyed: its child killed and reaped
     }
     future.pid = pid;
     future.fd = fd;
-    future.state = make_token(TokenKind::Future, raw->serial);
+    future.state = token;
     return future;
 }
 
@@ -354,13 +322,13 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     if (!make_pipe(read_end, write_end))
         return future;
     FutureCore *raw = core.get();
+    void *token;
     try {
-        publish(core);
+        token = g_futures.insert(core);
     } catch (...) {
         errno = ENOMEM;
         return future;
     }
-    const Serial serial = raw->serial;
 
     keep_in_next_child(write_end.get());
     const pid_t pid = ::fork();
@@ -380,7 +348,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     }
     if (pid < 0) {
         const int err = errno;
-        core = unpublish(serial); // freed here, with its built-in state
+        core = g_futures.take(token); // freed here, with its built-in state
         errno = err;
         return future;
     }
@@ -394,7 +362,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         raw->type_state = type.initialize();
     future.pid = pid;
     future.fd = raw->out.get();
-    future.state = make_token(TokenKind::Future, serial);
+    future.state = token;
     return future;
 }
 

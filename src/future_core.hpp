@@ -59,7 +59,6 @@ struct FutureCore {
     FutureCore(const FutureCore &) = delete;
     FutureCore &operator=(const FutureCore &) = delete;
 
-    Serial serial = 0;
     ProcReact_Type type{};
     bool builtin = false;
     void *type_state = nullptr; // from type.initialize(); freed by finalize (or by us, for built-ins)

@@ -19,7 +19,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include <sys/epoll.h>
@@ -65,8 +64,6 @@ class IteratorCore
         if (!epoll_)
             throw std::bad_alloc();
     }
-
-    Serial serial = 0;
 
     std::size_t running() const noexcept { return slots_.size(); }
 
@@ -243,15 +240,12 @@ class IteratorCore
     int backoff_ms_ = kFirstBackoffMs;
 };
 
-// The iterators' cores by serial. Changed under the global lock; a forked
-// child drops the parent's table.
-using Table = std::unordered_map<Serial, std::unique_ptr<IteratorCore>>;
-Table *g_table = nullptr;
+// The iterators' cores. A forked child drops the parent's.
+TokenTable<IteratorCore> g_iterators(TokenKind::Iterator);
 
 void drop_in_child() noexcept
 {
-    park_in_child(g_table);
-    g_table = nullptr;
+    g_iterators.drop_in_child();
 }
 
 __attribute__((constructor)) void install_hook()
@@ -261,14 +255,7 @@ __attribute__((constructor)) void install_hook()
 
 IteratorCore *lookup(const ProcReact_FutureIterator *iterator) noexcept
 {
-    Serial serial;
-    if (!open_token(iterator->futures, TokenKind::Iterator, &serial))
-        return nullptr;
-    GlobalLock lock;
-    if (g_table == nullptr)
-        return nullptr;
-    auto it = g_table->find(serial);
-    return it == g_table->end() ? nullptr : it->second.get();
+    return g_iterators.find(iterator->futures);
 }
 
 // The iterator's core, made on first use. Throws std::bad_alloc.
@@ -278,36 +265,8 @@ IteratorCore *lookup_or_create(ProcReact_FutureIterator *iterator)
         return core;
     auto core = std::make_unique<IteratorCore>();
     IteratorCore *raw = core.get();
-    {
-        GlobalLock lock;
-        if (g_table == nullptr)
-            g_table = new Table();
-        Serial serial;
-        do
-            serial = next_serial(TokenKind::Iterator);
-        while (g_table->count(serial) != 0);
-        core->serial = serial;
-        g_table->emplace(serial, std::move(core));
-    }
-    iterator->futures = static_cast<ProcReact_Future *>(make_token(TokenKind::Iterator, raw->serial));
+    iterator->futures = static_cast<ProcReact_Future *>(g_iterators.insert(core));
     return raw;
-}
-
-std::unique_ptr<IteratorCore> unpublish(const ProcReact_FutureIterator *iterator) noexcept
-{
-    std::unique_ptr<IteratorCore> core;
-    Serial serial;
-    if (!open_token(iterator->futures, TokenKind::Iterator, &serial))
-        return core;
-    GlobalLock lock;
-    if (g_table == nullptr)
-        return core;
-    auto it = g_table->find(serial);
-    if (it != g_table->end()) {
-        core = std::move(it->second);
-        g_table->erase(it);
-    }
-    return core;
 }
 
 // Hands a finished future to `complete`, its exit details available to
@@ -375,7 +334,7 @@ void procreact_destroy_future_iterator(ProcReact_FutureIterator *iterator) noexc
 {
     if (iterator == nullptr)
         return;
-    if (std::unique_ptr<IteratorCore> core = unpublish(iterator))
+    if (std::unique_ptr<IteratorCore> core = g_iterators.take(iterator->futures))
         core->take_all(); // each slot's core kills and reaps its child as it goes
     iterator->futures = nullptr;
     iterator->running_processes = 0;

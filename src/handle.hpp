@@ -18,8 +18,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
 
-namespace procreact {
+#include "fd.hpp"
+
+namespace procreact
+{
 
 enum class TokenKind : unsigned { Future = 1, Iterator = 2 };
 
@@ -35,5 +40,79 @@ bool open_token(const void *value, TokenKind kind, Serial *serial) noexcept;
 /// The next serial for a table of @p kind (never 0; wraps within the serial
 /// space, which tables skip while an entry with that serial lives).
 Serial next_serial(TokenKind kind) noexcept;
+
+/// Objects of one kind that the library owns, keyed by the serial of the
+/// token the public structs carry. Every method takes the global lock. In a
+/// forked child drop_in_child() forgets the parent's objects (nothing is
+/// freed there; see fd.hpp).
+template <typename T> class TokenTable
+{
+  public:
+    explicit constexpr TokenTable(TokenKind kind) noexcept : kind_(kind) {}
+
+    /// Lists @p item under a fresh serial and returns its token; @p item is
+    /// moved in only on success. Throws std::bad_alloc.
+    void *insert(std::unique_ptr<T> &item)
+    {
+        GlobalLock lock;
+        if (map_ == nullptr)
+            map_ = new Map();
+        Serial serial;
+        do
+            serial = next_serial(kind_);
+        while (map_->count(serial) != 0);
+        auto &slot = (*map_)[serial]; // may throw: nothing is moved yet
+        slot = std::move(item);
+        return make_token(kind_, serial);
+    }
+
+    /// The object that @p token names, or nullptr; @p accept (called under
+    /// the lock) may refuse it. With @p take, it leaves the table.
+    template <typename Accept> std::unique_ptr<T> take_if(const void *token, Accept &&accept) noexcept
+    {
+        std::unique_ptr<T> item;
+        Serial serial;
+        if (!open_token(token, kind_, &serial))
+            return item;
+        GlobalLock lock;
+        if (map_ == nullptr)
+            return item;
+        auto it = map_->find(serial);
+        if (it != map_->end() && accept(*it->second)) {
+            item = std::move(it->second);
+            map_->erase(it);
+        }
+        return item;
+    }
+
+    std::unique_ptr<T> take(const void *token) noexcept
+    {
+        return take_if(token, [](const T &) { return true; });
+    }
+
+    /// The object that @p token names, left in the table, or nullptr.
+    T *find(const void *token) noexcept
+    {
+        Serial serial;
+        if (!open_token(token, kind_, &serial))
+            return nullptr;
+        GlobalLock lock;
+        if (map_ == nullptr)
+            return nullptr;
+        auto it = map_->find(serial);
+        return it == map_->end() ? nullptr : it->second.get();
+    }
+
+    void drop_in_child() noexcept
+    {
+        park_in_child(map_);
+        map_ = nullptr;
+    }
+
+  private:
+    using Map = std::unordered_map<Serial, std::unique_ptr<T>>;
+    TokenKind kind_;
+    Map *map_ = nullptr;
+};
 
 } // namespace procreact
