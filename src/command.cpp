@@ -80,12 +80,27 @@ const char *find_in(const std::vector<std::string> &storage, const char *name) n
     return nullptr;
 }
 
+// 0 when @p path names an executable regular file, else the errno that
+// execve() would give.
+int executable(const std::string &path) noexcept
+{
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+        return errno;
+    if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0)
+        return EACCES;
+    return 0;
+}
+
 // execvp()'s search: the path to run, or an errno value.
 int resolve(const std::string &program, const std::vector<std::string> &env, bool clear_env, std::string &path)
 {
     if (program.find('/') != std::string::npos) {
+        // Checked here, as for a PATH lookup, so that the common failures
+        // never depend on how posix_spawn() reports an exec error (valgrind,
+        // for one, emulates its child in a way that cannot report it).
         path = program;
-        return 0; // posix_spawn() reports what execve() thinks of it
+        return executable(path);
     }
     const char *search = find_in(env, "PATH");
     if (search == nullptr && !clear_env)
@@ -97,12 +112,11 @@ int resolve(const std::string &program, const std::vector<std::string> &env, boo
         const char *end = std::strchr(p, ':');
         const std::string dir = end ? std::string(p, end) : std::string(p);
         path = (dir.empty() ? std::string(".") : dir) + "/" + program;
-        struct stat st;
-        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-            if (::access(path.c_str(), X_OK) == 0)
-                return 0;
-            error = EACCES; // found, not executable: go on, remember
-        }
+        const int found = executable(path);
+        if (found == 0)
+            return 0;
+        if (found == EACCES)
+            error = EACCES; // there, not executable: go on, remember
         if (end == nullptr)
             break;
         p = end;
