@@ -54,19 +54,11 @@ static const double kForkRowBudget = 2.0;
 static const double kTargetRatio = 1.1;
 static const double kTargetGrowth = 1.5;
 
-typedef enum {
-    ROW_SPAWN_DISCARD,
-    ROW_SPAWN_CAPTURE,
-    ROW_FORKED_FUTURE,
-    ROW_HAND_FORK,
-    ROW_HAND_SPAWN,
-    ROW_COUNT
-} Row;
+typedef enum { ROW_SPAWN_DISCARD, ROW_SPAWN_CAPTURE, ROW_FORKED_FUTURE, ROW_HAND_FORK, ROW_HAND_SPAWN, ROW_COUNT } Row;
 
 static const char *const kRowName[ROW_COUNT] = {"ours, spawn (discard)", "ours, spawn (capture)", "ours, forked future",
                                                 "hand, fork+execve", "hand, posix_spawn"};
-static const char *const kRowShort[ROW_COUNT] = {"discard", "capture", "forked future", "fork+execve",
-                                                 "posix_spawn"};
+static const char *const kRowShort[ROW_COUNT] = {"discard", "capture", "forked future", "fork+execve", "posix_spawn"};
 static const int kRowForks[ROW_COUNT] = {0, 0, 1, 1, 0};
 
 typedef struct {
@@ -396,8 +388,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("Benchmark 5: spawn and wait for %s, one at a time, from a parent of growing resident memory\n",
-           kProgram);
+    printf("Benchmark 5: spawn and wait for %s, one at a time, from a parent of growing resident memory\n", kProgram);
     printf("  ours: procreact_command_spawn() (stdout discarded; captured) and a forked future that execs;\n");
     printf("  hand: fork+execve+waitpid and posix_spawn+waitpid (the baseline)\n");
     printf("  sizes:");
@@ -521,9 +512,8 @@ int main(int argc, char **argv)
     char small[32], big[32];
     format_size(sizes[0], small, sizeof small);
     format_size(sizes[nsizes - 1], big, sizeof big);
-    const double growth = median[ROW_SPAWN_DISCARD][0] > 0.0
-                              ? median[ROW_SPAWN_DISCARD][nsizes - 1] / median[ROW_SPAWN_DISCARD][0]
-                              : 0.0;
+    const double growth =
+        median[ROW_SPAWN_DISCARD][0] > 0.0 ? median[ROW_SPAWN_DISCARD][nsizes - 1] / median[ROW_SPAWN_DISCARD][0] : 0.0;
     const double fork_growth =
         median[ROW_HAND_FORK][0] > 0.0 ? median[ROW_HAND_FORK][nsizes - 1] / median[ROW_HAND_FORK][0] : 0.0;
     printf("\n");

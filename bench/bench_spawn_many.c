@@ -135,9 +135,10 @@ static void ours_complete(void *data, ProcReact_Future *future, ProcReact_Status
     } else {
         /* Only on failure: what the library knows about how it ended. */
         ProcReact_ExitInfo info;
-        if (procreact_future_info(future, &info) != 0)
+        if (procreact_future_info(future, &info) != 0) {
             record_failure("status %d, no exit details", (int)status);
-        else if (info.exec_errno != 0)
+            info.stderr_data = NULL;
+        } else if (info.exec_errno != 0)
             record_failure("could not start %s: %s", kProgram, strerror(info.exec_errno));
         else if (info.signal != 0)
             record_failure("killed by signal %d", info.signal);
@@ -145,8 +146,7 @@ static void ours_complete(void *data, ProcReact_Future *future, ProcReact_Status
             record_failure("could not spawn (out of processes or descriptors?)");
         else
             record_failure("exited with %d (status %d)", info.exit_code, (int)status);
-        if (status == PROCREACT_STATUS_OK && info.stderr_data != NULL)
-            free(info.stderr_data);
+        free(info.stderr_data); /* NULL: standard error is not captured here */
     }
     free(future->result);
     future->result = NULL;
@@ -155,8 +155,7 @@ static void ours_complete(void *data, ProcReact_Future *future, ProcReact_Status
 static int run_ours(const Job *job)
 {
     OursRun run = {job->kind == KIND_CAPTURE ? job->capture : job->discard, job->count, 0, 0};
-    ProcReact_FutureIterator it =
-        procreact_initialize_future_iterator(ours_has_next, ours_next, ours_complete, &run);
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(ours_has_next, ours_next, ours_complete, &run);
     procreact_fork_buffer_and_wait_in_parallel_limit(&it, job->limit);
     procreact_destroy_future_iterator(&it);
     return run.ok == job->count ? 0 : -1;
@@ -218,9 +217,8 @@ static void *glib_worker(void *data)
     while (atomic_fetch_add(&run->next, 1) < run->count) {
         GError *error = NULL;
         gint wstatus = 0;
-        const gboolean spawned =
-            g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
-                         NULL, &wstatus, &error);
+        const gboolean spawned = g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                              NULL, NULL, NULL, NULL, &wstatus, &error);
         if (!spawned) {
             record_failure("g_spawn_sync: %s", error != NULL ? error->message : "failed");
             g_clear_error(&error);
@@ -444,8 +442,9 @@ int main(int argc, char **argv)
     const double glib_forks = (double)forks[KIND_GLIB] / ((double)count * (double)rounds);
     printf("\nGLib %u.%u.%u %s here (fork handler calls per program: %.2f); ours made %ld fork() calls.\n",
            glib_major_version, glib_minor_version, glib_micro_version,
-           glib_forks >= 0.99 ? "used fork()" : (glib_forks < 0.01 ? "used posix_spawn() (no fork handler ran)"
-                                                                   : "forked for some programs only"),
+           glib_forks >= 0.99
+               ? "used fork()"
+               : (glib_forks < 0.01 ? "used posix_spawn() (no fork handler ran)" : "forked for some programs only"),
            glib_forks, forks[KIND_CAPTURE] + forks[KIND_DISCARD]);
 
     procreact_command_free(capture);
