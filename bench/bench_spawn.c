@@ -51,6 +51,7 @@ static const char kProgram[] = "/bin/true";
 /* Seconds that one fork row may take at one size, all rounds together (at
  * least kMinForkCount spawns per round are run, however slow a fork is). */
 static const double kForkRowBudget = 2.0;
+static const double kCalibrationSeconds = 0.2; /* a fork row's warm-up is long enough to estimate from */
 static const double kTargetRatio = 1.1;
 static const double kTargetGrowth = 1.5;
 
@@ -415,15 +416,26 @@ int main(int argc, char **argv)
             return 1;
         rss[s] = resident_bytes();
 
-        /* Warm-up, discarded; the fork rows' also tells how slow a fork is here. */
+        /*
+         * Warm-up, discarded. A fork row's warm-up also tells how slow a fork
+         * is here: it starts with 2 spawns (a 4 GiB fork may take 0.4 s) and
+         * runs 5 times as many again while that took less than 0.2 s, so
+         * that the first, cold spawns do not decide alone.
+         */
         double seconds, slowest_fork = 0.0;
         for (int r = 0; r < ROW_COUNT; ++r) {
-            const long n = kRowForks[r] ? (count < kForkWarmUpCount ? count : kForkWarmUpCount)
-                                        : (count < kWarmUpCount ? count : kWarmUpCount);
-            if (run_row((Row)r, &programs, n, &seconds) != 0) {
-                fprintf(stderr, "bench-spawn: warm-up failed at %s\n", size_label);
-                ballast_free(&ballast);
-                return 1;
+            long n = kRowForks[r] ? kForkWarmUpCount : kWarmUpCount;
+            for (;;) {
+                if (n > count)
+                    n = count;
+                if (run_row((Row)r, &programs, n, &seconds) != 0) {
+                    fprintf(stderr, "bench-spawn: warm-up failed at %s\n", size_label);
+                    ballast_free(&ballast);
+                    return 1;
+                }
+                if (!kRowForks[r] || seconds >= kCalibrationSeconds || n >= count || n >= kWarmUpCount)
+                    break;
+                n *= 5;
             }
             if (kRowForks[r] && seconds / (double)n > slowest_fork)
                 slowest_fork = seconds / (double)n;
@@ -503,10 +515,10 @@ int main(int argc, char **argv)
     for (int s = 0; s < nsizes; ++s) {
         char size_label[32];
         format_size(sizes[s], size_label, sizeof size_label);
-        printf("%s: resident %.1f MiB; fork rows: %ld spawns per round%s, %.1f s per row; median of paired\n"
-               "  ratios ours (discard) / posix_spawn: %.3f\n",
-               size_label, (double)rss[s] / (double)(1 << 20), fork_count[s],
-               fork_count[s] < count ? " (fewer: a fork is slow here)" : "", fork_row_seconds[s], paired[s]);
+        printf("%s: resident %.1f MiB; median of paired ratios ours (discard) / posix_spawn: %.3f\n", size_label,
+               (double)rss[s] / (double)(1 << 20), paired[s]);
+        printf("  fork rows: %ld spawns per round%s, the slower row %.1f s in all\n", fork_count[s],
+               fork_count[s] < count ? " (fewer: a fork is slow here)" : "", fork_row_seconds[s]);
     }
 
     char small[32], big[32];
