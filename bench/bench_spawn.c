@@ -25,8 +25,9 @@
  * Usage: bench-spawn [--rounds R] [--count N] [SIZE ...]
  *   SIZE: resident memory of the parent, with K, M or G (binary units);
  *   default 10M 1G 4G. R rounds (default 7; BENCH_ROUNDS) of N spawns per
- *   row (default 200). At each size every row runs once per round, in
- *   reverse order every other round, after a discarded warm-up. The two
+ *   row (default 200). Every round visits every size, largest first and
+ *   smallest first in turn, after a discarded warm-up at each; at a size
+ *   every row runs once, in reverse order every other round. The two
  *   fork rows run fewer spawns per round where a fork is slow, so that
  *   each of them takes about 2 s at a size, all rounds together (but at
  *   least 2 spawns per round); the output says how many and how long.
@@ -199,49 +200,64 @@ static size_t resident_bytes(void)
     return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/*
+ * The memory that brings the process to each size: one mapping per step
+ * from one size to the next, so that going down a size unmaps whole
+ * mappings and frees their page tables too (fork() would still walk empty
+ * page tables left behind by MADV_DONTNEED). Every page is a private 4 KiB
+ * page with one byte written, so each has a page table entry that fork()
+ * must copy (huge pages are declined: one would stand for 512 entries).
+ */
 typedef struct {
-    void *base;
-    size_t size;
+    int steps;
+    void *base[kMaxSizes];
+    size_t size[kMaxSizes]; /* step i: from size i-1 (or the bare process) to size i */
+    int mapped;             /* steps [0, mapped) are mapped and written */
 } Ballast;
 
-/*
- * Maps what the process lacks to reach `target` resident bytes and writes
- * one byte in every page, so each is a private, resident 4 KiB page with a
- * page table entry that fork() must copy (huge pages are declined: one
- * huge page would stand for 512 entries).
- */
-static int ballast_fill(Ballast *ballast, size_t target)
+static void ballast_init(Ballast *ballast, const size_t *sizes, int nsizes)
 {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t now = resident_bytes();
-    size_t size = target > now ? target - now : 0;
-    size = (size + page - 1) / page * page;
-    ballast->base = NULL;
-    ballast->size = 0;
-    if (size == 0)
-        return 0;
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) {
-        fprintf(stderr, "bench-spawn: cannot map %zu MiB of ballast: %s\n", size >> 20, strerror(errno));
-        return -1;
+    size_t reached = resident_bytes();
+    memset(ballast, 0, sizeof *ballast);
+    ballast->steps = nsizes;
+    for (int i = 0; i < nsizes; ++i) {
+        const size_t step = sizes[i] > reached ? sizes[i] - reached : 0;
+        ballast->size[i] = (step + page - 1) / page * page;
+        reached += ballast->size[i];
     }
-#ifdef MADV_NOHUGEPAGE
-    madvise(base, size, MADV_NOHUGEPAGE);
-#endif
-    volatile unsigned char *bytes = base;
-    for (size_t off = 0; off < size; off += page)
-        bytes[off] = (unsigned char)((off / page) | 1);
-    ballast->base = base;
-    ballast->size = size;
-    return 0;
 }
 
-static void ballast_free(Ballast *ballast)
+/* Maps or unmaps steps until the process is at size `level` (-1: bare). */
+static int ballast_set(Ballast *ballast, int level)
 {
-    if (ballast->base != NULL)
-        munmap(ballast->base, ballast->size);
-    ballast->base = NULL;
-    ballast->size = 0;
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    while (ballast->mapped > level + 1) {
+        const int i = --ballast->mapped;
+        if (ballast->base[i] != NULL)
+            munmap(ballast->base[i], ballast->size[i]);
+        ballast->base[i] = NULL;
+    }
+    while (ballast->mapped < level + 1) {
+        const int i = ballast->mapped;
+        if (ballast->size[i] > 0) {
+            void *base = mmap(NULL, ballast->size[i], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (base == MAP_FAILED) {
+                fprintf(stderr, "bench-spawn: cannot map %zu MiB to make the process bigger: %s\n",
+                        ballast->size[i] >> 20, strerror(errno));
+                return -1;
+            }
+#ifdef MADV_NOHUGEPAGE
+            madvise(base, ballast->size[i], MADV_NOHUGEPAGE);
+#endif
+            volatile unsigned char *bytes = base;
+            for (size_t off = 0; off < ballast->size[i]; off += page)
+                bytes[off] = (unsigned char)((off / page) | 1);
+            ballast->base[i] = base;
+        }
+        ++ballast->mapped;
+    }
+    return 0;
 }
 
 /* ---- arguments and output --------------------------------------------- */
@@ -398,31 +414,32 @@ int main(int argc, char **argv)
         format_size(sizes[s], label, sizeof label);
         printf(" %s", label);
     }
-    printf("; %ld rounds of %ld spawns per row, rows alternating, medians shown\n", rounds, count);
+    printf("; %ld rounds of %ld spawns per row, sizes and rows alternating, medians shown\n", rounds, count);
     fflush(stdout);
 
     static double per_spawn[ROW_COUNT][kMaxSizes][BENCH_MAX_ROUNDS];
-    double fork_row_seconds[kMaxSizes] = {0.0}; /* the slower fork row's time, all rounds */
-    double row_seconds[ROW_COUNT] = {0.0};
+    double row_seconds[ROW_COUNT][kMaxSizes] = {{0.0}}; /* all rounds */
     size_t rss[kMaxSizes];
     long fork_count[kMaxSizes];
+    double resize_seconds = 0.0;
     const double run_start = bench_wall_now();
+    Ballast ballast;
+    ballast_init(&ballast, sizes, nsizes);
 
+    /*
+     * Warm-up, discarded, at every size. A fork row's warm-up also tells how
+     * slow a fork is there: it starts with 2 spawns (a 4 GiB fork may take
+     * 0.4 s) and runs 5 times as many again while that took less than 0.2 s,
+     * so that the first, cold spawns do not decide alone.
+     */
     for (int s = 0; s < nsizes; ++s) {
         char size_label[32];
         format_size(sizes[s], size_label, sizeof size_label);
-        Ballast ballast;
-        if (ballast_fill(&ballast, sizes[s]) != 0)
+        double seconds = bench_wall_now();
+        if (ballast_set(&ballast, s) != 0)
             return 1;
-        rss[s] = resident_bytes();
-
-        /*
-         * Warm-up, discarded. A fork row's warm-up also tells how slow a fork
-         * is here: it starts with 2 spawns (a 4 GiB fork may take 0.4 s) and
-         * runs 5 times as many again while that took less than 0.2 s, so
-         * that the first, cold spawns do not decide alone.
-         */
-        double seconds, slowest_fork = 0.0;
+        resize_seconds += bench_wall_now() - seconds;
+        double slowest_fork = 0.0;
         for (int r = 0; r < ROW_COUNT; ++r) {
             long n = kRowForks[r] ? kForkWarmUpCount : kWarmUpCount;
             for (;;) {
@@ -430,7 +447,6 @@ int main(int argc, char **argv)
                     n = count;
                 if (run_row((Row)r, &programs, n, &seconds) != 0) {
                     fprintf(stderr, "bench-spawn: warm-up failed at %s\n", size_label);
-                    ballast_free(&ballast);
                     return 1;
                 }
                 if (!kRowForks[r] || seconds >= kCalibrationSeconds || n >= count || n >= kWarmUpCount)
@@ -449,33 +465,43 @@ int main(int argc, char **argv)
                 forks = count;
         }
         fork_count[s] = forks;
-        for (int r = 0; r < ROW_COUNT; ++r)
-            row_seconds[r] = 0.0;
         fprintf(stderr, "  %s (resident %.1f MiB): a fork row's warm-up took %.2f ms per spawn: %ld per round\n",
-                size_label, (double)rss[s] / (double)(1 << 20), slowest_fork * 1e3, forks);
+                size_label, (double)resident_bytes() / (double)(1 << 20), slowest_fork * 1e3, forks);
+    }
 
-        for (long round = 0; round < rounds; ++round) {
-            for (int step = 0; step < ROW_COUNT; ++step) {
-                const Row row = (Row)(round % 2 == 0 ? step : ROW_COUNT - 1 - step);
-                const long n = kRowForks[row] ? forks : count;
+    /*
+     * Every round visits every size, up and down in turn (the largest size
+     * stays for the next round's start), so that load from elsewhere that
+     * comes and goes hits all sizes alike. At a size, the rows run in
+     * reverse order every other round.
+     */
+    for (long round = 0; round < rounds; ++round) {
+        for (int step = 0; step < nsizes; ++step) {
+            const int s = round % 2 == 0 ? nsizes - 1 - step : step;
+            char size_label[32];
+            format_size(sizes[s], size_label, sizeof size_label);
+            double seconds = bench_wall_now();
+            if (ballast_set(&ballast, s) != 0)
+                return 1;
+            resize_seconds += bench_wall_now() - seconds;
+            rss[s] = resident_bytes();
+            for (int k = 0; k < ROW_COUNT; ++k) {
+                const Row row = (Row)(round % 2 == 0 ? k : ROW_COUNT - 1 - k);
+                const long n = kRowForks[row] ? fork_count[s] : count;
                 if (run_row(row, &programs, n, &seconds) != 0) {
                     fprintf(stderr, "bench-spawn: round %ld failed (%s, %s)\n", round + 1, kRowName[row], size_label);
-                    ballast_free(&ballast);
                     return 1;
                 }
                 per_spawn[row][s][round] = seconds / (double)n;
-                row_seconds[row] += seconds;
+                row_seconds[row][s] += seconds;
             }
-            fprintf(stderr, "  spawn %s round %ld/%ld:", size_label, round + 1, rounds);
+            fprintf(stderr, "  spawn round %ld/%ld, %s:", round + 1, rounds, size_label);
             for (int r = 0; r < ROW_COUNT; ++r)
                 fprintf(stderr, " %s %.1f us%s", kRowShort[r], per_spawn[r][s][round] * 1e6,
                         r + 1 < ROW_COUNT ? "," : "\n");
         }
-        for (int r = 0; r < ROW_COUNT; ++r)
-            if (kRowForks[r] && row_seconds[r] > fork_row_seconds[s])
-                fork_row_seconds[s] = row_seconds[r];
-        ballast_free(&ballast);
     }
+    ballast_set(&ballast, -1);
     const double run_seconds = bench_wall_now() - run_start;
 
     double median[ROW_COUNT][kMaxSizes], paired[kMaxSizes];
@@ -517,8 +543,11 @@ int main(int argc, char **argv)
         format_size(sizes[s], size_label, sizeof size_label);
         printf("%s: resident %.1f MiB; median of paired ratios ours (discard) / posix_spawn: %.3f\n", size_label,
                (double)rss[s] / (double)(1 << 20), paired[s]);
+        const double fork_seconds = row_seconds[ROW_FORKED_FUTURE][s] > row_seconds[ROW_HAND_FORK][s]
+                                        ? row_seconds[ROW_FORKED_FUTURE][s]
+                                        : row_seconds[ROW_HAND_FORK][s];
         printf("  fork rows: %ld spawns per round%s, the slower row %.1f s in all\n", fork_count[s],
-               fork_count[s] < count ? " (fewer: a fork is slow here)" : "", fork_row_seconds[s]);
+               fork_count[s] < count ? " (fewer: a fork is slow here)" : "", fork_seconds);
     }
 
     char small[32], big[32];
@@ -531,6 +560,12 @@ int main(int argc, char **argv)
     printf("\n");
     printf("target: ours (discard) at %s / at %s = %.2fx (<= %.1f): %s\n", big, small, growth, kTargetGrowth,
            nsizes > 1 ? (growth <= kTargetGrowth ? "MET" : "MISSED") : "n/a (one size)");
+    const double paired_growth =
+        bench_paired_ratio(per_spawn[ROW_SPAWN_DISCARD][nsizes - 1], per_spawn[ROW_SPAWN_DISCARD][0], (int)rounds);
+    const double base_growth =
+        median[ROW_HAND_SPAWN][0] > 0.0 ? median[ROW_HAND_SPAWN][nsizes - 1] / median[ROW_HAND_SPAWN][0] : 0.0;
+    printf("  (info: median of the rounds' own ratios %.2fx; the posix_spawn loop grew %.2fx)\n", paired_growth,
+           base_growth);
     printf("target: ours (discard) / posix_spawn loop <= %.1f at every size:", kTargetRatio);
     for (int s = 0; s < nsizes; ++s) {
         char size_label[32];
@@ -541,7 +576,8 @@ int main(int argc, char **argv)
     }
     printf(": %s\n", ratio_met ? "MET" : "MISSED");
     printf("for comparison: hand fork+execve at %s / at %s = %.2fx\n", big, small, fork_growth);
-    printf("whole run: %.1f s\n", run_seconds);
+    printf("whole run: %.1f s, of which %.1f s making the process bigger (writing its pages)\n", run_seconds,
+           resize_seconds);
 
     procreact_command_free(programs.discard);
     procreact_command_free(programs.capture);
