@@ -27,10 +27,11 @@
  *   default 10M 1G 4G. R rounds (default 7; BENCH_ROUNDS) of N spawns per
  *   row (default 200). Every round visits every size, largest first and
  *   smallest first in turn, after a discarded warm-up at each; at a size
- *   every row runs once, in reverse order every other round. The two
- *   fork rows run fewer spawns per round where a fork is slow, so that
- *   each of them takes about 2 s at a size, all rounds together (but at
- *   least 2 spawns per round); the output says how many and how long.
+ *   the rows take turns in 10 blocks of N/10 spawns, in reverse order
+ *   every other block. The two fork rows run fewer spawns per round where
+ *   a fork is slow, so that each of them takes about 2 s at a size, all
+ *   rounds together (but at least 2 spawns per round); the output says how
+ *   many and how long.
  */
 #define _GNU_SOURCE
 #include <procreact_exit.h>
@@ -47,6 +48,10 @@ extern char **environ;
 
 enum { kMaxSizes = 8, kDefaultRounds = 7, kDefaultCount = 200, kMaxCount = 1000000 };
 enum { kWarmUpCount = 20, kForkWarmUpCount = 2, kMinForkCount = 2 };
+/* A round's spawns of a row at a size are run in this many blocks, the rows
+ * taking turns block by block, so that a burst of load from elsewhere hits
+ * all rows alike rather than the one that happened to run then. */
+enum { kBlocks = 10 };
 
 static const char kProgram[] = "/bin/true";
 /* Seconds that one fork row may take at one size, all rounds together (at
@@ -472,8 +477,8 @@ int main(int argc, char **argv)
     /*
      * Every round visits every size, up and down in turn (the largest size
      * stays for the next round's start), so that load from elsewhere that
-     * comes and goes hits all sizes alike. At a size, the rows run in
-     * reverse order every other round.
+     * comes and goes hits all sizes alike. At a size, the rows take turns in
+     * kBlocks blocks, in reverse order every other block and round.
      */
     for (long round = 0; round < rounds; ++round) {
         for (int step = 0; step < nsizes; ++step) {
@@ -485,15 +490,25 @@ int main(int argc, char **argv)
                 return 1;
             resize_seconds += bench_wall_now() - seconds;
             rss[s] = resident_bytes();
-            for (int k = 0; k < ROW_COUNT; ++k) {
-                const Row row = (Row)(round % 2 == 0 ? k : ROW_COUNT - 1 - k);
-                const long n = kRowForks[row] ? fork_count[s] : count;
-                if (run_row(row, &programs, n, &seconds) != 0) {
-                    fprintf(stderr, "bench-spawn: round %ld failed (%s, %s)\n", round + 1, kRowName[row], size_label);
-                    return 1;
+            double round_seconds[ROW_COUNT] = {0.0};
+            for (int block = 0; block < kBlocks; ++block) {
+                for (int k = 0; k < ROW_COUNT; ++k) {
+                    const Row row = (Row)((round + block) % 2 == 0 ? k : ROW_COUNT - 1 - k);
+                    const long total = kRowForks[row] ? fork_count[s] : count;
+                    const long n = total * (block + 1) / kBlocks - total * block / kBlocks;
+                    if (n == 0)
+                        continue;
+                    if (run_row(row, &programs, n, &seconds) != 0) {
+                        fprintf(stderr, "bench-spawn: round %ld failed (%s, %s)\n", round + 1, kRowName[row],
+                                size_label);
+                        return 1;
+                    }
+                    round_seconds[row] += seconds;
                 }
-                per_spawn[row][s][round] = seconds / (double)n;
-                row_seconds[row][s] += seconds;
+            }
+            for (int r = 0; r < ROW_COUNT; ++r) {
+                per_spawn[r][s][round] = round_seconds[r] / (double)(kRowForks[r] ? fork_count[s] : count);
+                row_seconds[r][s] += round_seconds[r];
             }
             fprintf(stderr, "  spawn round %ld/%ld, %s:", round + 1, rounds, size_label);
             for (int r = 0; r < ROW_COUNT; ++r)
