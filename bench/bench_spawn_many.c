@@ -24,8 +24,10 @@
  *
  * Usage: bench-spawn-many [--rounds R] [--count N] [--limit L]
  *   (default 5 rounds; BENCH_ROUNDS; 2000 programs; 8 at once). Every round
- *   runs the four kinds, in reverse order every other round, after a
- *   discarded warm-up of at most 200 programs each.
+ *   runs N programs of each of the four kinds in 5 blocks of N/5, the kinds
+ *   taking turns block by block (in reverse order every other block), after
+ *   a discarded warm-up of at most 200 programs each. A kind's wall and CPU
+ *   times for a round are the sums over its blocks.
  */
 #define _GNU_SOURCE
 #include <procreact_exit.h>
@@ -46,6 +48,14 @@ extern char **environ;
 
 enum { kDefaultRounds = 5, kDefaultCount = 2000, kDefaultLimit = 8, kMaxCount = 10000000, kMaxLimit = 1024 };
 enum { kWarmUpCount = 200 };
+/*
+ * A round's programs of a kind run in this many blocks, the kinds taking
+ * turns block by block, so that a burst of load from elsewhere (seconds
+ * long on the shared machine) hits all kinds alike rather than the one that
+ * happened to run then. Each block ends with fewer than `limit` running, a
+ * few percent of its time, alike for every kind.
+ */
+enum { kBlocks = 5 };
 
 static const char kProgram[] = "/bin/true";
 
@@ -359,8 +369,8 @@ int main(int argc, char **argv)
     printf("  ours: a future iterator of procreact_command_spawn() (stdout captured; discarded),\n");
     printf("        procreact_fork_buffer_and_wait_in_parallel_limit(&it, %ld)\n", limit);
     printf("  hand: posix_spawn() + waitpid(-1), %ld in flight; GLib: %ld threads of g_spawn_sync()\n", limit, limit);
-    printf("  GLib %u.%u.%u; %ld rounds, kinds alternating, medians shown\n", glib_major_version, glib_minor_version,
-           glib_micro_version, rounds);
+    printf("  GLib %u.%u.%u; %ld rounds, kinds taking turns in %d blocks per round, medians shown\n",
+           glib_major_version, glib_minor_version, glib_micro_version, rounds, (int)kBlocks);
     fflush(stdout);
 
     Job job = {KIND_CAPTURE, count < kWarmUpCount ? count : kWarmUpCount, (unsigned)limit, capture, discard};
@@ -376,18 +386,22 @@ int main(int argc, char **argv)
     static double wall[KIND_COUNT][BENCH_MAX_ROUNDS], cpu[KIND_COUNT][BENCH_MAX_ROUNDS],
         child[KIND_COUNT][BENCH_MAX_ROUNDS];
     long forks[KIND_COUNT] = {0};
-    job.count = count;
     for (long round = 0; round < rounds; ++round) {
-        for (int step = 0; step < KIND_COUNT; ++step) {
-            job.kind = (Kind)(round % 2 == 0 ? step : KIND_COUNT - 1 - step);
-            if (measure(&job, &sample) != 0) {
-                fprintf(stderr, "bench-spawn-many: round %ld failed (%s)\n", round + 1, kKindName[job.kind]);
-                return 1;
+        for (int block = 0; block < kBlocks; ++block) {
+            job.count = count * (block + 1) / kBlocks - count * block / kBlocks;
+            if (job.count == 0)
+                continue;
+            for (int step = 0; step < KIND_COUNT; ++step) {
+                job.kind = (Kind)((round + block) % 2 == 0 ? step : KIND_COUNT - 1 - step);
+                if (measure(&job, &sample) != 0) {
+                    fprintf(stderr, "bench-spawn-many: round %ld failed (%s)\n", round + 1, kKindName[job.kind]);
+                    return 1;
+                }
+                wall[job.kind][round] += sample.sample.wall;
+                cpu[job.kind][round] += sample.sample.cpu;
+                child[job.kind][round] += sample.sample.child;
+                forks[job.kind] += sample.forks;
             }
-            wall[job.kind][round] = sample.sample.wall;
-            cpu[job.kind][round] = sample.sample.cpu;
-            child[job.kind][round] = sample.sample.child;
-            forks[job.kind] += sample.forks;
         }
         fprintf(stderr, "  spawn-many round %ld/%ld:", round + 1, rounds);
         for (int k = 0; k < KIND_COUNT; ++k)
