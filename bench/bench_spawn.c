@@ -78,7 +78,7 @@ typedef struct {
 
 static void report_failure(Row row, long index, long count, const char *what)
 {
-    fprintf(stderr, "bench-spawn: %s: spawn %ld of %ld: %s\n", kRowName[row], index + 1, count, what);
+    fprintf(stderr, "bench-spawn: %s: spawn %ld of a run of %ld failed: %s\n", kRowName[row], index + 1, count, what);
 }
 
 static int run_ours_spawn(Row row, const ProcReact_Command *command, long count)
