@@ -14,6 +14,7 @@
 #ifndef PROCREACT_BENCH_H
 #define PROCREACT_BENCH_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,64 @@ static inline void bench_write_repeated(int fd, const void *chunk, size_t chunk_
         left -= (size_t)n;
     }
     _exit(0);
+}
+
+/* ---- leak checks and argument parsing (bench-spawn, bench-spawn-many) ---- */
+
+/* Open descriptors of this process, or -1 when /proc is not there. */
+static inline int bench_count_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return -1;
+    int count = 0;
+    const struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL)
+        if (entry->d_name[0] != '.')
+            ++count;
+    closedir(dir);
+    return count - 1; /* the directory's own descriptor */
+}
+
+/* True when this process has no child at all, running or zombie. */
+static inline int bench_no_children_left(void)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD;
+}
+
+/* A whole decimal number in [min, max]; 0, or -1 for anything else. */
+static inline int bench_parse_long(const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/*
+ * Matches `--name VALUE` and `--name=VALUE` at argv[*i]. Returns 1 and sets
+ * *value (advancing *i past a separate value; "" when it is missing), or 0
+ * when argv[*i] is another argument.
+ */
+static inline int bench_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *arg = argv[*i];
+    const size_t len = strlen(name);
+    if (strncmp(arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return 1;
+    }
+    if (arg[len] != '\0')
+        return 0;
+    *value = *i + 1 < argc ? argv[++*i] : "";
+    return 1;
 }
 
 #endif /* PROCREACT_BENCH_H */
