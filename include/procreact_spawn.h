@@ -27,6 +27,10 @@
  * A command is not changed by spawning: it may be spawned any number of
  * times, from several threads at once, as long as nobody changes it
  * meanwhile.
+ *
+ * The first spawn that needs `/dev/null` (the default standard input, or a
+ * discarded output) opens it once for the whole process, close-on-exec and
+ * above descriptor 2; the library keeps that one descriptor open.
  * @{
  */
 #ifndef PROCREACT_SPAWN_H

@@ -15,6 +15,7 @@
 #include "command.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -124,11 +125,24 @@ int resolve(const std::string &program, const std::vector<std::string> &env, boo
     return error;
 }
 
-// Opens /dev/null for the child's end of a stream.
-int open_null(int flags, UniqueFd &fd) noexcept
+// /dev/null for the child's end of a stream: one descriptor for the whole
+// process (opened read-write on first use, close-on-exec, never closed), so
+// a spawn makes no open() and close() for it. @p fallback owns a fresh one
+// only if that cannot be had.
+int dev_null(UniqueFd &fallback) noexcept
 {
-    fd.reset(move_above_stdio(::open("/dev/null", flags | O_CLOEXEC)));
-    return fd ? 0 : errno;
+    static std::atomic<int> shared{-1};
+    int fd = shared.load(std::memory_order_acquire);
+    if (fd >= 0)
+        return fd;
+    fd = move_above_stdio(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (fd < 0)
+        return -1;
+    int expected = -1;
+    if (shared.compare_exchange_strong(expected, fd, std::memory_order_acq_rel))
+        return fd;
+    fallback.reset(fd); // another thread won: use its descriptor, close ours
+    return expected;
 }
 
 // A descriptor of the caller's in 0-2 may be overwritten by another
@@ -161,10 +175,8 @@ int setup_output(ProcReact_OutputMode mode, int fd, int target, UniqueFd &parent
         source = ends.pipe.get();
         return 0;
     case PROCREACT_OUTPUT_DISCARD:
-        if (const int error = open_null(O_WRONLY, ends.null))
-            return error;
-        source = ends.null.get();
-        return 0;
+        source = dev_null(ends.null);
+        return source < 0 ? errno : 0;
     case PROCREACT_OUTPUT_FD:
         source = safe_source(fd, target, ends.copy);
         return source < 0 ? errno : 0;
@@ -251,9 +263,9 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
 
         switch (c.stdin_mode) {
         case PROCREACT_STDIN_NULL:
-            if (const int error = open_null(O_RDONLY, null_in))
-                return error;
-            in_source = null_in.get();
+            in_source = dev_null(null_in);
+            if (in_source < 0)
+                return errno;
             break;
         case PROCREACT_STDIN_FD:
             in_source = safe_source(c.stdin_fd, STDIN_FILENO, copy_in);
