@@ -465,8 +465,8 @@ void end_input(FutureCore &core) noexcept
 void read_all(FutureCore &core) noexcept
 {
     if (!core.err && !core.in.valid()) {
-        // Only the type's pipe: read it straight.
-        for (;;) {
+        // At most the type's pipe: read it straight.
+        while (core.out) {
             // A custom append does one read on a blocking descriptor: called
             // only once the descriptor is readable, its read cannot be
             // interrupted, so a -1 is the type's own error whatever errno says.

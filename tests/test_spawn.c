@@ -541,6 +541,49 @@ static void test_spawn_in_iterator(void **state)
     assert_true(t_no_children());
 }
 
+/* A custom type over a program whose stdout is not captured: nothing to
+ * read, the future still completes. */
+static void *nothing_init(void) { return calloc(1, 1); }
+
+static ssize_t nothing_append(ProcReact_Type *type, void *state, int fd)
+{
+    (void)type;
+    (void)state;
+    return read(fd, NULL, 0) < 0 ? -1 : 0;
+}
+
+static void *nothing_finalize(void *state, pid_t pid, ProcReact_Status *status)
+{
+    procreact_wait_for_exit_status(pid, status);
+    return state;
+}
+
+static void test_spawn_custom_type_without_capture(void **state)
+{
+    const char *argv[] = {"sh", "-c", "exit 5", NULL};
+    ProcReact_Command *c = procreact_command_new(argv);
+    ProcReact_Type type;
+    ProcReact_Future f;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    void *r;
+    (void)state;
+    memset(&type, 0, sizeof type);
+    type.initialize = nothing_init;
+    type.append = nothing_append;
+    type.finalize = nothing_finalize;
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_DISCARD, -1), 0);
+    f = procreact_command_spawn(c, type);
+    procreact_command_free(c);
+    assert_true(f.pid > 0);
+    assert_int_equal(f.fd, -1); /* nothing captured */
+    r = procreact_future_get_with_info(&f, &status, &info);
+    assert_non_null(r);
+    free(r);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_int_equal(info.exit_code, 5);
+}
+
 static void test_spawn_destroy_kills(void **state)
 {
     const char *argv[] = {"sleep", "30", NULL};
@@ -624,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_spawn_bad_input),
         cmocka_unit_test(test_spawn_64_mib_on_all_streams),
         cmocka_unit_test(test_spawn_in_iterator),
+        cmocka_unit_test(test_spawn_custom_type_without_capture),
         cmocka_unit_test(test_spawn_destroy_kills),
         cmocka_unit_test(test_spawn_from_eight_threads),
     };
