@@ -86,29 +86,34 @@ const char *find_in(const std::vector<std::string> &storage, const char *name) n
 }
 
 // 0 when @p path names an executable regular file, else the errno that
-// execve() would give.
-int executable(const std::string &path) noexcept
+// execve() would give. A relative @p path is looked at from @p cwd (the
+// program's working directory, empty for the parent's), since the child
+// changes directory before it executes.
+int executable(const std::string &path, const std::string &cwd)
 {
+    const std::string seen = path[0] == '/' || cwd.empty() ? path : cwd + "/" + path;
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0)
+    if (::stat(seen.c_str(), &st) != 0)
         return errno;
-    if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0)
+    if (!S_ISREG(st.st_mode) || ::access(seen.c_str(), X_OK) != 0)
         return EACCES;
     return 0;
 }
 
 // execvp()'s search: the path to run, or an errno value.
-int resolve(const std::string &program, const std::vector<std::string> &env, bool clear_env, std::string &path)
+int resolve(const std::string &program, const std::vector<std::string> &env, const ProcReact_Command &c,
+            std::string &path)
 {
+    const std::string cwd = c.has_cwd ? c.cwd : std::string();
     if (program.find('/') != std::string::npos) {
         // Checked here, as for a PATH lookup, so that the common failures
         // never depend on how posix_spawn() reports an exec error (valgrind,
         // for one, emulates its child in a way that cannot report it).
         path = program;
-        return executable(path);
+        return executable(path, cwd);
     }
     const char *search = find_in(env, "PATH");
-    if (search == nullptr && !clear_env)
+    if (search == nullptr && !c.clear_env)
         search = ::getenv("PATH");
     if (search == nullptr || search[0] == '\0')
         search = "/bin:/usr/bin";
@@ -117,7 +122,7 @@ int resolve(const std::string &program, const std::vector<std::string> &env, boo
         const char *end = std::strchr(p, ':');
         const std::string dir = end ? std::string(p, end) : std::string(p);
         path = (dir.empty() ? std::string(".") : dir) + "/" + program;
-        const int found = executable(path);
+        const int found = executable(path, cwd);
         if (found == 0)
             return 0;
         if (found == EACCES)
@@ -248,7 +253,7 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         std::vector<char *> envp;
         build_env(c, env_storage, envp);
         std::string path;
-        if (const int error = resolve(c.argv[0], env_storage, c.clear_env, path))
+        if (const int error = resolve(c.argv[0], env_storage, c, path))
             return error;
         std::vector<char *> argv;
         argv.reserve(c.argv.size() + 1);

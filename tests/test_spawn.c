@@ -133,6 +133,38 @@ static void test_spawn_cwd(void **state)
     free(out);
 }
 
+/* A relative program path is relative to the program's working directory,
+ * as execve() after the chdir sees it. */
+static void test_spawn_relative_program_in_cwd(void **state)
+{
+    char dir[] = "/tmp/procreact-cwd-XXXXXX";
+    char script[64];
+    const char *argv[] = {"./hello.sh", NULL};
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char *out;
+    int fd;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof script, "%s/hello.sh", dir);
+    fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    assert_true(fd >= 0);
+    assert_int_equal(t_write_str(fd, "#!/bin/sh\necho relative\n"), 0);
+    close(fd);
+    c = procreact_command_new(argv);
+    assert_int_equal(procreact_command_set_cwd(c, dir), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    procreact_command_free(c);
+    out = (char *)procreact_future_get(&f, &status);
+    unlink(script);
+    rmdir(dir);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_non_null(out);
+    assert_string_equal(out, "relative\n");
+    free(out);
+}
+
 static void new_group(ProcReact_Command *c) { assert_int_equal(procreact_command_set_new_process_group(c, 1), 0); }
 
 static void test_spawn_new_process_group(void **state)
@@ -657,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_spawn_environment),
         cmocka_unit_test(test_spawn_empty_environment),
         cmocka_unit_test(test_spawn_cwd),
+        cmocka_unit_test(test_spawn_relative_program_in_cwd),
         cmocka_unit_test(test_spawn_new_process_group),
         cmocka_unit_test(test_spawn_signals_reset),
         cmocka_unit_test(test_spawn_closes_application_descriptors),
