@@ -376,40 +376,6 @@ static int raise_limits(long max_n)
     return 0;
 }
 
-/* Open descriptors of this process, or -1. */
-static int count_open_fds(void)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    if (dir == NULL)
-        return -1;
-    int count = 0;
-    const struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL)
-        if (entry->d_name[0] != '.')
-            ++count;
-    closedir(dir);
-    return count - 1; /* the directory's own descriptor */
-}
-
-/* True when this process has no child at all, reaped or not. */
-static int no_children_left(void)
-{
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD;
-}
-
-static int parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    const long v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -459,13 +425,13 @@ int main(int argc, char **argv)
         }
         if (strcmp(arg, "--rounds") == 0 || strncmp(arg, "--rounds=", 9) == 0) {
             const char *value = arg[8] == '=' ? arg + 9 : (i + 1 < argc ? argv[++i] : "");
-            if (parse_long(value, 1, BENCH_MAX_ROUNDS, &rounds) != 0) {
+            if (bench_parse_long(value, 1, BENCH_MAX_ROUNDS, &rounds) != 0) {
                 fprintf(stderr, "bench-scaling: --rounds wants a number from 1 to %d\n", BENCH_MAX_ROUNDS);
                 return 2;
             }
             continue;
         }
-        if (nsizes == kMaxSizes || parse_long(arg, 1, kMaxChildren, &sizes[nsizes]) != 0) {
+        if (nsizes == kMaxSizes || bench_parse_long(arg, 1, kMaxChildren, &sizes[nsizes]) != 0) {
             fprintf(stderr, "bench-scaling: bad argument '%s' (at most %d sizes, each 1 to %d)\n", arg, kMaxSizes,
                     kMaxChildren);
             usage(stderr);
@@ -490,7 +456,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-scaling: out of memory\n");
         return 1;
     }
-    const int fds_at_start = count_open_fds();
+    const int fds_at_start = bench_count_open_fds();
 
     printf("Benchmark 4: spawn cost as the number of children in flight grows\n");
     printf("  N children started and kept waiting on a gate pipe; only the N spawns are timed\n");
@@ -558,10 +524,10 @@ int main(int argc, char **argv)
     free(slots.futures);
     free(slots.pids);
     free(slots.fds);
-    const int fds_at_end = count_open_fds();
-    if (!no_children_left() || fds_at_end != fds_at_start) {
+    const int fds_at_end = bench_count_open_fds();
+    if (!bench_no_children_left() || fds_at_end != fds_at_start) {
         fprintf(stderr, "bench-scaling: left behind: %s, %d descriptors open (%d at start)\n",
-                no_children_left() ? "no child" : "children", fds_at_end, fds_at_start);
+                bench_no_children_left() ? "no child" : "children", fds_at_end, fds_at_start);
         return 1;
     }
     return 0;
