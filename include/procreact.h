@@ -15,5 +15,6 @@
 #include "procreact_signal.h"
 #include "procreact_exit.h"
 #include "procreact_spawn.h"
+#include "procreact_control.h"
 
 #endif /* PROCREACT_H */

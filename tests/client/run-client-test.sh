@@ -64,7 +64,7 @@ strict="-Wall -Wextra -Werror -pedantic"
 # Every header on its own, in C89, C99, C11 and C++.
 for h in procreact.h procreact_pid.h procreact_pid_iterator.h procreact_future.h \
     procreact_future_iterator.h procreact_types.h procreact_signal.h procreact_util.h \
-    procreact_exit.h procreact_spawn.h; do
+    procreact_exit.h procreact_spawn.h procreact_control.h; do
     printf '#include <%s>\nint main(void) { return 0; }\n' "$h" >"$work/only.c"
     for std in c89 c99 c11; do
         # shellcheck disable=SC2086
