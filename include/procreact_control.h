@@ -183,6 +183,12 @@ PROCREACT_API int procreact_pid_info(pid_t pid, ProcReact_ExitInfo *info) PROCRE
 
 /** @} */
 
+/**
+ * @brief The library's version, such as "0.4.0" (a static string; never free it).
+ *        Bindings use it to check that the library they loaded is recent enough.
+ */
+PROCREACT_API const char *procreact_version(void) PROCREACT_NOEXCEPT;
+
 PROCREACT_END_DECLS
 
 #endif /* PROCREACT_CONTROL_H */
