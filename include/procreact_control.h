@@ -44,6 +44,29 @@
 
 PROCREACT_BEGIN_DECLS
 
+/** @name Output whatever the exit
+ * @{ */
+
+/**
+ * @brief A type like procreact_create_bytes_type() whose result is built
+ *        whatever the child's end: a non-zero exit, a signal, or a stop by
+ *        deadline, cancellation or output limit still give the output that
+ *        arrived. The status is as for the bytes type (#PROCREACT_STATUS_OK
+ *        for any exit code, #PROCREACT_STATUS_ABNORMAL_TERMINATION for a
+ *        signal); the exit code comes from procreact_future_get_with_info().
+ *        The result is a `malloc`'ed ::ProcReact_BytesState (free its
+ *        @c data, then it); NULL only when out of memory or past 4 GiB.
+ *        (The bytes, string and string-array types keep 0.1's rule of a
+ *        result only on exit code 0, except for a child the library
+ *        stopped, whose output up to then is always kept.)
+ */
+PROCREACT_API ProcReact_Type procreact_create_output_type(void) PROCREACT_NOEXCEPT;
+
+/** @brief The output type's finalize (see procreact_type_finalize_bytes()). */
+PROCREACT_API void *procreact_type_finalize_output(void *state, pid_t pid, ProcReact_Status *status) PROCREACT_NOEXCEPT;
+
+/** @} */
+
 /** @name One future
  * These act on a future the library started (procreact_initialize_future(),
  * procreact_command_spawn()) that is still running and has not been handed

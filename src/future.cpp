@@ -59,7 +59,10 @@ void *get(ProcReact_Future *future, ProcReact_Status *status, ProcReact_ExitInfo
     }
     reap_leftovers();
     std::unique_ptr<FutureCore> core;
-    switch (claim(*future, core)) {
+    // This thread drives the child until it is collected: a cancellation
+    // from another thread reaches it through the thread's waker.
+    Waker *waker = thread_waker();
+    switch (claim(*future, core, waker)) {
     case Identity::Finished: {
         ProcReact_Status st;
         finished_status(*future, &st);
@@ -85,7 +88,9 @@ void *get(ProcReact_Future *future, ProcReact_Status *status, ProcReact_ExitInfo
     case Identity::Live:
         break;
     }
-    read_all(*core);
+    read_all(*core, core->serial != 0 ? waker : nullptr);
+    if (core->serial != 0)
+        drive_unregister(core->serial);
     if (info == nullptr)
         return finish(*future, std::move(core), out.get());
     Details details;

@@ -6,6 +6,7 @@
 #include <new>
 #include <unordered_map>
 #include <utility>
+#include <algorithm>
 #include <vector>
 
 #include <csignal>
@@ -246,7 +247,7 @@ void mark_finished(ProcReact_Future &future, ProcReact_Status status) noexcept
     future.fd = -1;
 }
 
-Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core) noexcept
+Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core, Waker *driver) noexcept
 {
     if (is_marker(future.state))
         return Identity::Finished;
@@ -257,9 +258,31 @@ Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core
         return future.fd < 0 ? Identity::Failed : Identity::HandBuilt;
     // A stale copy finds nothing, or an entry for another child.
     core = g_futures.take_if(future.state, [&](const FutureCore &entry) {
-        return entry.child.pid() == future.pid && entry.out.get() == future.fd;
+        if (entry.child.pid() != future.pid || entry.out.get() != future.fd)
+            return false;
+        if (driver != nullptr)
+            drive_register_locked(serial, driver); // under the table's lock: no cancellation falls between
+        return true;
     });
-    return core ? Identity::Live : Identity::Stale;
+    if (!core)
+        return Identity::Stale;
+    core->serial = serial;
+    return Identity::Live;
+}
+
+bool visit_waiting(const ProcReact_Future &future, void (*visit)(FutureCore &, void *), void *arg) noexcept
+{
+    if (is_marker(future.state) || future.pid <= 0)
+        return false;
+    bool found = false;
+    g_futures.take_if(future.state, [&](FutureCore &entry) {
+        if (entry.child.pid() == future.pid && entry.out.get() == future.fd) {
+            found = true;
+            visit(entry, arg);
+        }
+        return false; // stays listed
+    });
+    return found;
 }
 
 ProcReact_Future publish_future(std::unique_ptr<FutureCore> core) noexcept
@@ -392,8 +415,14 @@ Pump pump(FutureCore &core) noexcept
         return Pump::End;
     const ssize_t n = core.type.append(&core.type, core.type_state, core.out.get());
     if (n > 0) {
+        core.bytes_read += static_cast<std::uint64_t>(n);
+        if (core.bytes_read > core.plan.limit) {
+            // Past the cap: keep exactly the cap where the type allows it.
+            truncate_builtin_state(core.type, core.type_state, core.plan.limit);
+            core.limit_hit = true;
+            return Pump::End;
+        }
         if (!core.pipe_grown) {
-            core.bytes_read += static_cast<std::uint64_t>(n);
             if (core.bytes_read >= kGrowAfter) {
                 core.pipe_grown = true; // asked once, whatever the answer
                 if (g_grown.fetch_add(1, std::memory_order_relaxed) < kMaxGrown &&
@@ -434,6 +463,11 @@ bool pump_err(FutureCore &core) noexcept
     if (n > 0) {
         if (room)
             d.err_size += static_cast<std::size_t>(n);
+        if (d.err_size > core.plan.limit) {
+            d.err_size = core.plan.limit;
+            core.limit_hit = true;
+            return false;
+        }
         return true;
     }
     return n < 0 && errno == EAGAIN;
@@ -462,53 +496,140 @@ void end_input(FutureCore &core) noexcept
     core.input.reset();
 }
 
-void read_all(FutureCore &core) noexcept
+namespace
 {
-    if (!core.err && !core.in.valid()) {
-        // At most the type's pipe: read it straight.
-        while (core.out) {
-            // A custom append does one read on a blocking descriptor: called
-            // only once the descriptor is readable, its read cannot be
-            // interrupted, so a -1 is the type's own error whatever errno says.
-            if (!core.builtin && poll_readable(core.out.get(), -1) < 0)
-                break;
-            const Pump r = pump(core);
-            if (r == Pump::End)
-                break;
-            if (r == Pump::Again && poll_readable(core.out.get(), -1) < 0)
-                break;
-        }
-        end_reading(core);
+
+// A cancellation posted for @p core to @p waker (or for its whole set).
+bool cancel_posted(const FutureCore &core, Waker &waker) noexcept
+{
+    if (waker.all_requested())
+        return true;
+    for (Serial serial : waker.take())
+        if (serial == core.serial)
+            return true;
+    return false;
+}
+
+// Waits for the child's exit (without reaping it) while the stop sequence
+// and cancellations are served.
+void wait_exit(FutureCore &core, Waker *waker) noexcept
+{
+    if (!core.child.owns() || core.child.has_exited())
         return;
+    const bool pidfd = core.child.ensure_pidfd();
+    int backoff = 1;
+    for (;;) {
+        const long long due = stop_due(core);
+        if (pidfd && waker == nullptr && due == 0) {
+            core.child.wait_exited();
+            return;
+        }
+        struct pollfd fds[2];
+        nfds_t n = 0;
+        if (pidfd)
+            fds[n++] = {core.child.pidfd(), POLLIN, 0};
+        const nfds_t waker_at = n;
+        if (waker != nullptr)
+            fds[n++] = {waker->fd(), POLLIN, 0};
+        long long now = monotonic_ns();
+        int timeout = ms_until(due, now);
+        if (!pidfd && (timeout < 0 || timeout > backoff))
+            timeout = backoff; // no pidfd: look now and then
+        const int r = ::poll(fds, n, timeout);
+        if (r < 0 && errno != EINTR && errno != EAGAIN)
+            return; // cannot wait: the reap that follows blocks instead
+        now = monotonic_ns();
+        if (r > 0 && waker != nullptr && fds[waker_at].revents != 0 && cancel_posted(core, *waker))
+            begin_stop(core, PROCREACT_EXIT_CANCELLED, now);
+        advance_stop(core, now);
+        if (core.child.has_exited())
+            return;
+        backoff = std::min(backoff * 2, 50);
     }
-    // Several streams: whichever moves, so that a child filling one pipe
-    // while the parent waits on another never deadlocks.
+}
+
+} // namespace
+
+void read_all(FutureCore &core, Waker *waker) noexcept
+{
+    // Whichever stream moves is served, so that a child filling one pipe
+    // while the parent waits on another never deadlocks. A custom append
+    // does one read on a blocking descriptor: called only once the
+    // descriptor is readable, its read cannot be interrupted, so a -1 is the
+    // type's own error whatever errno says.
     while (core.out || core.err || core.in.valid()) {
-        struct pollfd fds[3];
-        int n = 0, out_at = -1, err_at = -1, in_at = -1;
+        struct pollfd fds[4];
+        nfds_t n = 0;
+        int out_at = -1, err_at = -1, in_at = -1, waker_at = -1;
         if (core.out) {
-            out_at = n;
+            out_at = static_cast<int>(n);
             fds[n++] = {core.out.get(), POLLIN, 0};
         }
         if (core.err) {
-            err_at = n;
+            err_at = static_cast<int>(n);
             fds[n++] = {core.err.get(), POLLIN, 0};
         }
         if (core.in.valid()) {
-            in_at = n;
+            in_at = static_cast<int>(n);
             fds[n++] = {core.in.get(), POLLOUT, 0};
         }
-        if (wait_retry(-1, [&](int left) { return ::poll(fds, static_cast<nfds_t>(n), left); }) < 0)
+        if (waker != nullptr) {
+            waker_at = static_cast<int>(n);
+            fds[n++] = {waker->fd(), POLLIN, 0};
+        }
+        long long now = 0;
+        const long long due = stop_due(core);
+        if (due != 0)
+            now = monotonic_ns();
+        const int r = ::poll(fds, n, ms_until(due, now));
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
             break;
+        }
+        if (due != 0 || (waker_at >= 0 && fds[waker_at].revents != 0))
+            now = monotonic_ns();
         if (out_at >= 0 && fds[out_at].revents != 0 && pump(core) == Pump::End)
             end_reading(core);
         if (err_at >= 0 && fds[err_at].revents != 0 && !pump_err(core))
             core.err.reset();
         if (in_at >= 0 && fds[in_at].revents != 0 && !feed_in(core))
             end_input(core);
+        if (core.limit_hit) {
+            if (now == 0)
+                now = monotonic_ns();
+            check_limit(core, now);
+        }
+        if (waker_at >= 0 && fds[waker_at].revents != 0 && cancel_posted(core, *waker))
+            begin_stop(core, PROCREACT_EXIT_CANCELLED, now);
+        if (due != 0 && advance_stop(core, now))
+            end_streams(core);
     }
+    end_streams(core);
+    wait_exit(core, waker);
+}
+
+void begin_stop(FutureCore &core, unsigned why, long long now) noexcept
+{
+    begin_stop(core.child, core.plan, core.stop, core.details.flags, why, now);
+}
+
+void check_limit(FutureCore &core, long long now) noexcept
+{
+    if (core.limit_hit)
+        begin_stop(core, PROCREACT_EXIT_OUTPUT_LIMIT, now);
+}
+
+bool advance_stop(FutureCore &core, long long now) noexcept
+{
+    return advance_stop(core.child, core.plan, core.stop, core.details.flags, now);
+}
+
+void end_streams(FutureCore &core) noexcept
+{
     end_reading(core);
     core.err.reset();
+    end_input(core);
 }
 
 void end_reading(FutureCore &core) noexcept
@@ -526,9 +647,7 @@ void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcRea
 {
     // Everything closes before anything waits: a child still writing (or
     // still reading its input) must end rather than block.
-    end_reading(*core);
-    core->err.reset();
-    end_input(*core);
+    end_streams(*core);
     ProcReact_Status st = PROCREACT_STATUS_OK;
     void *result = nullptr;
     Details &d = core->details;
@@ -541,6 +660,7 @@ void *finish(ProcReact_Future &future, std::unique_ptr<FutureCore> core, ProcRea
             d.have_exit = true;
             d.end_ns = monotonic_ns();
             outcome = outcome_of(d.exit.wstatus);
+            outcome.keep_output = d.flags != 0; // stopped by the library: what arrived is kept
         } else {
             outcome.status = PROCREACT_STATUS_WAIT_FAIL;
         }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "control.hpp"
 #include "fd.hpp"
 #include "handle.hpp"
 #include "procreact_exit.h"
@@ -75,7 +76,32 @@ struct FutureCore {
     std::size_t input_offset = 0;
 
     Details details;
+
+    // Time and control (control.hpp).
+    Serial serial = 0; // the key of its token, once listed
+    StopPlan plan;
+    StopState stop;
+    bool limit_hit = false; // a captured stream passed plan.limit
 };
+
+/// Starts the stop sequence for @p why (a PROCREACT_EXIT_* flag).
+void begin_stop(FutureCore &core, unsigned why, long long now) noexcept;
+
+/// After a stream ended: starts the stop sequence if it passed the limit.
+void check_limit(FutureCore &core, long long now) noexcept;
+
+/// When the next step of @p core's stop sequence is due (0: none).
+inline long long stop_due(const FutureCore &core) noexcept
+{
+    return stop_due(core.plan, core.stop);
+}
+
+/// Runs the step of the stop sequence due at @p now. Returns true when
+/// reading must end now (the caller closes the streams).
+bool advance_stop(FutureCore &core, long long now) noexcept;
+
+/// Closes every stream (output, stderr, stdin).
+void end_streams(FutureCore &core) noexcept;
 
 /// What a public future struct is.
 enum class Identity {
@@ -88,7 +114,13 @@ enum class Identity {
 
 /// Classifies @p future and, for a live one, moves its core out of the
 /// library's table into @p core.
-Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core) noexcept;
+/// With @p driver, a live core is registered as driven by it in the same
+/// step (a cancellation from another thread then reaches the driver).
+Identity claim(const ProcReact_Future &future, std::unique_ptr<FutureCore> &core, Waker *driver = nullptr) noexcept;
+
+/// Runs @p visit (under the global lock) on the core of @p future while it
+/// waits, listed, to be collected. Returns false when there is none.
+bool visit_waiting(const ProcReact_Future &future, void (*visit)(FutureCore &, void *), void *arg) noexcept;
 
 /// Whether @p future is finished; its status is stored in @p status.
 bool finished_status(const ProcReact_Future &future, ProcReact_Status *status) noexcept;
@@ -140,8 +172,11 @@ inline bool reading_done(const FutureCore &core) noexcept
     return !core.out && !core.err;
 }
 
-/// Pumps every stream until the outputs end, sleeping while nothing moves.
-void read_all(FutureCore &core) noexcept;
+/// Pumps every stream until the outputs end, sleeping while nothing moves,
+/// and runs the stop sequence on time; then waits (likewise) for the child
+/// to exit, without reaping it. @p waker, when given, is watched for
+/// cancellations of @p core.
+void read_all(FutureCore &core, Waker *waker = nullptr) noexcept;
 
 /// Closes the read end: reading has ended, and a child still writing must
 /// not block on a full pipe while anybody waits for it.

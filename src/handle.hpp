@@ -103,6 +103,16 @@ template <typename T> class TokenTable
         return it == map_->end() ? nullptr : it->second.get();
     }
 
+    /// find() for a caller that holds the global lock already.
+    T *find_locked(const void *token) noexcept
+    {
+        Serial serial;
+        if (map_ == nullptr || !open_token(token, kind_, &serial))
+            return nullptr;
+        auto it = map_->find(serial);
+        return it == map_->end() ? nullptr : it->second.get();
+    }
+
     void drop_in_child() noexcept
     {
         park_in_child(map_);

@@ -25,4 +25,13 @@ void run_limited(Iterator *iterator, unsigned int limit, Spawn spawn, Step step)
     }
 }
 
+/// Spawns with @p spawn while fewer than @p limit run (0: no limit) and the
+/// collection has more (the non-blocking steps' refill).
+template <typename Iterator, typename Spawn> void refill(Iterator *iterator, unsigned int limit, Spawn spawn) noexcept
+{
+    while (limit == 0 || iterator->running_processes < limit)
+        if (spawn(iterator) == 0)
+            break;
+}
+
 } // namespace procreact

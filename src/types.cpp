@@ -12,6 +12,7 @@
 // struct that a 0.1 client allocated itself, read the way 0.1 reads it.
 // Buffers are malloc'ed because they are handed to C callers as results.
 #include "procreact_types.h"
+#include "procreact_control.h"
 
 #include <algorithm>
 #include <atomic>
@@ -246,7 +247,9 @@ bool push_token(StringArrayState *s, const char *begin, std::size_t len) noexcep
 template <typename State> bool wants_result(const State *s, Outcome outcome, StatusOut &out) noexcept
 {
     out.set(outcome.status);
-    if (s == nullptr || !outcome.exited_zero || outcome.status != PROCREACT_STATUS_OK)
+    if (s == nullptr)
+        return false;
+    if (!outcome.keep_output && (!outcome.exited_zero || outcome.status != PROCREACT_STATUS_OK))
         return false;
     if (s->error != PROCREACT_STATUS_OK) {
         out.set(s->error);
@@ -474,14 +477,14 @@ void *finish_bare_strings(ProcReact_StringArrayState *s, Outcome outcome, Status
 bool is_builtin_type(const ProcReact_Type &type) noexcept
 {
     return type.finalize == procreact_type_finalize_bytes || type.finalize == procreact_type_finalize_string ||
-           type.finalize == procreact_type_finalize_string_array;
+           type.finalize == procreact_type_finalize_string_array || type.finalize == procreact_type_finalize_output;
 }
 
 void free_builtin_result(const ProcReact_Type &type, void *result) noexcept
 {
     if (result == nullptr)
         return;
-    if (type.finalize == procreact_type_finalize_bytes) {
+    if (type.finalize == procreact_type_finalize_bytes || type.finalize == procreact_type_finalize_output) {
         auto *bytes = static_cast<ProcReact_BytesState *>(result);
         std::free(bytes->data);
         std::free(bytes);
@@ -512,11 +515,28 @@ void *finalize_builtin(const ProcReact_Type &type, void *state, Outcome outcome,
     }
     if (type.finalize == procreact_type_finalize_bytes)
         return finish_bytes(static_cast<BytesState *>(state), outcome, out);
+    if (type.finalize == procreact_type_finalize_output) {
+        outcome.keep_output = true;
+        return finish_bytes(static_cast<BytesState *>(state), outcome, out);
+    }
     if (type.finalize == procreact_type_finalize_string)
         return finish_string(static_cast<BytesState *>(state), outcome, out);
     if (type.finalize == procreact_type_finalize_string_array)
         return finish_string_array(static_cast<StringArrayState *>(state), outcome, out);
     return nullptr;
+}
+
+bool truncate_builtin_state(const ProcReact_Type &type, void *state, std::size_t size) noexcept
+{
+    if (state == nullptr || !is_listed_state(state) || type.finalize == procreact_type_finalize_string_array ||
+        !is_builtin_type(type))
+        return false;
+    auto *s = static_cast<BytesState *>(state);
+    if (s->size > size) {
+        s->size = size;
+        s->pub.data_size = static_cast<unsigned int>(std::min<std::size_t>(size, UINT_MAX));
+    }
+    return true;
 }
 
 void free_builtin_state(const ProcReact_Type &type, void *state) noexcept
@@ -600,6 +620,28 @@ void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *st
     if (state != nullptr && !is_listed_state(state))
         return finish_bare_bytes(static_cast<ProcReact_BytesState *>(state), outcome, false, out);
     return finish_bytes(static_cast<BytesState *>(state), outcome, out);
+}
+
+void *procreact_type_finalize_output(void *state, pid_t pid, ProcReact_Status *status) noexcept
+{
+    StatusOut out(status);
+    Outcome outcome = wait_outcome(pid);
+    outcome.keep_output = outcome.status == PROCREACT_STATUS_OK || outcome.status == PROCREACT_STATUS_ABNORMAL_TERMINATION;
+    if (state != nullptr && !is_listed_state(state)) {
+        out.set(PROCREACT_STATUS_READ_FAIL); // only states of procreact_type_initialize_bytes()
+        return nullptr;
+    }
+    return finish_bytes(static_cast<BytesState *>(state), outcome, out);
+}
+
+ProcReact_Type procreact_create_output_type(void) noexcept
+{
+    ProcReact_Type type;
+    type.initialize = procreact_type_initialize_bytes;
+    type.append = procreact_type_append_bytes;
+    type.finalize = procreact_type_finalize_output;
+    type.delimiter = '\0';
+    return type;
 }
 
 void *procreact_type_finalize_string(void *state, pid_t pid, ProcReact_Status *status) noexcept

@@ -19,6 +19,7 @@ void free_builtin_result(const ProcReact_Type &type, void *result) noexcept;
 struct Outcome {
     ProcReact_Status status = PROCREACT_STATUS_OK; ///< WAIT_FAIL, ABNORMAL_TERMINATION or OK
     bool exited_zero = false;                      ///< exited normally with code 0
+    bool keep_output = false;                      ///< build the result whatever the exit (output type, stopped child)
 };
 
 /// The outcome of a waitpid()-style status.
@@ -28,6 +29,10 @@ Outcome outcome_of(int wstatus) noexcept;
 /// library reaped it through its own watch): builds the result from @p state
 /// and frees the state. Does nothing but return nullptr for other types.
 void *finalize_builtin(const ProcReact_Type &type, void *state, Outcome outcome, ProcReact_Status *status) noexcept;
+
+/// Keeps only the first @p size bytes read into a bytes or string state.
+/// Returns false for other types (which cannot be cut exactly).
+bool truncate_builtin_state(const ProcReact_Type &type, void *state, std::size_t size) noexcept;
 
 /// Frees a built-in type's reading state without building a result.
 void free_builtin_state(const ProcReact_Type &type, void *state) noexcept;
