@@ -21,15 +21,11 @@ namespace
 // serial -> the waker of whoever drives that child now. Under the global
 // lock; a forked child drops it.
 std::unordered_map<Serial, Waker *> *g_driven = nullptr;
-// Bumped in a forked child: a thread's waker made before the fork shares
-// its eventfd with the parent and is replaced on next use.
-unsigned long g_generation = 0;
 
 void drop_in_child() noexcept
 {
     park_in_child(g_driven);
     g_driven = nullptr;
-    ++g_generation;
 }
 
 __attribute__((constructor)) void install_hook()
@@ -191,9 +187,14 @@ void Waker::post_all() noexcept
 
 std::vector<Serial> Waker::take() noexcept
 {
+    GlobalLock lock;
+    return take_locked();
+}
+
+std::vector<Serial> Waker::take_locked() noexcept
+{
     drain(fd_.get());
     std::vector<Serial> taken;
-    GlobalLock lock;
     taken.swap(inbox_);
     return taken;
 }
@@ -225,29 +226,6 @@ Waker *drive_find_locked(Serial serial) noexcept
         return nullptr;
     auto it = g_driven->find(serial);
     return it == g_driven->end() ? nullptr : it->second;
-}
-
-Waker *thread_waker() noexcept
-{
-    struct Holder {
-        Waker *waker = nullptr;
-        unsigned long generation = 0;
-        ~Holder() { delete waker; }
-    };
-    thread_local Holder holder;
-    if (holder.waker != nullptr && holder.generation != g_generation) {
-        delete holder.waker; // made before a fork: its eventfd is shared with the parent
-        holder.waker = nullptr;
-    }
-    if (holder.waker == nullptr) {
-        holder.waker = new (std::nothrow) Waker();
-        holder.generation = g_generation;
-        if (holder.waker != nullptr && !holder.waker->valid()) {
-            delete holder.waker;
-            holder.waker = nullptr;
-        }
-    }
-    return holder.waker;
 }
 
 } // namespace procreact

@@ -105,6 +105,8 @@ class Waker
 
     /// The driver: drains the eventfd and takes the posted serials.
     std::vector<Serial> take() noexcept;
+    /// The same, for a driver that holds the global lock already.
+    std::vector<Serial> take_locked() noexcept;
 
   private:
     UniqueFd fd_;
@@ -118,8 +120,5 @@ bool drive_register_locked(Serial serial, Waker *waker) noexcept;
 void drive_unregister(Serial serial) noexcept;
 /// The waker driving @p serial; under the global lock.
 Waker *drive_find_locked(Serial serial) noexcept;
-
-/// This thread's waker for blocking gets (made on first use), or nullptr.
-Waker *thread_waker() noexcept;
 
 } // namespace procreact

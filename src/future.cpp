@@ -61,7 +61,10 @@ void *get(ProcReact_Future *future, ProcReact_Status *status, ProcReact_ExitInfo
     std::unique_ptr<FutureCore> core;
     // This thread drives the child until it is collected: a cancellation
     // from another thread reaches it through the thread's waker.
-    Waker *waker = thread_waker();
+    // (An eventfd for this call alone: a descriptor that lived on with the
+    // thread would be one the application never asked for.)
+    Waker own_waker;
+    Waker *waker = own_waker.valid() ? &own_waker : nullptr;
     switch (claim(*future, core, waker)) {
     case Identity::Finished: {
         ProcReact_Status st;

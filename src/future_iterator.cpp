@@ -345,6 +345,10 @@ class IteratorCore
         try {
             slot.timer_it = timers_.emplace(due, &slot);
             slot.timer_due = due;
+            if (armed_ == 0 || due < armed_) {
+                arm_timer(timer_.get(), due); // outside a step, too: the loop sleeps on it
+                armed_ = due;
+            }
         } catch (...) {
             // Out of memory: stop now rather than never.
             if (advance_stop(*slot.core, std::max(now, due)))

@@ -7,6 +7,9 @@
 #include <new>
 
 #include "boundary.hpp"
+#include "control.hpp"
+#include "future_core.hpp"
+#include "procreact_control.h"
 #include "pid_iterator.hpp"
 #include "pid_registry.hpp"
 #include "process.hpp"
@@ -26,15 +29,41 @@ void deliver(ProcReact_PidIterator *iterator, pid_t pid, ProcReact_Status status
         iterator->complete(iterator->data, pid, status, result);
 }
 
+// What procreact_pid_info() reports inside a completion on this thread.
+struct PidScope {
+    pid_t pid;
+    Details *details;
+    PidScope *outer;
+};
+thread_local PidScope *t_pid_scope = nullptr;
+
+class PidScopeGuard
+{
+  public:
+    PidScopeGuard(pid_t pid, Details *details) noexcept : scope_{pid, details, t_pid_scope} { t_pid_scope = &scope_; }
+    ~PidScopeGuard() { t_pid_scope = scope_.outer; }
+    PidScopeGuard(const PidScopeGuard &) = delete;
+    PidScopeGuard &operator=(const PidScopeGuard &) = delete;
+
+  private:
+    PidScope scope_;
+};
+
 } // namespace
 
-void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch) noexcept
+void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch, unsigned flags, long long start_ns) noexcept
 {
     const pid_t pid = watch.pid();
-    ExitRecord record;
+    Details details;
+    details.flags = flags;
+    details.start_ns = start_ns;
+    ExitRecord &record = details.exit;
     const bool reaped = watch.reap(&record, true) == 1;
     const int wstatus = record.wstatus;
+    details.have_exit = reaped;
+    details.end_ns = monotonic_ns();
     sync_count(iterator);
+    PidScopeGuard scope(pid, &details);
     if (!reaped) {
         // Somebody else reaped it: its status is lost to us.
         deliver(iterator, pid, PROCREACT_STATUS_WAIT_FAIL, -1);
@@ -49,7 +78,7 @@ void complete_child(ProcReact_PidIterator *iterator, ChildWatch &watch) noexcept
 
 void complete_exited(ProcReact_PidIterator *iterator, bool block) noexcept
 {
-    std::vector<ChildWatch> exited;
+    std::vector<ExitedChild> exited;
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     try {
         exited = registry_take_exited(iterator, block);
@@ -70,8 +99,8 @@ void complete_exited(ProcReact_PidIterator *iterator, bool block) noexcept
         }
         return;
     }
-    for (auto &watch : exited)
-        complete_child(iterator, watch);
+    for (auto &child : exited)
+        complete_child(iterator, child.watch, child.flags, child.start_ns);
 }
 
 } // namespace procreact
@@ -100,7 +129,7 @@ ProcReact_bool procreact_spawn_next_pid(ProcReact_PidIterator *iterator) noexcep
     if (iterator == nullptr || iterator->has_next == nullptr || iterator->next == nullptr)
         return 0;
     registry_tidy(iterator);
-    if (!iterator->has_next(iterator->data))
+    if (registry_cancelled(iterator) || !iterator->has_next(iterator->data))
         return 0;
     const pid_t pid = iterator->next(iterator->data);
     if (pid <= 0) {
@@ -152,8 +181,75 @@ void procreact_destroy_pid_iterator(ProcReact_PidIterator *iterator) noexcept
 {
     if (iterator == nullptr)
         return;
-    registry_take_all(iterator); // each watch kills and reaps its child as it goes
+    registry_take_all(iterator, true); // each watch kills and reaps its child as it goes
     iterator->running_processes = 0;
+}
+
+int procreact_pid_iterator_set_timeout(ProcReact_PidIterator *iterator, double seconds) noexcept
+{
+    long long ns;
+    if (iterator == nullptr || !seconds_to_ns(seconds, &ns)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return registry_control(iterator, ControlOp::Timeout, ns);
+}
+
+int procreact_pid_iterator_set_stop(ProcReact_PidIterator *iterator, int signo, double grace_seconds) noexcept
+{
+    long long ns;
+    if (iterator == nullptr || signo < 0 || signo > 64 || !seconds_to_ns(grace_seconds, &ns) || ns < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return registry_control(iterator, ControlOp::Stop, ns, signo);
+}
+
+int procreact_pid_iterator_cancel(ProcReact_PidIterator *iterator) noexcept
+{
+    if (iterator == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    return registry_control(iterator, ControlOp::Cancel);
+}
+
+int procreact_pid_iterator_fd(ProcReact_PidIterator *iterator) noexcept
+{
+    if (iterator == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    return registry_control(iterator, ControlOp::Fd);
+}
+
+int procreact_pid_iterator_step(ProcReact_PidIterator *iterator, unsigned int limit) noexcept
+{
+    if (iterator == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    refill(iterator, limit, procreact_spawn_next_pid);
+    if (registry_count(iterator) != 0)
+        complete_exited(iterator, false);
+    refill(iterator, limit, procreact_spawn_next_pid);
+    return iterator->running_processes > 0 ? 1 : 0;
+}
+
+int procreact_pid_info(pid_t pid, ProcReact_ExitInfo *info) noexcept
+{
+    if (info == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (PidScope *scope = t_pid_scope; scope != nullptr; scope = scope->outer) {
+        if (scope->pid == pid) {
+            scope->details->fill(info);
+            return 0;
+        }
+    }
+    errno = ESRCH;
+    return -1;
 }
 
 } // extern "C"

@@ -21,6 +21,14 @@
 
 namespace procreact {
 
+/// A child taken out of the table once it exited, with what the stop
+/// sequence says of it.
+struct ExitedChild {
+    ChildWatch watch;
+    unsigned flags = 0;    ///< PROCREACT_EXIT_* of the stop sequence
+    long long start_ns = 0; ///< when it was tracked (0: not known)
+};
+
 /// Starts tracking @p watch for @p iterator. Throws std::bad_alloc.
 void registry_add(const ProcReact_PidIterator *iterator, ChildWatch &&watch);
 
@@ -37,9 +45,19 @@ void registry_tidy(const ProcReact_PidIterator *iterator) noexcept;
 /// Without it, the call costs no system call when the SIGCHLD handler is
 /// installed and reported nothing since the last look (0.1 clients call it
 /// in a busy loop). Throws std::bad_alloc.
-std::vector<ChildWatch> registry_take_exited(const ProcReact_PidIterator *iterator, bool block);
+std::vector<ExitedChild> registry_take_exited(const ProcReact_PidIterator *iterator, bool block);
 
-/// Takes every child of @p iterator out of the table.
-std::vector<ChildWatch> registry_take_all(const ProcReact_PidIterator *iterator) noexcept;
+/// Takes every child of @p iterator out of the table. With @p forget, the
+/// entry's settings go too (procreact_destroy_pid_iterator()).
+std::vector<ChildWatch> registry_take_all(const ProcReact_PidIterator *iterator, bool forget = false) noexcept;
+
+enum class ControlOp { Fd, Timeout, Stop, Cancel };
+
+/// Time and control for @p iterator's entry (made and pinned if need be):
+/// returns the descriptor for Fd, else 0; -1 with errno ENOMEM.
+int registry_control(const ProcReact_PidIterator *iterator, ControlOp op, long long ns = 0, int signo = 0) noexcept;
+
+/// Whether @p iterator was cancelled.
+bool registry_cancelled(const ProcReact_PidIterator *iterator) noexcept;
 
 } // namespace procreact
