@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,10 +248,60 @@ static void check_spawn(void)
     CHECK(info.exec_errno != 0);
 }
 
+/* Time and control (procreact_control.h). */
+static ProcReact_bool one_has_next(void *data)
+{
+    return *(int *)data == 0;
+}
+
+static ProcReact_Future one_next(void *data)
+{
+    const char *argv[] = {"sleep", "100", NULL};
+    ProcReact_Command *command = procreact_command_new(argv);
+    ProcReact_Future future = procreact_command_spawn(command, procreact_create_output_type());
+    procreact_command_free(command);
+    *(int *)data = 1;
+    return future;
+}
+
+static void one_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    ProcReact_ExitInfo info;
+    (void)status;
+    CHECK(procreact_future_info(future, &info) == 0);
+    CHECK((info.flags & PROCREACT_EXIT_TIMED_OUT) != 0);
+    if (future->result != NULL) {
+        free(((ProcReact_BytesState *)future->result)->data);
+        free(future->result);
+    }
+    *(int *)data = 2;
+}
+
+static void check_control(void)
+{
+    int state = 0;
+    ProcReact_FutureIterator iterator =
+        procreact_initialize_future_iterator(one_has_next, one_next, one_complete, &state);
+    struct pollfd p;
+    int active;
+    CHECK(procreact_version() != NULL && strncmp(procreact_version(), "0.", 2) == 0);
+    CHECK(procreact_future_iterator_set_timeout(&iterator, 0.1) == 0);
+    p.fd = procreact_future_iterator_fd(&iterator);
+    p.events = POLLIN;
+    CHECK(p.fd > 2);
+    active = procreact_future_iterator_step(&iterator, 1);
+    while (active == 1 && poll(&p, 1, 10000) == 1)
+        active = procreact_future_iterator_step(&iterator, 1);
+    CHECK(active == 0);
+    CHECK(state == 2);
+    procreact_destroy_future_iterator(&iterator);
+}
+
 int main(void)
 {
     check_future();
     check_spawn();
+    check_control();
     check_future_iterator();
     check_pid_iterator();
     check_pid_functions();
