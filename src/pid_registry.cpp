@@ -535,6 +535,7 @@ int registry_control(const ProcReact_PidIterator *iterator, ControlOp op, long l
     GlobalLock lock;
     try {
         Entry *e = control_entry(iterator);
+        run_control(*e); // children tracked before: the timer looks at those watched by pid
         switch (op) {
         case ControlOp::Fd:
             return e->epoll.get();
