@@ -32,6 +32,14 @@ static ProcReact_Future spawn_sh(const char *script, int new_group, ProcReact_Ty
     return future;
 }
 
+static void free_bytes(void *result)
+{
+    if (result != NULL) {
+        free(((ProcReact_BytesState *)result)->data);
+        free(result);
+    }
+}
+
 /* Whether @p pid disappears (is reaped by somebody) within @p ms. */
 static int gone_within(pid_t pid, long ms)
 {
@@ -129,10 +137,7 @@ static void test_pipe_held_outside_group_is_abandoned(void **state)
     assert_true(info.flags & PROCREACT_EXIT_TIMED_OUT);
     assert_int_equal(info.signal, SIGKILL);
     assert_true(took < 2.0);
-    if (out != NULL) {
-        free(((ProcReact_BytesState *)out)->data);
-        free(out);
-    }
+    free_bytes(out);
 }
 
 static void test_output_limit(void **state)
@@ -206,7 +211,7 @@ static void test_cancel_waiting_future(void **state)
     ProcReact_Status status;
     (void)state;
     assert_int_equal(procreact_future_cancel(&future), 0);
-    procreact_future_get_with_info(&future, &status, &info);
+    free_bytes(procreact_future_get_with_info(&future, &status, &info));
     assert_true(info.flags & PROCREACT_EXIT_CANCELLED);
     assert_int_equal(info.signal, SIGTERM);
     /* Finished now: nothing left to cancel. */
@@ -242,7 +247,7 @@ static void test_cancel_get_from_another_thread(void **state)
     assert_int_equal(procreact_future_set_stop(&c.future, SIGTERM, 0.2), 0);
     start = t_now();
     assert_int_equal(pthread_create(&thread, NULL, cancel_later, &c), 0);
-    procreact_future_get_with_info(&c.future, &status, &info);
+    free_bytes(procreact_future_get_with_info(&c.future, &status, &info));
     took = t_now() - start;
     pthread_join(thread, NULL);
     assert_int_equal(c.rc, 0);
@@ -291,7 +296,7 @@ static void test_bad_input(void **state)
     assert_int_equal(procreact_future_cancel(NULL), -1);
     assert_int_equal(errno, EINVAL);
     assert_int_equal(procreact_future_set_timeout(&future, -1), 0); /* removes: fine */
-    procreact_future_get(&future, &status);
+    free_bytes(procreact_future_get(&future, &status));
     assert_int_equal(procreact_future_set_timeout(&future, 1), -1);
     assert_int_equal(errno, ESRCH);
     assert_int_equal(procreact_future_set_output_limit(&copy, 1), -1); /* stale copy */
