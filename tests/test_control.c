@@ -40,12 +40,23 @@ static void free_bytes(void *result)
     }
 }
 
-/* Whether @p pid disappears (is reaped by somebody) within @p ms. */
+/* Whether @p pid stops running within @p ms: it is gone, or a zombie that
+ * init has not reaped yet. */
 static int gone_within(pid_t pid, long ms)
 {
     double until = t_now() + (double)ms / 1000.0;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     while (t_now() < until) {
-        if (kill(pid, 0) < 0 && errno == ESRCH)
+        FILE *f = fopen(path, "r");
+        int running = 0;
+        if (f == NULL)
+            return 1;
+        while (fgets(line, sizeof line, f) != NULL)
+            if (strncmp(line, "State:", 6) == 0)
+                running = strchr(line, 'Z') == NULL && strchr(line, 'X') == NULL;
+        fclose(f);
+        if (!running)
             return 1;
         t_sleep_ms(10);
     }

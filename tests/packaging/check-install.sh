@@ -45,6 +45,7 @@ abs() {
 libdir=$(abs "$libdir")
 includedir=$(abs "$includedir")
 datadir=$(abs "$datadir")
+bindir=$(abs bin)
 
 fail=0
 note() { echo "check-install: $*"; }
@@ -82,7 +83,7 @@ rm -f "$dest.log"
 # 2. Compare the installed files with the layout.
 expand() {
     sed -e "s|@libdir@|$libdir|g" -e "s|@includedir@|$includedir|g" \
-        -e "s|@datadir@|$datadir|g" -e "s|@soversion@|$soversion|g" "$1" \
+        -e "s|@datadir@|$datadir|g" -e "s|@soversion@|$soversion|g" -e "s|@bindir@|$bindir|g" "$1" \
         | awk '!/^[[:space:]]*(#|$)/ { print $1, $2 }'
 }
 rules=$(expand "$layout")
