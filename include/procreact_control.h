@@ -148,6 +148,20 @@ PROCREACT_API int procreact_future_iterator_set_stop(ProcReact_FutureIterator *i
 PROCREACT_API int procreact_future_iterator_cancel(ProcReact_FutureIterator *iterator) PROCREACT_NOEXCEPT;
 
 /**
+ * @brief Hands @p future to the iterator, as if its `next` had returned it
+ *        (for callers that cannot return a struct from a callback, such as
+ *        Python's ctypes). The iterator owns the future from now on and
+ *        completes it through `complete`; the caller's struct is spent (its
+ *        `fd` becomes -1). A future that is not running (a failed spawn, a
+ *        finished one) is completed before this returns. An iterator may use
+ *        both `next` and this call; `has_next` and `next` may be NULL when
+ *        it only uses this call. The iterator's limit is the caller's to keep.
+ * @return 0, or -1 with errno EINVAL for NULL arguments.
+ */
+PROCREACT_API int procreact_future_iterator_add(ProcReact_FutureIterator *iterator,
+                                                ProcReact_Future *future) PROCREACT_NOEXCEPT;
+
+/**
  * @brief The descriptor a main loop watches for input (see the file
  *        description). Owned by the iterator: valid until
  *        procreact_destroy_future_iterator(); never close it.

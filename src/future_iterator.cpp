@@ -491,6 +491,8 @@ void sync_count(ProcReact_FutureIterator *iterator) noexcept
     iterator->running_processes = core != nullptr ? static_cast<unsigned int>(core->running()) : 0;
 }
 
+void take_over(ProcReact_FutureIterator *iterator, ProcReact_Future future) noexcept;
+
 unsigned int buffer(ProcReact_FutureIterator *iterator, bool block) noexcept
 {
     if (iterator == nullptr)
@@ -593,10 +595,40 @@ ProcReact_bool procreact_spawn_next_future(ProcReact_FutureIterator *iterator) n
         return 0;
 
     ProcReact_Future future = iterator->next(iterator->data);
+    take_over(iterator, future);
+    return 1;
+}
+
+int procreact_future_iterator_add(ProcReact_FutureIterator *iterator, ProcReact_Future *future) noexcept
+{
+    if (iterator == nullptr || future == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    reap_leftovers();
+    take_over(iterator, *future);
+    // The caller's struct is spent: the iterator owns the future now.
+    future->fd = -1;
+    future->state = nullptr;
+    future->result = nullptr;
+    return 0;
+}
+
+} // extern "C"
+
+namespace procreact
+{
+namespace
+{
+
+// Takes @p future over into the iterator (as if `next` returned it), or
+// completes it at once when it is not running or cannot be watched.
+void take_over(ProcReact_FutureIterator *iterator, ProcReact_Future future) noexcept
+{
     // The core (made now if need be) drives the future: a cancellation from
     // another thread reaches it through its waker from the moment it is
     // claimed. `next` may have destroyed or cancelled the iterator.
-    icore = lookup(iterator);
+    IteratorCore *icore = lookup(iterator);
     if (icore == nullptr)
         icore = guard(static_cast<IteratorCore *>(nullptr), [&] { return lookup_or_create(iterator); });
     std::unique_ptr<FutureCore> core;
@@ -606,22 +638,22 @@ ProcReact_bool procreact_spawn_next_future(ProcReact_FutureIterator *iterator) n
         // Already completed by the client (for instance with procreact_future_get()).
         finished_status(future, &status);
         deliver(iterator, &future, status);
-        return 1;
+        return;
     case Identity::Failed:
         future.result = nullptr;
         deliver(iterator, &future, PROCREACT_STATUS_FORK_FAIL);
-        return 1;
+        return;
     case Identity::Stale:
         future.result = nullptr;
         deliver(iterator, &future, PROCREACT_STATUS_WAIT_FAIL);
-        return 1;
+        return;
     case Identity::HandBuilt:
         // As 0.1 does: the iterator makes the type's reading state.
         core = adopt_hand_built(future);
         if (!core) {
             future.result = nullptr;
             deliver(iterator, &future, PROCREACT_STATUS_OUT_OF_MEMORY);
-            return 1;
+            return;
         }
         future.state = nullptr;
         break;
@@ -635,8 +667,12 @@ ProcReact_bool procreact_spawn_next_future(ProcReact_FutureIterator *iterator) n
         complete_synchronously(iterator, future, std::move(core));
     }
     sync_count(iterator);
-    return 1;
 }
+
+} // namespace
+} // namespace procreact
+
+extern "C" {
 
 unsigned int procreact_buffer(ProcReact_FutureIterator *iterator) noexcept
 {

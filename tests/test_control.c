@@ -571,6 +571,37 @@ static void test_iterator_fd_wakes_for_deadline(void **state)
     procreact_destroy_future_iterator(&it);
 }
 
+static void test_iterator_add_without_next(void **state)
+{
+    ProcReact_FutureIterator it;
+    Run r;
+    const char *missing[] = {"procreact-test-no-such-program", NULL};
+    ProcReact_Command *command = procreact_command_new(missing);
+    ProcReact_Future failed;
+    struct pollfd p;
+    (void)state;
+    run_init(&r, &it, 0, "exit 0");
+    it = procreact_initialize_future_iterator(NULL, NULL, run_complete, &r);
+    for (int i = 0; i < 5; i++) {
+        ProcReact_Future f = spawn_sh("echo hi", 0, procreact_create_bytes_type());
+        assert_int_equal(procreact_future_iterator_add(&it, &f), 0);
+        assert_int_equal(f.fd, -1); /* spent */
+    }
+    failed = procreact_command_spawn(command, procreact_create_bytes_type());
+    procreact_command_free(command);
+    assert_int_equal(procreact_future_iterator_add(&it, &failed), 0);
+    assert_int_equal(r.completed, 1); /* the failed spawn, at once */
+    assert_int_equal(it.running_processes, 5);
+    p.fd = procreact_future_iterator_fd(&it);
+    p.events = POLLIN;
+    while (procreact_future_iterator_step(&it, 0) == 1)
+        assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_int_equal(r.completed, 6);
+    assert_int_equal(procreact_future_iterator_add(NULL, &failed), -1);
+    assert_int_equal(errno, EINVAL);
+    procreact_destroy_future_iterator(&it);
+}
+
 /* ---------------------------------------------------------- pid iterators */
 
 typedef struct {
@@ -694,6 +725,7 @@ int main(void)
         T_TEST(test_cancel_kept_copy_inside_iterator),
         T_TEST(test_iterator_fd_and_step),
         T_TEST(test_iterator_fd_wakes_for_deadline),
+        T_TEST(test_iterator_add_without_next),
         T_TEST(test_pid_iterator_timeout),
         T_TEST(test_pid_iterator_fd_step_and_cancel),
     };
