@@ -83,7 +83,7 @@ rm -f "$dest.log"
 # 2. Compare the installed files with the layout.
 expand() {
     sed -e "s|@libdir@|$libdir|g" -e "s|@includedir@|$includedir|g" \
-        -e "s|@datadir@|$datadir|g" -e "s|@soversion@|$soversion|g" -e "s|@bindir@|$bindir|g" "$1" \
+        -e "s|@datadir@|$datadir|g" -e "s|@soversion@|$soversion|g" -e "s|@bindir@|$bindir|g" -e "s|@prefix@|${prefix%/}|g" "$1" \
         | awk '!/^[[:space:]]*(#|$)/ { print $1, $2 }'
 }
 rules=$(expand "$layout")
