@@ -141,7 +141,7 @@ class IteratorCore
         if (reading_done(fc)) {
             watch_exit(*raw);
             if (raw->exited)
-                pending_exit_.push_back(raw); // completes at the next step (reserved above)
+                queue_exited(raw); // completes at the next step (reserved above)
         }
         return true;
     }
@@ -282,6 +282,19 @@ class IteratorCore
     {
         if (fd >= 0)
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    }
+
+    // A slot whose child has exited already, to complete at the next step:
+    // the timer fires at once, so that the step (or a main loop watching
+    // the descriptor) is woken for it.
+    void queue_exited(Slot *slot) noexcept
+    {
+        pending_exit_.push_back(slot); // reserved by the caller
+        const long long now = monotonic_ns();
+        if (armed_ == 0 || armed_ > now) {
+            arm_timer(timer_.get(), now);
+            armed_ = now;
+        }
     }
 
     static void queue(std::vector<Slot *> &ready, Slot *slot) noexcept

@@ -602,6 +602,46 @@ static void test_iterator_add_without_next(void **state)
     procreact_destroy_future_iterator(&it);
 }
 
+/* A program with no captured stream that has exited before the iterator
+ * takes it over must still wake the iterator (blocking and descriptor). */
+static ProcReact_Future quiet_next(void *data)
+{
+    Run *r = data;
+    const char *argv[] = {"true", NULL};
+    ProcReact_Command *command = procreact_command_new(argv);
+    ProcReact_Future f;
+    procreact_command_set_stdout(command, PROCREACT_OUTPUT_DISCARD, -1);
+    f = procreact_command_spawn(command, procreact_create_bytes_type());
+    procreact_command_free(command);
+    t_sleep_ms(20); /* it exits before the iterator sees it */
+    r->spawned++;
+    return f;
+}
+
+static void test_exited_before_take_over(void **state)
+{
+    ProcReact_FutureIterator it;
+    Run r;
+    struct pollfd p;
+    (void)state;
+    run_init(&r, &it, 3, "exit 0");
+    it = procreact_initialize_future_iterator(run_has_next, quiet_next, run_complete, &r);
+    r.it = &it;
+    alarm(10);
+    procreact_fork_in_parallel_buffer_and_wait(&it);
+    assert_int_equal(r.completed, 3);
+    procreact_destroy_future_iterator(&it);
+    run_init(&r, &it, 3, "exit 0");
+    it = procreact_initialize_future_iterator(run_has_next, quiet_next, run_complete, &r);
+    p.fd = procreact_future_iterator_fd(&it);
+    p.events = POLLIN;
+    while (procreact_future_iterator_step(&it, 1) == 1)
+        assert_int_equal(poll(&p, 1, 5000), 1);
+    alarm(0);
+    assert_int_equal(r.completed, 3);
+    procreact_destroy_future_iterator(&it);
+}
+
 /* ---------------------------------------------------------- pid iterators */
 
 typedef struct {
@@ -726,6 +766,7 @@ int main(void)
         T_TEST(test_iterator_fd_and_step),
         T_TEST(test_iterator_fd_wakes_for_deadline),
         T_TEST(test_iterator_add_without_next),
+        T_TEST(test_exited_before_take_over),
         T_TEST(test_pid_iterator_timeout),
         T_TEST(test_pid_iterator_fd_step_and_cancel),
     };
