@@ -314,7 +314,8 @@ class _Collection:
         if future.pid > 0:
             if opts.timeout is not None:
                 _lib.future_set_timeout(ref, opts.timeout)
-            _lib.future_set_stop(ref, 15, opts.kill_after)
+            if opts.kill_after != 2.0:  # the library's default grace otherwise
+                _lib.future_set_stop(ref, 15, opts.kill_after)
             if opts.output_limit is not None:
                 _lib.future_set_output_limit(ref, opts.output_limit)
             self._jobs[future.pid] = job
