@@ -326,6 +326,17 @@ class _Collection:
             self._adding = None
         self._raise_pending()
 
+    def fill(self, jobs: Iterator[_Job], limit: int) -> bool:
+        """Starts jobs while fewer than @p limit run; returns whether @p jobs is exhausted."""
+        while self.running < limit:
+            job = next(jobs, None)
+            if job is None:
+                return True
+            self.add(job)
+            if len(self.done) >= limit:
+                break  # failed spawns: hand them out before starting more
+        return False
+
     def _on_complete(self, data: Any, future_p: Any, status: int) -> None:
         # Never lets an exception into C: it is kept and raised by the caller.
         try:
@@ -463,14 +474,7 @@ def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool, o
     exhausted = False
     try:
         while True:
-            while not exhausted and collection.running < limit:
-                job = next(jobs, None)
-                if job is None:
-                    exhausted = True
-                    break
-                collection.add(job)
-                if collection.done and len(collection.done) >= limit:
-                    break  # failed spawns: hand them out before starting more
+            exhausted = exhausted or collection.fill(jobs, limit)
             for result in order.take(collection.done):
                 yield result.check() if check else result
             if exhausted and collection.running == 0 and not collection.done:
@@ -544,12 +548,7 @@ async def run_many_async(commands: Iterable[Sequence[Arg]], *, limit: Optional[i
     exhausted = False
     try:
         while True:
-            while not exhausted and collection.running < limit:
-                job = next(jobs, None)
-                if job is None:
-                    exhausted = True
-                    break
-                collection.add(job)
+            exhausted = exhausted or collection.fill(jobs, limit)
             for result in order.take(collection.done):
                 yield result.check() if check else result
             if exhausted and collection.running == 0 and not collection.done:
