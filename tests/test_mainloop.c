@@ -61,7 +61,9 @@ static void w_complete(void *data, ProcReact_Future *future, ProcReact_Status st
     if (procreact_future_info(future, &info) != 0 || out == NULL || out->data_size == 0) {
         w->wrong++;
     } else {
-        index = atoi((const char *)out->data);
+        char text[16] = {0};
+        memcpy(text, out->data, out->data_size < sizeof text - 1 ? out->data_size : sizeof text - 1);
+        index = atoi(text); /* the output is not NUL-terminated */
         if (info.exit_code != index % 5)
             w->wrong++;
     }
