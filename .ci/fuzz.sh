@@ -24,10 +24,12 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 mkdir -p "$out/obj" "$out/artifacts"
 
 echo "== building the library for fuzzing"
+# The version procreact_version() reports, as Meson passes it.
+version=$(sed -n "s/^  version : '\([0-9.]*\)',$/\1/p" meson.build | head -1)
 objs=()
 for src in src/*.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
-  "$CXX" -std=c++17 $san -fsanitize=fuzzer-no-link -DPROCREACT_BUILDING_LIBRARY \
+  "$CXX" -std=c++17 $san -fsanitize=fuzzer-no-link -DPROCREACT_BUILDING_LIBRARY -DPROCREACT_VERSION="\"$version\"" \
     -Iinclude -Isrc -c "$src" -o "$obj"
   objs+=("$obj")
 done
