@@ -4,7 +4,9 @@
 # bench-run.sh: procreact-run against the hand-written limit and the tools a
 # person would use instead, on N `true` jobs with 8 at a time.
 #
-#   rows: spawn-loop (C: posix_spawn + waitpid, 8 in flight), procreact-run,
+#   rows: spawn-loop (C: posix_spawn + waitpid, 8 in flight, job k running
+#         `PROGRAM k` like every other row; and, for information, the same
+#         loop running PROGRAM without an argument), procreact-run,
 #         procreact-run --json, xargs -P 8 -n 1, GNU parallel -j 8
 #   each round runs every row once, in an order that alternates between
 #   rounds; the table has the median wall time per row, jobs per second and
@@ -53,7 +55,8 @@ timed() {
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f\n", b - a }'
 }
 
-row_loop() { input=/dev/null timed "$loop" "$n" 8 "$prog_path"; }
+row_loop() { input=/dev/null timed "$loop" --number "$n" 8 "$prog_path"; }
+row_loop0() { input=/dev/null timed "$loop" "$n" 8 "$prog_path"; }
 row_run() { input=$work/in timed "$run" -j 8 -- "$program"; }
 row_json() { input=$work/in timed "$run" -j 8 --json -- "$program"; }
 row_xargs() { input=$work/in timed xargs -P 8 -n 1 "$program"; }
@@ -63,7 +66,7 @@ row_parallel() {
     awk -v t="$t" -v n="$n" -v m="$pn" 'BEGIN { printf "%.4f\n", t * n / m }'
 }
 
-rows=(loop run json xargs)
+rows=(loop loop0 run json xargs)
 ((have_parallel)) && rows+=(parallel)
 declare -A times
 for ((r = 0; r < rounds; r++)); do
@@ -78,7 +81,7 @@ for ((r = 0; r < rounds; r++)); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A label=([loop]="C loop (posix_spawn + waitpid)" [run]="procreact-run -j 8" [json]="procreact-run -j 8 --json"
+declare -A label=([loop]="C loop (posix_spawn + waitpid)" [loop0]="C loop, $program without argument" [run]="procreact-run -j 8" [json]="procreact-run -j 8 --json"
     [xargs]="xargs -P 8 -n 1" [parallel]="GNU parallel -j 8 (scaled from $pn)")
 echo "bench-run: $n x $program, 8 at a time, $rounds rounds, medians"
 printf '%-42s %10s %10s %10s\n' "" "wall" "jobs/s" "vs loop"
