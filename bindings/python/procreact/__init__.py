@@ -465,19 +465,40 @@ def run_many(commands: Iterable[Sequence[Arg]], *, limit: Optional[int] = None, 
     return _run_many(iter(commands), _check_limit(limit), ordered, check, opts)
 
 
+class _Feed:
+    """What run_many and run_many_async share: a collection kept filled up to
+    the limit, its results handed out, and when all of it is done. Only the
+    waiting between two steps differs."""
+
+    def __init__(self, commands: Iterator[Any], limit: int, ordered: bool, check: bool, opts: _Options) -> None:
+        self.jobs = _jobs(commands, opts)
+        self.collection = _Collection()
+        self.limit = limit
+        self.order = _Ordered(ordered)
+        self.check = check
+        self.exhausted = False
+
+    def results(self) -> Iterator[Result]:
+        """Starts jobs while fewer than the limit run, then yields what completed."""
+        self.exhausted = self.exhausted or self.collection.fill(self.jobs, self.limit)
+        for result in self.order.take(self.collection.done):
+            yield result.check() if self.check else result
+
+    @property
+    def finished(self) -> bool:
+        collection = self.collection
+        return self.exhausted and collection.running == 0 and not collection.done
+
+
 def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool, opts: _Options) -> Iterator[Result]:
-    jobs = _jobs(commands, opts)
-    collection = _Collection()
-    order = _Ordered(ordered)
+    feed = _Feed(commands, limit, ordered, check, opts)
+    collection = feed.collection
     poller = select.poll()
     poller.register(collection.fd, select.POLLIN)
-    exhausted = False
     try:
         while True:
-            exhausted = exhausted or collection.fill(jobs, limit)
-            for result in order.take(collection.done):
-                yield result.check() if check else result
-            if exhausted and collection.running == 0 and not collection.done:
+            yield from feed.results()
+            if feed.finished:
                 break
             if collection.running:
                 poller.poll()
@@ -539,19 +560,16 @@ async def run_many_async(commands: Iterable[Sequence[Arg]], *, limit: Optional[i
     """
     opts = _Options(**options)
     limit = _check_limit(limit)
-    jobs = _jobs(iter(commands), opts)
     loop = asyncio.get_running_loop()
-    collection = _Collection()
+    feed = _Feed(iter(commands), limit, ordered, check, opts)
+    collection = feed.collection
     wake = asyncio.Event()
     loop.add_reader(collection.fd, wake.set)
-    order = _Ordered(ordered)
-    exhausted = False
     try:
         while True:
-            exhausted = exhausted or collection.fill(jobs, limit)
-            for result in order.take(collection.done):
-                yield result.check() if check else result
-            if exhausted and collection.running == 0 and not collection.done:
+            for result in feed.results():
+                yield result
+            if feed.finished:
                 break
             if collection.running:
                 await wake.wait()
