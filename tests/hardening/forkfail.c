@@ -8,8 +8,10 @@
  * as fork() does when the process limit is reached. HARD_FORKFAIL=skip:count
  * in the environment arms it at load time.
  *
- * It also counts close(), poll() and epoll_wait() calls, and interposes epoll_wait(): epollfail_arm(count) makes the next
- * `count` calls fail with EINVAL without waiting.
+ * It also counts close(), poll() and epoll_wait() calls, and interposes both
+ * waits (a collection waits with poll() while small, epoll_wait() beyond):
+ * epollfail_arm(count) makes the next `count` calls of either fail with
+ * EINVAL without waiting.
  *
  * This is used instead of RLIMIT_NPROC (not enforced for root, which the
  * tests run as) and instead of a cgroup pids limit (the cgroup hierarchy is
@@ -87,12 +89,25 @@ long waitcount(void) { return atomic_load(&g_waits); }
 
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
 
+/* Takes one armed failure, if any. */
+static int take_wait_failure(void)
+{
+    if (atomic_load(&g_epoll_fail) <= 0)
+        return 0;
+    atomic_fetch_sub(&g_epoll_fail, 1);
+    atomic_fetch_add(&g_epoll_failed, 1);
+    errno = EINVAL;
+    return 1;
+}
+
 int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
     static poll_fn real_poll;
     if (real_poll == NULL)
         *(void **)&real_poll = dlsym(RTLD_NEXT, "poll");
     atomic_fetch_add(&g_waits, 1);
+    if (take_wait_failure())
+        return -1;
     return real_poll(fds, nfds, timeout);
 }
 
@@ -102,12 +117,8 @@ int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
     atomic_fetch_add(&g_waits, 1);
     if (real_epoll_wait == NULL)
         *(void **)&real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
-    if (atomic_load(&g_epoll_fail) > 0) {
-        atomic_fetch_sub(&g_epoll_fail, 1);
-        atomic_fetch_add(&g_epoll_failed, 1);
-        errno = EINVAL;
+    if (take_wait_failure())
         return -1;
-    }
     return real_epoll_wait(epfd, events, maxevents, timeout);
 }
 

@@ -11,6 +11,7 @@ long forkfail_failed(void);
 
 /* The next @p count epoll_wait() calls fail with EINVAL, as from a broken
  * epoll instance (a failure that retrying cannot cure). 0 disarms it. */
+/* Makes the next `count` poll() or epoll_wait() calls fail with EINVAL. */
 void epollfail_arm(long count);
 long epollfail_failed(void);
 

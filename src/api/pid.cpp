@@ -5,8 +5,8 @@
 
 #include <sys/wait.h>
 
-#include "boundary.hpp"
-#include "process.hpp"
+#include "../engine/boundary.hpp"
+#include "../os/child_watch.hpp"
 
 using procreact::StatusOut;
 

@@ -5,8 +5,7 @@
 
 #include <cerrno>
 
-#include "control.hpp"
-#include "future_core.hpp"
+#include "../drivers/future_table.hpp"
 
 using namespace procreact;
 
@@ -21,7 +20,7 @@ template <typename Visit> int with_waiting(const ProcReact_Future *future, Visit
         errno = EINVAL;
         return -1;
     }
-    auto call = [](FutureCore &core, void *arg) { (*static_cast<Visit *>(arg))(core); };
+    auto call = [](Member &core, void *arg) { (*static_cast<Visit *>(arg))(core); };
     if (!visit_waiting(*future, call, &visit)) {
         errno = ESRCH;
         return -1;
@@ -41,20 +40,20 @@ int procreact_future_set_timeout(ProcReact_Future *future, double seconds) noexc
         return -1;
     }
     const long long now = monotonic_ns();
-    return with_waiting(future, [&](FutureCore &core) {
+    return with_waiting(future, [&](Member &core) {
         core.plan.own_deadline = ns >= 0;
-        core.plan.deadline_ns = ns >= 0 ? now + (ns > 0 ? ns : 1) : 0;
+        core.plan.deadline_ns = ns >= 0 ? add_saturating(now, ns > 0 ? ns : 1) : 0;
     });
 }
 
 int procreact_future_set_stop(ProcReact_Future *future, int signo, double grace_seconds) noexcept
 {
     long long ns;
-    if (signo < 0 || signo > 64 || !seconds_to_ns(grace_seconds, &ns) || ns < 0) {
+    if (!parse_stop(signo, grace_seconds, &ns)) {
         errno = EINVAL;
         return -1;
     }
-    return with_waiting(future, [&](FutureCore &core) {
+    return with_waiting(future, [&](Member &core) {
         core.plan.own_stop = true;
         core.plan.signo = signo;
         core.plan.grace_ns = ns;
@@ -63,24 +62,37 @@ int procreact_future_set_stop(ProcReact_Future *future, int signo, double grace_
 
 int procreact_future_set_output_limit(ProcReact_Future *future, size_t max_bytes) noexcept
 {
-    return with_waiting(future, [&](FutureCore &core) { core.plan.limit = max_bytes; });
+    return with_waiting(future, [&](Member &core) { core.plan.limit = max_bytes; });
 }
 
 int procreact_future_cancel(const ProcReact_Future *future) noexcept
 {
-    // Waiting to be collected: stopped from here, now (under the lock, so
-    // nobody claims it meanwhile).
-    const long long now = monotonic_ns();
-    if (with_waiting(future, [&](FutureCore &core) { begin_stop(core, PROCREACT_EXIT_CANCELLED, now); }) == 0)
-        return 0;
-    if (errno == EINVAL)
+    if (future == nullptr) {
+        errno = EINVAL;
         return -1;
+    }
+    // Waiting to be collected: stopped from here, now (lent out of the
+    // table meanwhile, so nobody claims it).
+    if (cancel_waiting(*future))
+        return 0;
     // Driven by an iterator or a get: its driver stops it.
     Serial serial;
     if (open_token(future->state, TokenKind::Future, &serial)) {
-        GlobalLock lock;
-        if (Waker *waker = drive_find_locked(serial)) {
-            waker->post(serial);
+        WakerRef waker;
+        {
+            GlobalLock lock;
+            waker = drive_find_locked(serial);
+            if (waker) {
+                try {
+                    waker->post_locked(serial);
+                } catch (...) {
+                    errno = ENOMEM;
+                    return -1;
+                }
+            }
+        }
+        if (waker) {
+            waker->ring();
             return 0;
         }
     }

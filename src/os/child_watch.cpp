@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include "process.hpp"
+//
+// ChildWatch: owning, watching, signalling and reaping one child; the table
+// of owned pids; the reaper of children nobody waits for.
+#include "child_watch.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -7,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unordered_set>
 #include <vector>
 
 #include <poll.h>
@@ -40,6 +44,9 @@ std::atomic<long> g_pidfd_share{0};
 std::atomic<unsigned> g_share_age{0};
 constexpr long kMinShare = 64;
 
+// The pids that watches own (under the table lock); a forked child drops it.
+std::unordered_set<pid_t> *g_owned = nullptr;
+
 // Children handed to the reaper. Changed under the global lock; a forked
 // child drops the parent's list.
 std::vector<ChildWatch> *g_leftovers = nullptr;
@@ -47,6 +54,8 @@ std::atomic<bool> g_have_leftovers{false};
 
 void drop_in_child() noexcept
 {
+    park_in_child(g_owned);
+    g_owned = nullptr;
     park_in_child(g_leftovers);
     g_leftovers = nullptr;
     g_have_leftovers.store(false, std::memory_order_relaxed);
@@ -83,14 +92,14 @@ long pidfd_share() noexcept
     return g_pidfd_share.load(std::memory_order_relaxed);
 }
 
-int open_pidfd(pid_t pid, bool budgeted) noexcept
+int open_pidfd(pid_t pid, long budget) noexcept
 {
     int mode = g_pidfd_mode.load(std::memory_order_relaxed);
     if (mode < 0)
         mode = decide_mode();
     if (mode == 0)
         return -1;
-    if (budgeted && g_pidfds.load(std::memory_order_relaxed) >= pidfd_share())
+    if (budget != 0 && g_pidfds.load(std::memory_order_relaxed) >= pidfd_share() / budget)
         return -1;
     const long fd = ::syscall(SYS_pidfd_open, pid, 0);
     if (fd < 0) {
@@ -148,28 +157,6 @@ pid_t waitpid_retry(pid_t pid, int *wstatus, int options) noexcept
     return r;
 }
 
-long long monotonic_ns() noexcept
-{
-    struct timespec now {
-    };
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
-}
-
-Deadline::Deadline(int timeout_ms) noexcept : timeout_ms_(timeout_ms)
-{
-    if (timeout_ms_ > 0)
-        start_ns_ = monotonic_ns();
-}
-
-int Deadline::remaining_ms() const noexcept
-{
-    if (timeout_ms_ <= 0)
-        return timeout_ms_ < 0 ? -1 : 0;
-    const long long elapsed_ms = (monotonic_ns() - start_ns_) / 1000000LL;
-    return elapsed_ms >= timeout_ms_ ? 0 : timeout_ms_ - static_cast<int>(elapsed_ms);
-}
-
 int poll_readable(int fd, int timeout_ms) noexcept
 {
     struct pollfd p {
@@ -182,8 +169,25 @@ int poll_readable(int fd, int timeout_ms) noexcept
 
 ChildWatch::ChildWatch(pid_t pid, Pidfd pidfd) noexcept : pid_(pid > 0 ? pid : -1)
 {
-    if (pid_ > 0 && pidfd != Pidfd::Later)
-        pidfd_.reset(open_pidfd(pid_, pidfd == Pidfd::Budgeted));
+    if (pid_ <= 0)
+        return;
+    {
+        GlobalLock lock;
+        try {
+            if (g_owned == nullptr)
+                g_owned = new std::unordered_set<pid_t>();
+            claimed_ = g_owned->insert(pid_).second;
+            duplicate_ = !claimed_;
+        } catch (...) {
+            // Out of memory: owned, but a duplicate of it goes unnoticed.
+        }
+    }
+    if (duplicate_) {
+        pid_ = -1;
+        return;
+    }
+    if (pidfd != Pidfd::Later)
+        pidfd_.reset(open_pidfd(pid_, pidfd == Pidfd::Budgeted ? 1 : pidfd == Pidfd::Spawn ? 4 : 0));
 }
 
 ChildWatch &ChildWatch::operator=(ChildWatch &&other) noexcept
@@ -191,10 +195,25 @@ ChildWatch &ChildWatch::operator=(ChildWatch &&other) noexcept
     if (this != &other) {
         kill_and_reap();
         pid_ = other.pid_;
+        claimed_ = other.claimed_;
+        duplicate_ = other.duplicate_;
         pidfd_ = std::move(other.pidfd_);
         other.pid_ = -1;
+        other.claimed_ = false;
     }
     return *this;
+}
+
+void ChildWatch::release() noexcept
+{
+    if (claimed_) {
+        GlobalLock lock;
+        if (g_owned != nullptr)
+            g_owned->erase(pid_);
+        claimed_ = false;
+    }
+    pid_ = -1;
+    close_pidfd();
 }
 
 void ChildWatch::close_pidfd() noexcept
@@ -208,7 +227,7 @@ void ChildWatch::close_pidfd() noexcept
 bool ChildWatch::ensure_pidfd(bool budgeted) noexcept
 {
     if (!pidfd_ && pid_ > 0)
-        pidfd_.reset(open_pidfd(pid_, budgeted));
+        pidfd_.reset(open_pidfd(pid_, budgeted ? 1 : 0));
     return pidfd_.valid();
 }
 
@@ -325,15 +344,18 @@ void hand_to_reaper(ChildWatch &&child) noexcept
     // An unreaped child keeps its pid: the pid alone watches it exactly,
     // and the reaper holds no descriptor.
     child.drop_pidfd();
-    GlobalLock lock;
-    try {
-        if (g_leftovers == nullptr)
-            g_leftovers = new std::vector<ChildWatch>();
-        g_leftovers->push_back(std::move(child));
-        g_have_leftovers.store(true, std::memory_order_relaxed);
-    } catch (...) {
-        child.release(); // out of memory: left to whoever waits for it
+    {
+        GlobalLock lock;
+        try {
+            if (g_leftovers == nullptr)
+                g_leftovers = new std::vector<ChildWatch>();
+            g_leftovers->push_back(std::move(child));
+            g_have_leftovers.store(true, std::memory_order_relaxed);
+            return;
+        } catch (...) {
+        }
     }
+    child.release(); // out of memory: left to whoever waits for it
 }
 
 void reap_leftovers() noexcept

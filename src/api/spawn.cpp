@@ -4,10 +4,9 @@
 #include <cerrno>
 #include <new>
 
-#include "command.hpp"
-#include "future_core.hpp"
-#include "process.hpp"
-#include "types.hpp"
+#include "../command.hpp"
+#include "../drivers/future_table.hpp"
+#include "../types.hpp"
 
 using namespace procreact;
 
@@ -34,7 +33,7 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
     if (command == nullptr || type.append == nullptr || type.finalize == nullptr)
         return failed(type, EINVAL);
     reap_leftovers();
-    std::unique_ptr<FutureCore> core(new (std::nothrow) FutureCore());
+    std::unique_ptr<Member> core(new (std::nothrow) Member());
     if (!core)
         return failed(type, ENOMEM);
     core->type = type;
@@ -42,7 +41,7 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
     Launched launched;
     if (const int error = launch(*command, launched))
         return failed(type, error);
-    core->child = ChildWatch(launched.pid, ChildWatch::Pidfd::Later);
+    core->child = ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn);
     // The reading state comes once the program runs: a failed spawn leaves
     // no state of a custom type behind, which nothing could free.
     if (type.initialize != nullptr) {

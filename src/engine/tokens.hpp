@@ -21,12 +21,14 @@
 #include <memory>
 #include <unordered_map>
 
-#include "fd.hpp"
+#include "../os/fd.hpp"
 
 namespace procreact
 {
 
-enum class TokenKind : unsigned { Future = 1, Iterator = 2 };
+/// Finished and SpawnFailed tokens name no object: their serial is a
+/// status (plus one) or an errno value, sealed like any other token.
+enum class TokenKind : unsigned { Future = 1, Iterator = 2, Finished = 3, SpawnFailed = 4 };
 
 /// The serial space: the key of a token.
 using Serial = std::uint32_t;
@@ -42,9 +44,11 @@ bool open_token(const void *value, TokenKind kind, Serial *serial) noexcept;
 Serial next_serial(TokenKind kind) noexcept;
 
 /// Objects of one kind that the library owns, keyed by the serial of the
-/// token the public structs carry. Every method takes the global lock. In a
-/// forked child drop_in_child() forgets the parent's objects (nothing is
-/// freed there; see fd.hpp).
+/// token the public structs carry. Every method takes the table lock. An
+/// object may be lent out (borrow()) for work that needs system calls; its
+/// slot stays, empty, until give_back(), and whoever wants it meanwhile
+/// waits. In a forked child drop_in_child() forgets the parent's objects
+/// (nothing is freed there; see fd.hpp).
 template <typename T> class TokenTable
 {
   public:
@@ -67,22 +71,48 @@ template <typename T> class TokenTable
     }
 
     /// The object that @p token names, or nullptr; @p accept (called under
-    /// the lock) may refuse it. With @p take, it leaves the table.
-    template <typename Accept> std::unique_ptr<T> take_if(const void *token, Accept &&accept) noexcept
+    /// the lock) may refuse it. It leaves the table; with @p lend, its slot
+    /// stays (see give_back()) and @p serial says which it is.
+    template <typename Accept>
+    std::unique_ptr<T> take_if(const void *token, Accept &&accept, bool lend = false, Serial *serial = nullptr) noexcept
     {
         std::unique_ptr<T> item;
-        Serial serial;
-        if (!open_token(token, kind_, &serial))
+        Serial key;
+        if (!open_token(token, kind_, &key))
             return item;
         GlobalLock lock;
-        if (map_ == nullptr)
+        for (;;) {
+            if (map_ == nullptr)
+                return item;
+            auto it = map_->find(key);
+            if (it == map_->end())
+                return item;
+            if (!it->second) {
+                global_wait(); // lent out for a moment
+                continue;
+            }
+            if (accept(*it->second)) {
+                item = std::move(it->second);
+                if (!lend)
+                    map_->erase(it);
+                if (serial != nullptr)
+                    *serial = key;
+            }
             return item;
-        auto it = map_->find(serial);
-        if (it != map_->end() && accept(*it->second)) {
-            item = std::move(it->second);
-            map_->erase(it);
         }
-        return item;
+    }
+
+    /// Puts back an object that take_if(..., lend = true) lent out.
+    void give_back(Serial serial, std::unique_ptr<T> item) noexcept
+    {
+        std::unique_ptr<T> orphan; // destroyed after unlocking, if ever
+        GlobalLock lock;
+        auto it = map_ != nullptr ? map_->find(serial) : typename Map::iterator();
+        if (map_ != nullptr && it != map_->end())
+            it->second = std::move(item);
+        else
+            orphan = std::move(item);
+        global_notify();
     }
 
     std::unique_ptr<T> take(const void *token) noexcept
@@ -100,7 +130,7 @@ template <typename T> class TokenTable
         if (map_ == nullptr)
             return nullptr;
         auto it = map_->find(serial);
-        return it == map_->end() ? nullptr : it->second.get();
+        return it == map_->end() ? nullptr : it->second.get(); // null while lent
     }
 
     /// find() for a caller that holds the global lock already.

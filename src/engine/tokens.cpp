@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "handle.hpp"
+//
+// Sealed tokens: making, opening and numbering them.
+#include "tokens.hpp"
 
 #include <atomic>
 #include <climits>
@@ -49,7 +51,7 @@ std::uintptr_t seal(TokenKind kind, Serial serial) noexcept
     return static_cast<std::uintptr_t>(m >> (64 - (sizeof(std::uintptr_t) * CHAR_BIT - kSerialBits)));
 }
 
-std::atomic<Serial> g_serials[3];
+std::atomic<Serial> g_serials[5];
 
 } // namespace
 

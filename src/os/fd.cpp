@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+//
+// Descriptor ownership, the table and fork locks, and the fork handlers.
 #include "fd.hpp"
 
 #include <cerrno>
@@ -14,8 +16,16 @@ namespace
 {
 
 pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 
-// The write ends in flight. Grown (in the parent, under the lock) with
+// The fork lock, kept with the table lock: the number of write ends being
+// created or closed right now, and whether a fork() waits for them (new
+// ones wait then, so a steady stream of pipes never starves a fork()).
+pthread_cond_t g_fork_cond = PTHREAD_COND_INITIALIZER;
+unsigned g_in_flight = 0;
+bool g_forking = false;
+
+// The write ends in flight. Grown (in the parent, under the table lock) with
 // realloc so that growing can fail without throwing; never shrunk. The child
 // reads and trims it without allocating.
 int *g_writers = nullptr;
@@ -31,7 +41,7 @@ void *volatile g_parked[kMaxParked] = {};
 
 thread_local int t_keep_fd = -1;
 
-// Lists @p fd; the caller holds the lock.
+// Lists @p fd; the caller holds the table lock.
 bool list_writer_locked(int fd) noexcept
 {
     if (g_writer_count == g_writer_capacity) {
@@ -46,7 +56,7 @@ bool list_writer_locked(int fd) noexcept
     return true;
 }
 
-// Takes @p fd off the list; the caller holds the lock (or is a forked child).
+// Takes @p fd off the list; the caller holds the table lock (or is a forked child).
 void unlist_writer_locked(int fd) noexcept
 {
     for (std::size_t i = 0; i < g_writer_count; ++i) {
@@ -60,10 +70,15 @@ void unlist_writer_locked(int fd) noexcept
 void atfork_prepare() noexcept
 {
     pthread_mutex_lock(&g_lock);
+    g_forking = true;
+    while (g_in_flight != 0)
+        pthread_cond_wait(&g_fork_cond, &g_lock);
 }
 
 void atfork_parent() noexcept
 {
+    g_forking = false;
+    pthread_cond_broadcast(&g_fork_cond);
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -71,7 +86,7 @@ void atfork_child() noexcept
 {
     // Constant work: only the write ends in flight (one per thread that is
     // between pipe2() and its own fork(), plus stdin feeds), never one per
-    // running future.
+    // running child.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < g_writer_count; ++i) {
         if (g_writers[i] == t_keep_fd)
@@ -82,7 +97,14 @@ void atfork_child() noexcept
     g_writer_count = kept;
     for (std::size_t i = 0; i < g_hook_count; ++i)
         g_hooks[i]();
-    // Locked by this thread in atfork_prepare(); the child's copy is consistent.
+    // No other thread exists here: waiters of the parent's condition
+    // variables are gone, so the child starts them afresh.
+    static const pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
+    g_cond = fresh;
+    g_fork_cond = fresh;
+    g_forking = false;
+    g_in_flight = 0;
+    // Locked by this thread in atfork_prepare(); the child's copies are consistent.
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -97,9 +119,35 @@ void global_lock() noexcept
 {
     pthread_mutex_lock(&g_lock);
 }
+
 void global_unlock() noexcept
 {
     pthread_mutex_unlock(&g_lock);
+}
+
+void global_wait() noexcept
+{
+    pthread_cond_wait(&g_cond, &g_lock);
+}
+
+void global_notify() noexcept
+{
+    pthread_cond_broadcast(&g_cond);
+}
+
+ForkGuard::ForkGuard() noexcept
+{
+    GlobalLock lock;
+    while (g_forking)
+        pthread_cond_wait(&g_fork_cond, &g_lock);
+    ++g_in_flight;
+}
+
+ForkGuard::~ForkGuard()
+{
+    GlobalLock lock;
+    if (--g_in_flight == 0 && g_forking)
+        pthread_cond_broadcast(&g_fork_cond);
 }
 
 void UniqueFd::reset(int fd) noexcept
@@ -113,8 +161,11 @@ void WriteEnd::reset() noexcept
 {
     if (fd_ < 0)
         return;
-    GlobalLock lock;
-    unlist_writer_locked(fd_);
+    ForkGuard guard;
+    {
+        GlobalLock lock;
+        unlist_writer_locked(fd_);
+    }
     ::close(fd_);
     fd_ = -1;
 }
@@ -126,6 +177,23 @@ int WriteEnd::release_in_child() noexcept
         unlist_writer_locked(fd);
     fd_ = -1;
     return fd;
+}
+
+bool WriteEnd::adopt(int fd, const ForkGuard &) noexcept
+{
+    reset();
+    bool listed;
+    {
+        GlobalLock lock;
+        listed = list_writer_locked(fd);
+    }
+    if (!listed) {
+        ::close(fd);
+        errno = ENOMEM;
+        return false;
+    }
+    fd_ = fd;
+    return true;
 }
 
 int move_above_stdio(int fd) noexcept
@@ -142,31 +210,28 @@ int move_above_stdio(int fd) noexcept
 bool make_pipe(UniqueFd &read_end, WriteEnd &write_end) noexcept
 {
     int fds[2];
-    {
-        // Under the lock: a concurrent fork() waits in its prepare handler
-        // until the write end is listed, so its child closes it.
-        GlobalLock lock;
-        if (::pipe2(fds, O_CLOEXEC) != 0)
-            return false;
-        fds[0] = move_above_stdio(fds[0]);
-        int err = errno;
-        fds[1] = move_above_stdio(fds[1]);
-        if (fds[1] < 0)
-            err = errno;
-        if (fds[0] < 0 || fds[1] < 0 || !list_writer_locked(fds[1])) {
-            if (fds[0] >= 0 && fds[1] >= 0)
-                err = ENOMEM;
-            if (fds[0] >= 0)
-                ::close(fds[0]);
-            if (fds[1] >= 0)
-                ::close(fds[1]);
-            errno = err;
-            return false;
-        }
+    // A concurrent fork() waits in its prepare handler until the write end
+    // is listed, so its child closes it.
+    ForkGuard guard;
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return false;
+    fds[0] = move_above_stdio(fds[0]);
+    const int err = errno;
+    fds[1] = move_above_stdio(fds[1]);
+    if (fds[0] < 0 || fds[1] < 0) {
+        const int e = fds[0] < 0 ? err : errno;
+        if (fds[0] >= 0)
+            ::close(fds[0]);
+        if (fds[1] >= 0)
+            ::close(fds[1]);
+        errno = e;
+        return false;
+    }
+    if (!write_end.adopt(fds[1], guard)) {
+        ::close(fds[0]);
+        return false;
     }
     read_end.reset(fds[0]);
-    write_end.reset();
-    write_end.fd_ = fds[1];
     return true;
 }
 

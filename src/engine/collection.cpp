@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+//
+// Collection: waiting, moving bytes, exits, timers and cancellation for a
+// set of children.
+#include "collection.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include <sys/epoll.h>
+
+#include "procreact_exit.h"
+
+namespace procreact
+{
+namespace
+{
+
+// Tags of the collection's own descriptors (a null member).
+constexpr std::uint64_t kTimerTag = 0;
+constexpr std::uint64_t kWakerTag = 1;
+constexpr std::uintptr_t kStreamMask = 3;
+
+// Back-off while a child's exit can only be looked for (no pidfd).
+constexpr int kFirstBackoffMs = 1;
+constexpr int kMaxBackoffMs = 50;
+
+} // namespace
+
+std::uint64_t Collection::tag(Member *m, Stream s) noexcept
+{
+    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m) | s);
+}
+
+Collection::Collection() : waker_(make_waker())
+{
+    if (!waker_ || !watcher_.add(waker_->fd(), kWakerTag, EPOLLIN))
+        throw std::bad_alloc();
+}
+
+Collection::~Collection()
+{
+    take_all(); // each member, destroyed, kills and reaps its child
+}
+
+int Collection::fd() noexcept
+{
+    const int fd = watcher_.fd();
+    if (fd < 0)
+        return -1;
+    if (!timer_) {
+        UniqueFd timer = make_timer();
+        if (!timer || !watcher_.add(timer.get(), kTimerTag, EPOLLIN))
+            return -1;
+        timer_ = std::move(timer);
+        armed_ = 0;
+        rearm(monotonic_ns());
+    }
+    return fd;
+}
+
+bool Collection::add(std::unique_ptr<Member> &member)
+{
+    members_.reserve(members_.size() + 1);
+    unwatched_.reserve(members_.size() + 1);
+    ready_.reserve(members_.size() + 1);
+    if (member->serial != 0)
+        by_serial_.reserve(by_serial_.size() + 1);
+    Member *m = member.get();
+    if (m->out && !watcher_.add(m->out.get(), tag(m, kOut), EPOLLIN))
+        return false;
+    if ((m->err && !watcher_.add(m->err.get(), tag(m, kErr), EPOLLIN)) ||
+        (m->in.valid() && !watcher_.add(m->in.get(), tag(m, kIn), EPOLLOUT))) {
+        watcher_.remove(m->out.get());
+        watcher_.remove(m->err.get());
+        return false;
+    }
+    // Nothing below throws.
+    m->index = members_.size();
+    m->exited = m->queued = false;
+    m->timer_due = 0;
+    members_.push_back(std::move(member));
+    const long long now = monotonic_ns();
+    defaults_.apply(m->plan, now);
+    if (m->serial != 0)
+        by_serial_.emplace(m->serial, m);
+    if (cancelled())
+        begin_stop(*m, PROCREACT_EXIT_CANCELLED, now);
+    schedule(*m, now);
+    // A child with no output stream to watch is watched for its exit now.
+    if (reading_done(*m)) {
+        watch_exit(*m);
+        if (m->exited) {
+            m->queued = true;
+            ready_.push_back(m); // completes at the next step
+        }
+    }
+    rearm(now);
+    return true;
+}
+
+void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+{
+    Watcher::Event events[64];
+    const long long before = monotonic_ns();
+    const int timeout = block ? ms_until(next_due(before), before) : 0;
+    const int n = watcher_.wait(events, 64, timeout);
+    if (n < 0)
+        throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
+    const long long now = monotonic_ns();
+    // Reserve before any member changes state, so nothing below can throw
+    // and leave a done member unlisted.
+    std::vector<Member *> ready;
+    ready.reserve(members_.size());
+    done.reserve(done.size() + members_.size());
+    unwatched_.reserve(members_.size());
+    std::vector<Serial> cancels;
+
+    for (Member *m : ready_)
+        ready.push_back(m);
+    ready_.clear();
+    for (int i = 0; i < n; ++i) {
+        const std::uint64_t raw = events[i].tag;
+        auto *m = reinterpret_cast<Member *>(static_cast<std::uintptr_t>(raw) & ~kStreamMask);
+        if (m != nullptr)
+            handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, ready, now);
+        else if (raw == kTimerTag)
+            drain(timer_.get());
+        else
+            cancels = waker_->take();
+    }
+
+    // Cancellations: the whole collection, or single futures.
+    if (cancelled() && !cancelling_all_) {
+        cancelling_all_ = true;
+        for (auto &m : members_)
+            stop(*m, PROCREACT_EXIT_CANCELLED, now);
+    }
+    for (Serial serial : cancels) {
+        auto it = by_serial_.find(serial);
+        if (it != by_serial_.end())
+            stop(*it->second, PROCREACT_EXIT_CANCELLED, now);
+    }
+
+    // The stop sequences that are due.
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+        Member *m = timers_.begin()->second;
+        timers_.erase(timers_.begin());
+        m->timer_due = 0;
+        if (advance_stop(*m, now))
+            abandon(*m, ready);
+        schedule(*m, now);
+    }
+
+    look_at_unwatched(ready);
+    for (Member *m : ready)
+        done.push_back(take(*m));
+    rearm(now);
+}
+
+void Collection::handle(Member &m, std::uintptr_t stream, std::vector<Member *> &ready, long long now) noexcept
+{
+    switch (stream) {
+    case kPid:
+        watcher_.remove(m.child.pidfd());
+        m.exited = true;
+        if (reading_done(m))
+            queue(ready, &m);
+        break;
+    case kOut:
+        if (m.out && pump(m) == Pump::End)
+            stream_ended(m, m.out.get(), ready, now);
+        break;
+    case kErr:
+        if (m.err && !pump_err(m))
+            stream_ended(m, m.err.get(), ready, now);
+        break;
+    default: // kIn
+        if (m.in.valid() && !feed_in(m)) {
+            watcher_.remove(m.in.get());
+            end_input(m);
+        }
+        break;
+    }
+}
+
+// Children whose exit cannot be watched: look, and back off while none moves.
+void Collection::look_at_unwatched(std::vector<Member *> &ready) noexcept
+{
+    if (unwatched_.empty())
+        return;
+    bool moved = false;
+    for (std::size_t i = 0; i < unwatched_.size();) {
+        Member *m = unwatched_[i];
+        if (m->child.has_exited()) {
+            m->exited = true;
+            queue(ready, m);
+            unwatched_[i] = unwatched_.back();
+            unwatched_.pop_back();
+            moved = true;
+        } else {
+            ++i;
+        }
+    }
+    backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
+}
+
+std::vector<std::unique_ptr<Member>> Collection::take_all() noexcept
+{
+    for (auto &m : members_) {
+        unwatch_all(*m);
+        if (m->serial != 0)
+            drive_unregister(m->serial); // a cancellation no longer reaches it through us
+    }
+    unwatched_.clear();
+    ready_.clear();
+    timers_.clear();
+    by_serial_.clear();
+    for (auto &m : members_)
+        m->timer_due = 0;
+    return std::move(members_);
+}
+
+std::unique_ptr<Member> Collection::take(Member &m) noexcept
+{
+    unwatch_all(m);
+    if (m.timer_due != 0)
+        timers_.erase(m.timer_it);
+    m.timer_due = 0;
+    if (m.serial != 0) {
+        by_serial_.erase(m.serial);
+        drive_unregister(m.serial);
+    }
+    if (!m.exited) // only such members are looked at now and then
+        unwatched_.erase(std::remove(unwatched_.begin(), unwatched_.end(), &m), unwatched_.end());
+    if (m.queued)
+        ready_.erase(std::remove(ready_.begin(), ready_.end(), &m), ready_.end());
+    const std::size_t index = m.index;
+    std::unique_ptr<Member> taken = std::move(members_[index]);
+    if (index + 1 != members_.size()) {
+        members_[index] = std::move(members_.back());
+        members_[index]->index = index;
+    }
+    members_.pop_back();
+    taken->queued = false;
+    return taken;
+}
+
+void Collection::unwatch_all(Member &m) noexcept
+{
+    watcher_.remove(m.out.get());
+    watcher_.remove(m.err.get());
+    watcher_.remove(m.in.get());
+    if (!m.exited)
+        watcher_.remove(m.child.pidfd());
+}
+
+void Collection::queue(std::vector<Member *> &ready, Member *m) noexcept
+{
+    if (!m->queued) {
+        m->queued = true;
+        ready.push_back(m); // reserved in step()
+    }
+}
+
+// The output or stderr stream @p fd of @p m ended (or passed its limit).
+void Collection::stream_ended(Member &m, int fd, std::vector<Member *> &ready, long long now) noexcept
+{
+    watcher_.remove(fd);
+    if (fd == m.out.get())
+        end_reading(m);
+    else
+        m.err.reset();
+    if (m.limit_hit)
+        stop(m, PROCREACT_EXIT_OUTPUT_LIMIT, now);
+    if (reading_done(m))
+        watch_exit(m);
+    if (m.exited && reading_done(m))
+        queue(ready, &m);
+}
+
+void Collection::stop(Member &m, unsigned why, long long now) noexcept
+{
+    begin_stop(m, why, now);
+    schedule(m, now);
+}
+
+// The stop sequence gave up on the pipes (held open by a process outside
+// the child's group): they close, and the exit is watched instead.
+void Collection::abandon(Member &m, std::vector<Member *> &ready) noexcept
+{
+    if (reading_done(m) && !m.in.valid())
+        return;
+    watcher_.remove(m.out.get());
+    watcher_.remove(m.err.get());
+    watcher_.remove(m.in.get());
+    end_streams(m);
+    watch_exit(m);
+    if (m.exited)
+        queue(ready, &m);
+}
+
+// Lists the member's next due time in the timer queue.
+void Collection::schedule(Member &m, long long now) noexcept
+{
+    const long long due = stop_due(m);
+    if (due == m.timer_due)
+        return;
+    if (m.timer_due != 0)
+        timers_.erase(m.timer_it);
+    m.timer_due = 0;
+    if (due == 0)
+        return;
+    try {
+        m.timer_it = timers_.emplace(due, &m);
+        m.timer_due = due;
+        if (timer_ && (armed_ == 0 || due < armed_)) {
+            arm_timer(timer_.get(), due); // outside a step, too: the main loop sleeps on it
+            armed_ = due;
+        }
+    } catch (...) {
+        // Out of memory: stop now rather than never.
+        if (advance_stop(m, std::max(now, due)))
+            m.plan.deadline_ns = 0;
+    }
+}
+
+// The earliest moment a step has something to do (0: none known).
+long long Collection::next_due(long long now) const noexcept
+{
+    if (!ready_.empty())
+        return now;
+    long long due = timers_.empty() ? 0 : timers_.begin()->first;
+    if (!unwatched_.empty()) {
+        const long long look = now + static_cast<long long>(backoff_ms_) * kNsPerMs;
+        due = due == 0 ? look : std::min(due, look);
+    }
+    return due;
+}
+
+void Collection::rearm(long long now) noexcept
+{
+    if (!timer_)
+        return;
+    const long long due = next_due(now);
+    if (due != armed_) {
+        arm_timer(timer_.get(), due);
+        armed_ = due;
+    }
+}
+
+// Reading has ended: the pipes are gone (closed before anything waits for
+// the child, which may be blocked writing), and the child's exit is watched
+// instead, in their place.
+void Collection::watch_exit(Member &m) noexcept
+{
+    if (m.exited)
+        return;
+    if (m.child.pidfd() < 0)
+        m.child.ensure_pidfd(true);
+    if (m.child.pidfd() >= 0 && watcher_.add(m.child.pidfd(), tag(&m, kPid), EPOLLIN))
+        return;
+    if (m.child.has_exited()) {
+        m.exited = true;
+        return;
+    }
+    unwatched_.push_back(&m); // reserved by add() and step()
+    backoff_ms_ = kFirstBackoffMs;
+}
+
+} // namespace procreact

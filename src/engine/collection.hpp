@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+//
+// Collection: the one engine under every way of running children.
+//
+// A collection drives a set of members (children with or without streams):
+// it waits for all of them at once (a Watcher: poll() while small and
+// private, epoll once large or watched by a main loop), moves their bytes as
+// they come, watches each child's exit through its pidfd (or, without one,
+// looks now and then with a back-off), runs every member's stop sequence on
+// time from one timer queue, and takes cancellations from other threads
+// through one Waker. A step hands back the members that are done: their
+// streams ended and their child exited (not yet reaped). The drivers on top
+// (a blocking get: a collection of one; a future iterator; a pid iterator)
+// only finish and deliver them. A collection is used by one thread at a
+// time; only its Waker is shared.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "../os/watcher.hpp"
+#include "member.hpp"
+#include "procreact_pid.h"
+#include "waker.hpp"
+
+namespace procreact
+{
+
+/// Why a step failed: the status every running member completes with.
+struct RunFailure {
+    ProcReact_Status status;
+};
+
+class Collection
+{
+  public:
+    /// Throws std::bad_alloc when its Waker cannot be made.
+    Collection();
+    /// Every member still in it is destroyed: its child killed and reaped.
+    ~Collection();
+    Collection(const Collection &) = delete;
+    Collection &operator=(const Collection &) = delete;
+
+    std::size_t size() const noexcept { return members_.size(); }
+    const WakerRef &waker() const noexcept { return waker_; }
+    StopDefaults &defaults() noexcept { return defaults_; }
+    bool cancelled() const noexcept { return waker_->all_requested(); }
+
+    /// A descriptor that is readable whenever a step would find something to
+    /// do (level-triggered), or -1 with errno set.
+    int fd() noexcept;
+
+    /// Takes @p member over (moved from only on success). Returns false when
+    /// its descriptors cannot be watched; throws std::bad_alloc likewise.
+    bool add(std::unique_ptr<Member> &member);
+
+    /// Waits for events (with @p block; else only looks) and moves the done
+    /// members into @p done. Throws RunFailure when waiting itself fails,
+    /// std::bad_alloc when out of memory.
+    void step(std::vector<std::unique_ptr<Member>> &done, bool block);
+
+    /// Takes every member out (the collection stops watching them).
+    std::vector<std::unique_ptr<Member>> take_all() noexcept;
+
+    /// The members, for a driver that adopts or inspects them.
+    Member &at(std::size_t i) noexcept { return *members_[i]; }
+    /// Takes one member out.
+    std::unique_ptr<Member> take(Member &member) noexcept;
+
+  private:
+    enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3 };
+    static std::uint64_t tag(Member *m, Stream s) noexcept;
+
+    void handle(Member &m, std::uintptr_t stream, std::vector<Member *> &ready, long long now) noexcept;
+    void stream_ended(Member &m, int fd, std::vector<Member *> &ready, long long now) noexcept;
+    void stop(Member &m, unsigned why, long long now) noexcept;
+    void abandon(Member &m, std::vector<Member *> &ready) noexcept;
+    void schedule(Member &m, long long now) noexcept;
+    void watch_exit(Member &m) noexcept;
+    void look_at_unwatched(std::vector<Member *> &ready) noexcept;
+    long long next_due(long long now) const noexcept;
+    void rearm(long long now) noexcept;
+    static void queue(std::vector<Member *> &ready, Member *m) noexcept;
+    void unwatch_all(Member &m) noexcept;
+
+    Watcher watcher_;
+    UniqueFd timer_; // made with fd(): wakes a main loop for due times
+    long long armed_ = 0;
+    WakerRef waker_;
+    bool cancelling_all_ = false;
+    StopDefaults defaults_;
+    std::vector<std::unique_ptr<Member>> members_;
+    std::vector<Member *> unwatched_; // exit only seen by looking (no pidfd)
+    std::vector<Member *> ready_;     // done already when added
+    TimerQueue timers_;
+    std::unordered_map<Serial, Member *> by_serial_;
+    int backoff_ms_ = 1;
+};
+
+} // namespace procreact

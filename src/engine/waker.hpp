@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+//
+// Waker: how another thread reaches whoever drives a collection.
+//
+// A cancellation may come from any thread. A collection's Waker is an
+// eventfd in the collection's watch set plus an inbox of serials. The
+// cancelling thread, under the table lock, finds the Waker (through the
+// drive table for a single future, through its collection's table entry for
+// a whole collection), posts to its inbox and takes a reference to it; then,
+// after unlocking, it rings the eventfd. The reference keeps the descriptor
+// open even if the collection ends meanwhile: no system call runs under the
+// lock, and none reaches a descriptor that is no longer the Waker's.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "../os/fd.hpp"
+#include "tokens.hpp"
+
+namespace procreact
+{
+
+class Waker
+{
+  public:
+    Waker() noexcept;
+    Waker(const Waker &) = delete;
+    Waker &operator=(const Waker &) = delete;
+
+    bool valid() const noexcept { return fd_.valid(); }
+    int fd() const noexcept { return fd_.get(); }
+
+    /// Posts a cancellation of @p serial. Under the table lock; throws
+    /// std::bad_alloc (nothing posted then).
+    void post_locked(Serial serial);
+    /// Asks for the whole collection to be cancelled (any thread, any lock).
+    void post_all() noexcept;
+    /// Wakes the driver. Never with the table lock held.
+    void ring() const noexcept;
+
+    /// Whether the whole collection is to be cancelled.
+    bool all_requested() const noexcept { return all_.load(std::memory_order_acquire); }
+
+    /// The driver: drains the eventfd and takes the posted serials. Throws
+    /// std::bad_alloc only when the inbox cannot be handed over (never: it is
+    /// swapped).
+    std::vector<Serial> take() noexcept;
+
+  private:
+    UniqueFd fd_;
+    std::vector<Serial> inbox_; // under the table lock
+    std::atomic<bool> all_{false};
+};
+
+using WakerRef = std::shared_ptr<Waker>;
+
+/// A new Waker, or null (errno set) when no eventfd can be made.
+WakerRef make_waker() noexcept;
+
+/// Registers the future @p serial as driven through @p waker. Under the
+/// table lock; throws std::bad_alloc.
+void drive_register_locked(Serial serial, const WakerRef &waker);
+/// Forgets it (takes the table lock).
+void drive_unregister(Serial serial) noexcept;
+/// The waker driving @p serial, or null; under the table lock.
+WakerRef drive_find_locked(Serial serial) noexcept;
+
+} // namespace procreact

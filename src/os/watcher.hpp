@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+//
+// Watcher: the descriptors one collection waits on. A small private set is
+// waited on with poll() (no descriptor of its own: a blocking get costs no
+// epoll instance); once it grows, or a main loop asks for a descriptor to
+// watch, it becomes an epoll set and stays one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "fd.hpp"
+
+namespace procreact
+{
+
+class Watcher
+{
+  public:
+    /// What became ready: the tag given to add() and EPOLLIN/EPOLLOUT/EPOLLHUP bits.
+    struct Event {
+        std::uint64_t tag;
+        std::uint32_t events;
+    };
+
+    Watcher() noexcept = default;
+    Watcher(const Watcher &) = delete;
+    Watcher &operator=(const Watcher &) = delete;
+
+    /// Watches @p fd for @p events (EPOLLIN or EPOLLOUT), reported with @p tag.
+    /// Returns false with errno set when it cannot.
+    bool add(int fd, std::uint64_t tag, std::uint32_t events) noexcept;
+    /// Stops watching @p fd (ignores -1 and descriptors not watched).
+    void remove(int fd) noexcept;
+
+    /// Waits up to @p timeout_ms (-1: forever, 0: only looks) and stores at
+    /// most @p max events. EINTR restarts with the time left. Returns the
+    /// number of events, or -1 with errno set.
+    int wait(Event *out, int max, int timeout_ms) noexcept;
+
+    /// The epoll descriptor (the set becomes one now if need be), or -1.
+    int fd() noexcept;
+
+  private:
+    struct Registration {
+        int fd;
+        std::uint64_t tag;
+        std::uint32_t events;
+    };
+    static constexpr std::size_t kPollMax = 8;
+
+    bool to_epoll() noexcept;
+
+    UniqueFd epoll_;
+    std::vector<Registration> polled_; // the set while it is poll()'s
+};
+
+} // namespace procreact
