@@ -54,9 +54,14 @@ PROCREACT_BEGIN_DECLS
  * In the child this returns with `pid == 0` and @c fd the write end of the
  * pipe; the child writes its result there and ends with `_exit()`. The write
  * end stays open across `exec()` in the child, so it can be handed to a
- * program (for instance with `dup2(future.fd, 1)`). The child does not keep
- * the library's other descriptors (other futures' pipes, wait handles);
- * the application's own descriptors stay open as they were.
+ * program (for instance with `dup2(future.fd, 1)`). Of the library's other
+ * descriptors the child holds no pipe write end (so no other future's
+ * reader ever waits on it); it may inherit read ends, pidfds and the epoll,
+ * timer and event descriptors of collections, all close-on-exec: they
+ * vanish at `exec()`, must not be used by the child, and cost it nothing.
+ * (Closing them at every fork would cost one call per running child; the
+ * work per fork stays independent of how many children run.) The
+ * application's own descriptors stay open as they were.
  *
  * In the parent this returns the child's pid, @c fd the read end
  * (close-on-exec) and @c result NULL. Every parent-side future must be
