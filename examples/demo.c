@@ -404,7 +404,7 @@ static void spawned_complete(void *data, ProcReact_Future *future, ProcReact_Sta
     if (procreact_future_info(future, &info) != 0)
         return;
     if (info.exec_errno != 0)
-        printf("  could not run: %s (%s)\n", strerror(info.exec_errno), status_name(status));
+        printf("  could not run: %s\n", strerror(info.exec_errno)); /* the program never started: no fork failed */
     else if (info.exited)
         printf("  pid %d exited %d after %.1f ms, %.1f ms CPU, peak %ld KiB", (int)future->pid, info.exit_code,
                info.wall_time * 1e3, (info.user_time + info.system_time) * 1e3, info.max_rss_kib);
