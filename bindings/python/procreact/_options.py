@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+"""The stream constants and the options of a run, checked before anything runs."""
+
+import os
+from typing import Any, List, Mapping, Optional, Union
+
+from . import _lib
+
+
+CAPTURE = -1
+"""Capture the stream into the result (the default for stdout and stderr)."""
+DEVNULL = -2
+"""Connect the stream to /dev/null."""
+INHERIT = -3
+"""Let the program use this process's own stream."""
+STDOUT = -4
+"""For stderr: send it wherever stdout goes."""
+
+Arg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+Stream = Union[int, Any]
+
+
+def _arg_bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, (str, bytes, os.PathLike)):
+        data = os.fsencode(value)
+    else:
+        raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(value).__name__}")
+    if b"\0" in data:
+        raise ValueError(f"embedded null byte in {what}")
+    return data
+
+
+def _fd_of(stream: Any, what: str) -> int:
+    if isinstance(stream, bool):
+        raise TypeError(f"{what} must be CAPTURE, DEVNULL, INHERIT, a file descriptor or a file object")
+    if isinstance(stream, int):
+        if stream < 0:
+            raise ValueError(f"{what}: bad file descriptor {stream}")
+        return stream
+    fileno = getattr(stream, "fileno", None)
+    if fileno is None:
+        raise TypeError(f"{what} must be CAPTURE, DEVNULL, INHERIT, a file descriptor or a file object")
+    return int(fileno())
+
+
+class _Options:
+    """Validated per-command options (checked before anything runs)."""
+
+    __slots__ = ("input", "cwd", "env", "timeout", "kill_after", "stdin", "stdout", "stderr", "output_limit",
+                 "new_group")
+
+    def __init__(self, *, input: Optional[bytes] = None, cwd: Optional[Arg] = None,
+                 env: Optional[Mapping[Any, Any]] = None, timeout: Optional[float] = None,
+                 kill_after: float = 2.0, stdin: Stream = DEVNULL, stdout: Stream = CAPTURE,
+                 stderr: Stream = CAPTURE, output_limit: Optional[int] = None) -> None:
+        if input is not None and not isinstance(input, (bytes, bytearray, memoryview)):
+            raise TypeError(f"input must be bytes, not {type(input).__name__}")
+        self.input = bytes(input) if input is not None else None
+        self.cwd = _arg_bytes(cwd, "cwd") if cwd is not None else None
+        if env is not None:
+            if not isinstance(env, Mapping):
+                raise TypeError(f"env must be a mapping, not {type(env).__name__}")
+            entries = []
+            for key, value in env.items():
+                k = _arg_bytes(key, "env key")
+                if not k or b"=" in k:
+                    raise ValueError(f"illegal environment variable name {key!r}")
+                entries.append(k + b"=" + _arg_bytes(value, "env value"))
+            self.env: Optional[List[bytes]] = entries
+        else:
+            self.env = None
+        self.timeout = self._seconds(timeout, "timeout") if timeout is not None else None
+        self.kill_after = self._seconds(kill_after, "kill_after")
+        if stdin not in (DEVNULL, INHERIT):
+            stdin = _fd_of(stdin, "stdin")
+        if self.input is not None and stdin not in (DEVNULL,):
+            raise ValueError("input and stdin cannot both be given")
+        self.stdin = stdin
+        self.stdout = stdout if stdout in (CAPTURE, DEVNULL, INHERIT) else _fd_of(stdout, "stdout")
+        self.stderr = stderr if stderr in (CAPTURE, DEVNULL, INHERIT, STDOUT) else _fd_of(stderr, "stderr")
+        if output_limit is not None:
+            if isinstance(output_limit, bool) or not isinstance(output_limit, int):
+                raise TypeError("output_limit must be an int")
+            if output_limit < 0:
+                raise ValueError("output_limit must be 0 or more")
+        self.output_limit = output_limit
+        self.new_group = True
+
+    @staticmethod
+    def _seconds(value: Any, what: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
+        value = float(value)
+        if not value >= 0 or value == float("inf"):
+            raise ValueError(f"{what} must be a finite number of seconds, 0 or more")
+        return value
+
+
+_OUTPUT_MODE = {CAPTURE: _lib.OUTPUT_CAPTURE, DEVNULL: _lib.OUTPUT_DISCARD, INHERIT: _lib.OUTPUT_INHERIT,
+                STDOUT: _lib.OUTPUT_MERGE}
+
+
+def _argv(args: Any) -> List[bytes]:
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = [args]
+    try:
+        items = list(args)
+    except TypeError:
+        raise TypeError(f"args must be a sequence of str, bytes or os.PathLike, not {type(args).__name__}") from None
+    if not items:
+        raise ValueError("args must not be empty")
+    return [_arg_bytes(item, "args") for item in items]
