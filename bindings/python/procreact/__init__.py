@@ -19,12 +19,12 @@ group, SIGKILL ``kill_after`` seconds later) and is reported in the result
 
 from . import _lib
 from ._aio import run_async, run_many_async
-from ._options import CAPTURE, DEVNULL, INHERIT, STDOUT
 from ._result import CalledProcessError, ProcessError, Result, TimeoutExpired
 from ._run import run, run_many
+from ._streams import CAPTURE, DEVNULL, INHERIT, PIPE, STDOUT
 
 __all__ = [
-    "CAPTURE", "DEVNULL", "INHERIT", "STDOUT", "Result", "ProcessError", "CalledProcessError",
+    "PIPE", "CAPTURE", "DEVNULL", "INHERIT", "STDOUT", "Result", "ProcessError", "CalledProcessError",
     "TimeoutExpired", "run", "run_many", "run_async", "run_many_async", "__version__",
 ]
 

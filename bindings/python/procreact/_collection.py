@@ -10,8 +10,9 @@ import select
 from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional
 
 from . import _lib
-from ._options import _OUTPUT_MODE, CAPTURE, DEVNULL, INHERIT, _argv, _Options
+from ._options import _argv, _Options
 from ._result import Result
+from ._streams import DEVNULL, INHERIT, OUTPUT_MODE, PIPE
 
 _OUTPUT_TYPE = _lib.create_output_type()
 
@@ -31,14 +32,16 @@ def _command(argv: List[bytes], opts: _Options) -> int:
         _lib.command_set_new_process_group(cmd, 1)
         if opts.input is not None:
             _lib.command_set_stdin_bytes(cmd, opts.input, len(opts.input))
-        elif opts.stdin == INHERIT:
+        elif opts.stdin == PIPE:  # subprocess.run closes an unused stdin pipe at once: an empty input
+            _lib.command_set_stdin_bytes(cmd, b"", 0)
+        elif opts.stdin is INHERIT:
             _lib.command_set_stdin(cmd, _lib.STDIN_INHERIT, -1)
         elif opts.stdin != DEVNULL:
             _lib.command_set_stdin(cmd, _lib.STDIN_FD, opts.stdin)
-        if opts.stdout != CAPTURE:
-            mode = _OUTPUT_MODE.get(opts.stdout, _lib.OUTPUT_FD)
+        if opts.stdout != PIPE:
+            mode = OUTPUT_MODE.get(opts.stdout, _lib.OUTPUT_FD)
             _lib.command_set_stdout(cmd, mode, opts.stdout if mode == _lib.OUTPUT_FD else -1)
-        mode = _OUTPUT_MODE.get(opts.stderr, _lib.OUTPUT_FD)
+        mode = OUTPUT_MODE.get(opts.stderr, _lib.OUTPUT_FD)
         _lib.command_set_stderr(cmd, mode, opts.stderr if mode == _lib.OUTPUT_FD else -1)
     except BaseException:
         _lib.command_free(cmd)
@@ -126,7 +129,7 @@ class _Collection:
             stdout = None
             if future.result:
                 state = _lib.BytesState.from_address(future.result)
-                if job is not None and job.opts.stdout == CAPTURE:
+                if job is not None and job.opts.stdout == PIPE:
                     stdout = ctypes.string_at(state.data, state.data_size) if state.data_size else b""
                 if state.data:
                     _lib.libc.free(state.data)
@@ -139,9 +142,9 @@ class _Collection:
             if job is None:
                 return
             result = Result(job.args, job.index)
-            if job.opts.stderr == CAPTURE:
+            if job.opts.stderr == PIPE:
                 result.stderr = stderr if stderr is not None else b""
-            if job.opts.stdout == CAPTURE:
+            if job.opts.stdout == PIPE:
                 result.stdout = stdout if stdout is not None else b""
             if have_info:
                 result.exec_errno = info.exec_errno

@@ -1,23 +1,13 @@
 # SPDX-License-Identifier: MIT
-"""The stream constants and the options of a run, checked before anything runs."""
+"""The options of a run, checked before anything runs."""
 
 import os
 from typing import Any, List, Mapping, Optional, Union
 
-from . import _lib
+from ._streams import DEVNULL, PIPE, Stream, check_stream
 
-
-CAPTURE = -1
-"""Capture the stream into the result (the default for stdout and stderr)."""
-DEVNULL = -2
-"""Connect the stream to /dev/null."""
-INHERIT = -3
-"""Let the program use this process's own stream."""
-STDOUT = -4
-"""For stderr: send it wherever stdout goes."""
 
 Arg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
-Stream = Union[int, Any]
 
 
 def _arg_bytes(value: Any, what: str) -> bytes:
@@ -30,19 +20,6 @@ def _arg_bytes(value: Any, what: str) -> bytes:
     return data
 
 
-def _fd_of(stream: Any, what: str) -> int:
-    if isinstance(stream, bool):
-        raise TypeError(f"{what} must be CAPTURE, DEVNULL, INHERIT, a file descriptor or a file object")
-    if isinstance(stream, int):
-        if stream < 0:
-            raise ValueError(f"{what}: bad file descriptor {stream}")
-        return stream
-    fileno = getattr(stream, "fileno", None)
-    if fileno is None:
-        raise TypeError(f"{what} must be CAPTURE, DEVNULL, INHERIT, a file descriptor or a file object")
-    return int(fileno())
-
-
 class _Options:
     """Validated per-command options (checked before anything runs)."""
 
@@ -51,8 +28,8 @@ class _Options:
 
     def __init__(self, *, input: Optional[bytes] = None, cwd: Optional[Arg] = None,
                  env: Optional[Mapping[Any, Any]] = None, timeout: Optional[float] = None,
-                 kill_after: float = 2.0, stdin: Stream = DEVNULL, stdout: Stream = CAPTURE,
-                 stderr: Stream = CAPTURE, output_limit: Optional[int] = None) -> None:
+                 kill_after: float = 2.0, stdin: Stream = DEVNULL, stdout: Stream = PIPE,
+                 stderr: Stream = PIPE, output_limit: Optional[int] = None) -> None:
         if input is not None and not isinstance(input, (bytes, bytearray, memoryview)):
             raise TypeError(f"input must be bytes, not {type(input).__name__}")
         self.input = bytes(input) if input is not None else None
@@ -71,13 +48,11 @@ class _Options:
             self.env = None
         self.timeout = self._seconds(timeout, "timeout") if timeout is not None else None
         self.kill_after = self._seconds(kill_after, "kill_after")
-        if stdin not in (DEVNULL, INHERIT):
-            stdin = _fd_of(stdin, "stdin")
-        if self.input is not None and stdin not in (DEVNULL,):
+        self.stdin = check_stream(stdin, "stdin")
+        if self.input is not None and self.stdin not in (DEVNULL, PIPE):
             raise ValueError("input and stdin cannot both be given")
-        self.stdin = stdin
-        self.stdout = stdout if stdout in (CAPTURE, DEVNULL, INHERIT) else _fd_of(stdout, "stdout")
-        self.stderr = stderr if stderr in (CAPTURE, DEVNULL, INHERIT, STDOUT) else _fd_of(stderr, "stderr")
+        self.stdout = check_stream(stdout, "stdout")
+        self.stderr = check_stream(stderr, "stderr")
         if output_limit is not None:
             if isinstance(output_limit, bool) or not isinstance(output_limit, int):
                 raise TypeError("output_limit must be an int")
@@ -94,10 +69,6 @@ class _Options:
         if not value >= 0 or value == float("inf"):
             raise ValueError(f"{what} must be a finite number of seconds, 0 or more")
         return value
-
-
-_OUTPUT_MODE = {CAPTURE: _lib.OUTPUT_CAPTURE, DEVNULL: _lib.OUTPUT_DISCARD, INHERIT: _lib.OUTPUT_INHERIT,
-                STDOUT: _lib.OUTPUT_MERGE}
 
 
 def _argv(args: Any) -> List[bytes]:
