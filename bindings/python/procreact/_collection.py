@@ -152,6 +152,7 @@ class _Collection:
                     result.returncode = info.exit_code
                 if info.signal:
                     result.signal = info.signal
+                    result.returncode = -info.signal  # as subprocess reports it
                 result.timed_out = bool(info.flags & _lib.EXIT_TIMED_OUT)
                 result.cancelled = bool(info.flags & _lib.EXIT_CANCELLED)
                 result.wall_time = info.wall_time

@@ -15,7 +15,7 @@ class Result:
         self.args: List[Union[str, bytes]] = args  # as given
         self.index: int = index
         self.returncode: Optional[int] = None
-        """The exit code; None when a signal ended it or it never ran."""
+        """The exit code, or -N when signal N ended it (as in subprocess); None when it never ran."""
         self.signal: Optional[int] = None
         """The signal that ended it, or None."""
         self.timed_out: bool = False

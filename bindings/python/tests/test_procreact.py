@@ -87,7 +87,7 @@ def test_run_timeout_reported_not_raised():
     start = time.monotonic()
     r = procreact.run(["sh", "-c", f"echo partial; exec sleep 100 # {MARKER}"], timeout=0.2)
     took = time.monotonic() - start
-    assert r.timed_out and r.signal == signal.SIGTERM and r.returncode is None
+    assert r.timed_out and r.signal == signal.SIGTERM and r.returncode == -signal.SIGTERM
     assert r.stdout == b"partial\n"
     assert 0.19 <= took < 3
     with pytest.raises(procreact.TimeoutExpired) as info:
