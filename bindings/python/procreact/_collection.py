@@ -155,6 +155,7 @@ class _Collection:
                     result.returncode = -info.signal  # as subprocess reports it
                 result.timed_out = bool(info.flags & _lib.EXIT_TIMED_OUT)
                 result.cancelled = bool(info.flags & _lib.EXIT_CANCELLED)
+                result.output_limit = bool(info.flags & _lib.EXIT_OUTPUT_LIMIT)
                 result.wall_time = info.wall_time
                 result.cpu_time = info.user_time + info.system_time
                 result.max_rss = info.max_rss_kib

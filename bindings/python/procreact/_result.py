@@ -8,7 +8,7 @@ from typing import List, Optional, Union
 class Result:
     """How one program ended, and what it wrote."""
 
-    __slots__ = ("args", "index", "returncode", "signal", "timed_out", "cancelled", "exec_errno", "stdout",
+    __slots__ = ("args", "index", "returncode", "signal", "timed_out", "cancelled", "output_limit", "exec_errno", "stdout",
                  "stderr", "wall_time", "cpu_time", "max_rss")
 
     def __init__(self, args: List[bytes], index: int) -> None:
@@ -20,6 +20,9 @@ class Result:
         """The signal that ended it, or None."""
         self.timed_out: bool = False
         self.cancelled: bool = False
+        self.output_limit: bool = False
+        """Whether it was stopped because a captured stream passed ``output_limit``
+        (the output is cut there)."""
         self.exec_errno: int = 0
         """Why the program could not be run (an errno value), or 0."""
         self.stdout: Optional[bytes] = None
@@ -32,8 +35,10 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        """Whether it ran, exited with 0 and was not stopped."""
-        return self.exec_errno == 0 and self.returncode == 0 and not self.timed_out and not self.cancelled
+        """Whether it ran, exited with 0 and was not stopped (timeout,
+        cancellation or output limit)."""
+        return (self.exec_errno == 0 and self.returncode == 0 and not self.timed_out and not self.cancelled
+                and not self.output_limit)
 
     def check(self) -> "Result":
         """Raises :class:`ProcessError` unless :attr:`ok`; returns self."""
@@ -57,6 +62,8 @@ class Result:
             parts.append("timed_out=True")
         if self.cancelled:
             parts.append("cancelled=True")
+        if self.output_limit:
+            parts.append("output_limit=True")
         for name in ("stdout", "stderr"):
             value = getattr(self, name)
             if value is not None:
@@ -77,6 +84,8 @@ class ProcessError(Exception):
     def _describe(result: Result) -> str:
         if result.timed_out:
             return f"{result.args!r} timed out after {result.wall_time:.3f} s"
+        if result.output_limit:
+            return f"{result.args!r} was stopped when its output passed the limit"
         if result.signal is not None:
             return f"{result.args!r} was killed by signal {result.signal}"
         return f"{result.args!r} exited with {result.returncode}"

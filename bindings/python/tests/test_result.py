@@ -4,6 +4,8 @@
 import signal
 import subprocess
 
+import pytest
+
 import procreact
 
 
@@ -25,3 +27,24 @@ def test_timeout_gives_negative_returncode():
 def test_exit_leaves_signal_none():
     r = procreact.run(["sh", "-c", "exit 3"])
     assert r.returncode == 3 and r.signal is None
+
+
+def test_output_limit_flag():
+    r = procreact.run(["yes"], output_limit=1000)
+    assert r.output_limit is True
+    assert len(r.stdout) == 1000 and r.signal == signal.SIGTERM and not r.timed_out
+    assert "output_limit=True" in repr(r)
+    r = procreact.run(["echo", "short"], output_limit=1000)
+    assert r.output_limit is False and r.ok
+
+
+def test_output_limit_is_not_ok_even_with_exit_0():
+    # The shell traps the stop signal and exits 0: the output is still cut.
+    r = procreact.run(["sh", "-c", "trap 'exit 0' TERM; yes & wait"], output_limit=100)
+    assert r.output_limit and r.returncode == 0 and len(r.stdout) == 100
+    assert not r.ok
+
+
+def test_output_limit_fails_check():
+    with pytest.raises(procreact.CalledProcessError, match="output passed the limit"):
+        procreact.run(["yes"], output_limit=10, check=True)
