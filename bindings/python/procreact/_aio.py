@@ -3,11 +3,13 @@
 collection's descriptor through loop.add_reader()."""
 
 import asyncio
-from typing import Any, AsyncIterator, Dict, Iterable, List, Optional, Sequence
+from typing import Any, AsyncGenerator, Iterable, Iterator, Optional
 
 from ._collection import _check_limit, _Collection, _Feed
-from ._options import Arg, _argv, _Options
+from ._keywords import checked
+from ._options import Arg, Args, Env, Input, _argv, _Options
 from ._result import Result, _exec_error
+from ._streams import DEVNULL, PIPE, Stream
 
 
 async def _drain(collection: _Collection, wake: asyncio.Event) -> None:
@@ -17,8 +19,12 @@ async def _drain(collection: _Collection, wake: asyncio.Event) -> None:
         wake.clear()
 
 
-async def run_many_async(commands: Iterable[Sequence[Arg]], *, limit: Optional[int] = None,
-                         ordered: bool = False, check: bool = False, **options: Any) -> AsyncIterator[Result]:
+@checked
+def run_many_async(commands: Iterable[Args], *, limit: Optional[int] = None, ordered: bool = False,
+                   check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL,
+                   stdout: Stream = PIPE, stderr: Stream = PIPE, cwd: Optional[Arg] = None,
+                   env: Optional[Env] = None, timeout: Optional[float] = None, kill_after: float = 2.0,
+                   output_limit: Optional[int] = None) -> AsyncGenerator[Result, None]:
     """:func:`run_many` for asyncio: ``async for result in run_many_async(...)``.
 
     Driven by the collection's descriptor through ``loop.add_reader()``: no
@@ -26,10 +32,14 @@ async def run_many_async(commands: Iterable[Sequence[Arg]], *, limit: Optional[i
     leaving the loop) stops every running child with its stop sequence and
     waits for all of them.
     """
-    opts = _Options(**options)
-    limit = _check_limit(limit)
+    opts = _Options.of(locals())
+    return _run_many_async(iter(commands), _check_limit(limit), ordered, check, opts)
+
+
+async def _run_many_async(commands: Iterator[Any], limit: int, ordered: bool, check: bool,
+                          opts: _Options) -> AsyncGenerator[Result, None]:
     loop = asyncio.get_running_loop()
-    feed = _Feed(iter(commands), limit, ordered, check, opts)
+    feed = _Feed(commands, limit, ordered, check, opts)
     collection = feed.collection
     wake = asyncio.Event()
     loop.add_reader(collection.fd, wake.set)
@@ -54,29 +64,22 @@ async def run_many_async(commands: Iterable[Sequence[Arg]], *, limit: Optional[i
             collection.close()
 
 
-async def run_async(args: Sequence[Arg], *, check: bool = False, **options: Any) -> Result:
-    """:func:`run` for asyncio: ``result = await run_async([...])``. Cancelling
-    the task stops the program with its stop sequence."""
-    opts = _Options(**options)
+@checked
+async def run_async(args: Args, *, check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL,
+                    stdout: Stream = PIPE, stderr: Stream = PIPE, cwd: Optional[Arg] = None,
+                    env: Optional[Env] = None, timeout: Optional[float] = None, kill_after: float = 2.0,
+                    output_limit: Optional[int] = None) -> Result:
+    """:func:`run` for asyncio: ``result = await run_async([...])``, with the
+    same keywords. Cancelling the task stops the program with its stop
+    sequence."""
+    opts = _Options.of(locals())
     _argv(args)
-    agen = run_many_async([args], limit=1, **_options_dict(opts))
+    results = _run_many_async(iter([args]), 1, False, False, opts)
     try:
-        async for result in agen:
+        async for result in results:
             if result.exec_errno:
                 raise _exec_error(result)
             return result.check() if check else result
     finally:
-        await agen.aclose()
+        await results.aclose()
     raise RuntimeError("procreact: no result")  # pragma: no cover
-
-
-def _options_dict(opts: _Options) -> Dict[str, Any]:
-    return {
-        "input": opts.input, "cwd": opts.cwd, "env": None if opts.env is None else _env_back(opts.env),
-        "timeout": opts.timeout, "kill_after": opts.kill_after, "stdin": opts.stdin, "stdout": opts.stdout,
-        "stderr": opts.stderr, "output_limit": opts.output_limit,
-    }
-
-
-def _env_back(entries: List[bytes]) -> Dict[bytes, bytes]:
-    return dict(entry.split(b"=", 1) for entry in entries)  # type: ignore[misc]

@@ -2,12 +2,19 @@
 """The options of a run, checked before anything runs."""
 
 import os
-from typing import Any, List, Mapping, Optional, Union
+from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from ._streams import DEVNULL, PIPE, Stream, check_stream
 
 
 Arg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""One argument, a directory or an environment entry."""
+Args = Union[Arg, Sequence[Arg]]
+"""A command: its argument list, or one program name alone."""
+Env = Union[Mapping[str, Arg], Mapping[bytes, Arg]]
+"""An environment that replaces this process's for the program."""
+Input = Union[bytes, bytearray, memoryview]
+"""Bytes fed to the program's stdin."""
 
 
 def _arg_bytes(value: Any, what: str) -> bytes:
@@ -18,6 +25,10 @@ def _arg_bytes(value: Any, what: str) -> bytes:
     if b"\0" in data:
         raise ValueError(f"embedded null byte in {what}")
     return data
+
+
+OPTION_NAMES = ("input", "cwd", "env", "timeout", "kill_after", "stdin", "stdout", "stderr", "output_limit")
+"""The keywords of every run function that become _Options (the others: check, limit, ordered)."""
 
 
 class _Options:
@@ -60,6 +71,11 @@ class _Options:
                 raise ValueError("output_limit must be 0 or more")
         self.output_limit = output_limit
         self.new_group = True
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> "_Options":
+        """The options among @p values, a run function's locals() (its parameters)."""
+        return cls(**{name: values[name] for name in OPTION_NAMES})
 
     @staticmethod
     def _seconds(value: Any, what: str) -> float:

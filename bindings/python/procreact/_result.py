@@ -2,7 +2,9 @@
 """How a program ended (Result) and the exceptions check=True raises."""
 
 import os
-from typing import List, Optional, Union
+from typing import Optional
+
+from ._options import Args
 
 
 class Result:
@@ -11,8 +13,8 @@ class Result:
     __slots__ = ("args", "index", "returncode", "signal", "timed_out", "cancelled", "output_limit", "exec_errno", "stdout",
                  "stderr", "wall_time", "cpu_time", "max_rss")
 
-    def __init__(self, args: List[bytes], index: int) -> None:
-        self.args: List[Union[str, bytes]] = args  # as given
+    def __init__(self, args: Args, index: int) -> None:
+        self.args: Args = args  # as given
         self.index: int = index
         self.returncode: Optional[int] = None
         """The exit code, or -N when signal N ended it (as in subprocess); None when it never ran."""
@@ -101,6 +103,7 @@ class TimeoutExpired(ProcessError):
 
 def _exec_error(result: Result) -> OSError:
     code = result.exec_errno
-    program = result.args[0] if result.args else None
+    args = result.args
+    program = args if isinstance(args, (str, bytes, os.PathLike)) else args[0]  # never empty: checked
     # OSError picks the subclass from the errno: FileNotFoundError, PermissionError, ...
     return OSError(code, os.strerror(code), program)

@@ -289,3 +289,10 @@ def test_import_error_for_missing_library():
     env = dict(os.environ, PROCREACT_LIBRARY="/nonexistent/libprocreact.so.0")
     r = subprocess.run([sys.executable, "-c", "import procreact"], env=env, capture_output=True)
     assert r.returncode != 0 and b"cannot load the C library" in r.stderr
+
+
+def test_single_program_name_as_args():
+    assert procreact.run("true").ok
+    with pytest.raises(FileNotFoundError) as info:
+        procreact.run("procreact-no-such-program")
+    assert info.value.filename == "procreact-no-such-program"
