@@ -12,9 +12,13 @@ watchers and anything else that runs children.
 - :func:`run_async` and :func:`run_many_async` are the same for asyncio,
   driven by the collection's descriptor through ``loop.add_reader()``.
 
-A timeout stops a program with a stop sequence (SIGTERM to its process
-group, SIGKILL ``kill_after`` seconds later) and is reported in the result
-(``timed_out``), not raised; ``check=True`` raises for a failure.
+The keywords are :func:`subprocess.run`'s, with subprocess's meaning where
+they are shared, and subprocess's constants (PIPE, STDOUT, DEVNULL) and
+exceptions (CalledProcessError and TimeoutExpired are subclasses of
+subprocess's). What differs: stdout and stderr are captured by default and
+stdin is /dev/null; a timeout stops a program with a stop sequence (SIGTERM
+to its process group, SIGKILL ``kill_after`` seconds later) and is reported
+in the result (``timed_out``), raised only with ``check=True``.
 """
 
 from . import _lib

@@ -3,11 +3,11 @@
 collection's descriptor through loop.add_reader()."""
 
 import asyncio
-from typing import Any, AsyncGenerator, Iterable, Iterator, Optional
+from typing import Any, Collection, AsyncGenerator, Iterable, Iterator, Optional
 
 from ._collection import _check_limit, _Collection, _Feed
 from ._keywords import checked
-from ._options import Arg, Args, Env, Input, _argv, _Options
+from ._options import Arg, Args, Env, Input, _Options
 from ._result import Result, _exec_error
 from ._streams import DEVNULL, PIPE, Stream
 
@@ -22,9 +22,13 @@ async def _drain(collection: _Collection, wake: asyncio.Event) -> None:
 @checked
 def run_many_async(commands: Iterable[Args], *, limit: Optional[int] = None, ordered: bool = False,
                    check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL,
-                   stdout: Stream = PIPE, stderr: Stream = PIPE, cwd: Optional[Arg] = None,
-                   env: Optional[Env] = None, timeout: Optional[float] = None, kill_after: float = 2.0,
-                   output_limit: Optional[int] = None) -> AsyncGenerator[Result, None]:
+                   stdout: Stream = PIPE, stderr: Stream = PIPE, capture_output: bool = False,
+                   cwd: Optional[Arg] = None, env: Optional[Env] = None, timeout: Optional[float] = None,
+                   kill_after: float = 2.0, output_limit: Optional[int] = None, text: Optional[bool] = None,
+                   encoding: Optional[str] = None, errors: Optional[str] = None,
+                   universal_newlines: Optional[bool] = None, shell: bool = False, pass_fds: Collection[int] = (),
+                   start_new_session: bool = False,
+                   process_group: Optional[int] = None) -> AsyncGenerator[Result, None]:
     """:func:`run_many` for asyncio: ``async for result in run_many_async(...)``.
 
     Driven by the collection's descriptor through ``loop.add_reader()``: no
@@ -66,14 +70,17 @@ async def _run_many_async(commands: Iterator[Any], limit: int, ordered: bool, ch
 
 @checked
 async def run_async(args: Args, *, check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL,
-                    stdout: Stream = PIPE, stderr: Stream = PIPE, cwd: Optional[Arg] = None,
-                    env: Optional[Env] = None, timeout: Optional[float] = None, kill_after: float = 2.0,
-                    output_limit: Optional[int] = None) -> Result:
+                    stdout: Stream = PIPE, stderr: Stream = PIPE, capture_output: bool = False,
+                    cwd: Optional[Arg] = None, env: Optional[Env] = None, timeout: Optional[float] = None,
+                    kill_after: float = 2.0, output_limit: Optional[int] = None, text: Optional[bool] = None,
+                    encoding: Optional[str] = None, errors: Optional[str] = None,
+                    universal_newlines: Optional[bool] = None, shell: bool = False, pass_fds: Collection[int] = (),
+                    start_new_session: bool = False, process_group: Optional[int] = None) -> Result:
     """:func:`run` for asyncio: ``result = await run_async([...])``, with the
     same keywords. Cancelling the task stops the program with its stop
     sequence."""
     opts = _Options.of(locals())
-    _argv(args)
+    opts.argv(args)  # bad args raise here, before anything runs
     results = _run_many_async(iter([args]), 1, False, False, opts)
     try:
         async for result in results:

@@ -10,7 +10,7 @@ import select
 from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional
 
 from . import _lib
-from ._options import _argv, _Options
+from ._options import _Options
 from ._result import Result
 from ._streams import DEVNULL, INHERIT, OUTPUT_MODE, PIPE
 
@@ -30,6 +30,8 @@ def _command(argv: List[bytes], opts: _Options) -> int:
             for entry in opts.env:
                 _lib.command_put_env(cmd, entry)
         _lib.command_set_new_process_group(cmd, 1)
+        for fd in opts.pass_fds:
+            _lib.command_pass_fd(cmd, fd)
         if opts.input is not None:
             _lib.command_set_stdin_bytes(cmd, opts.input, len(opts.input))
         elif opts.stdin == PIPE:  # subprocess.run closes an unused stdin pipe at once: an empty input
@@ -141,7 +143,7 @@ class _Collection:
                 _lib.libc.free(info.stderr_data)
             if job is None:
                 return
-            result = Result(job.args, job.index)
+            result = Result(job.args, job.index, job.opts.timeout)
             if job.opts.stderr == PIPE:
                 result.stderr = stderr if stderr is not None else b""
             if job.opts.stdout == PIPE:
@@ -198,7 +200,7 @@ class _Collection:
 
 def _jobs(commands: Iterable[Any], opts: _Options) -> Iterator[_Job]:
     for index, args in enumerate(commands):
-        yield _Job(index, args, _argv(args), opts)
+        yield _Job(index, args, opts.argv(args), opts)
 
 
 def _check_limit(limit: Optional[int]) -> int:
@@ -242,12 +244,17 @@ class _Feed:
         self.limit = limit
         self.order = _Ordered(ordered)
         self.check = check
+        self.text = opts.text
         self.exhausted = False
 
     def results(self) -> Iterator[Result]:
         """Starts jobs while fewer than the limit run, then yields what completed."""
         self.exhausted = self.exhausted or self.collection.fill(self.jobs, self.limit)
         for result in self.order.take(self.collection.done):
+            text = self.text
+            if text is not None:  # here, not in the C callback: a decoding error is the caller's
+                result.stdout = text.decode(result.stdout)
+                result.stderr = text.decode(result.stderr)
             yield result.check() if self.check else result
 
     @property

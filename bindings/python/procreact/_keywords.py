@@ -9,7 +9,23 @@ from typing import Any, Callable, Dict, FrozenSet, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SUBPROCESS_ONLY: Dict[str, str] = {}
+SUBPROCESS_ONLY: Dict[str, str] = {
+    "executable": "libprocreact runs argv[0] itself (procreact_command_new() has no separate program path); "
+                  "put the program first in args",
+    "umask": "libprocreact has no umask setting; the program gets this process's umask",
+    "preexec_fn": "no Python code runs in the child (posix_spawn)",
+    "close_fds": "every descriptor but stdin, stdout, stderr and pass_fds is always closed in the program "
+                 "(what close_fds=True does); leave the keyword out",
+    "restore_signals": "every signal is always at its default disposition and unblocked in the program (more "
+                       "than restore_signals=True does); leave the keyword out",
+    "bufsize": "output is collected whole into the Result; there are no pipe file objects to buffer",
+    "pipesize": "libprocreact sizes its pipes itself",
+    "user": "libprocreact cannot change the program's user",
+    "group": "libprocreact cannot change the program's group",
+    "extra_groups": "libprocreact cannot change the program's supplementary groups",
+    "startupinfo": "Windows only",
+    "creationflags": "Windows only",
+}
 """subprocess.run/Popen keywords the binding does not take, each with why."""
 
 

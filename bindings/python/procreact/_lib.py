@@ -136,6 +136,7 @@ command_clear_env = _declare("procreact_command_clear_env", ctypes.c_int, P_CMD)
 command_put_env = _declare("procreact_command_put_env", ctypes.c_int, P_CMD, ctypes.c_char_p)
 command_set_new_process_group = _declare("procreact_command_set_new_process_group", ctypes.c_int, P_CMD,
                                          ctypes.c_int)
+command_pass_fd = _declare("procreact_command_pass_fd", ctypes.c_int, P_CMD, ctypes.c_int)
 command_set_stdin = _declare("procreact_command_set_stdin", ctypes.c_int, P_CMD, ctypes.c_int, ctypes.c_int)
 command_set_stdin_bytes = _declare("procreact_command_set_stdin_bytes", ctypes.c_int, P_CMD, ctypes.c_char_p,
                                    ctypes.c_size_t)

@@ -2,7 +2,8 @@
 """How a program ended (Result) and the exceptions check=True raises."""
 
 import os
-from typing import Optional
+import subprocess
+from typing import Any, Optional
 
 from ._options import Args
 
@@ -10,12 +11,16 @@ from ._options import Args
 class Result:
     """How one program ended, and what it wrote."""
 
-    __slots__ = ("args", "index", "returncode", "signal", "timed_out", "cancelled", "output_limit", "exec_errno", "stdout",
-                 "stderr", "wall_time", "cpu_time", "max_rss")
+    __slots__ = ("args", "index", "returncode", "signal", "timed_out", "cancelled", "output_limit", "exec_errno",
+                 "stdout", "stderr", "wall_time", "cpu_time", "max_rss", "timeout")
 
-    def __init__(self, args: Args, index: int) -> None:
-        self.args: Args = args  # as given
+    def __init__(self, args: Args, index: int, timeout: Optional[float] = None) -> None:
+        self.args: Args = args
+        """The command as given (for shell=True, the command line)."""
         self.index: int = index
+        """Its position in run_many's input (0 for run)."""
+        self.timeout: Optional[float] = timeout
+        """The timeout it ran with, or None."""
         self.returncode: Optional[int] = None
         """The exit code, or -N when signal N ended it (as in subprocess); None when it never ran."""
         self.signal: Optional[int] = None
@@ -27,8 +32,10 @@ class Result:
         (the output is cut there)."""
         self.exec_errno: int = 0
         """Why the program could not be run (an errno value), or 0."""
-        self.stdout: Optional[bytes] = None
-        self.stderr: Optional[bytes] = None
+        self.stdout: Any = None
+        """What it wrote to stdout when captured: bytes, or str in text mode; None when not captured."""
+        self.stderr: Any = None
+        """The same for stderr."""
         self.wall_time: float = 0.0
         self.cpu_time: float = 0.0
         """User plus system time of the program, in seconds."""
@@ -69,36 +76,45 @@ class Result:
         for name in ("stdout", "stderr"):
             value = getattr(self, name)
             if value is not None:
-                shown = value if len(value) <= 60 else value[:57] + b"..."
+                shown = value if len(value) <= 60 else value[:57] + ("..." if isinstance(value, str) else b"...")
                 parts.append(f"{name}={shown!r}")
         parts.append(f"wall_time={self.wall_time:.3f}")
         return f"Result({', '.join(parts)})"
 
 
-class ProcessError(Exception):
-    """A program failed (``check=True``); :attr:`result` says how."""
+class ProcessError(subprocess.SubprocessError):
+    """A program failed (``check=True``); :attr:`result` says how. Both
+    subclasses are also subprocess's exceptions of the same name."""
+
+    result: Result
+
+
+class CalledProcessError(ProcessError, subprocess.CalledProcessError):
+    """The program exited with a non-zero code, was killed by a signal or
+    was stopped at its output limit. As :class:`subprocess.CalledProcessError`:
+    ``returncode``, ``cmd`` (the args as given), ``output`` and ``stdout``,
+    ``stderr``."""
 
     def __init__(self, result: Result) -> None:
+        subprocess.CalledProcessError.__init__(self, result.returncode or 0, result.args, result.stdout,
+                                               result.stderr)
         self.result = result
-        super().__init__(self._describe(result))
 
-    @staticmethod
-    def _describe(result: Result) -> str:
-        if result.timed_out:
-            return f"{result.args!r} timed out after {result.wall_time:.3f} s"
-        if result.output_limit:
-            return f"{result.args!r} was stopped when its output passed the limit"
-        if result.signal is not None:
-            return f"{result.args!r} was killed by signal {result.signal}"
-        return f"{result.args!r} exited with {result.returncode}"
+    def __str__(self) -> str:
+        if not self.result.output_limit:
+            return subprocess.CalledProcessError.__str__(self)
+        return f"Command '{self.cmd}' was stopped when its output passed the limit (output_limit)."
 
 
-class CalledProcessError(ProcessError):
-    """The program exited with a non-zero code or was killed by a signal."""
+class TimeoutExpired(ProcessError, subprocess.TimeoutExpired):
+    """The program ran past its timeout and was stopped. As
+    :class:`subprocess.TimeoutExpired`: ``cmd``, ``timeout``, ``output`` and
+    ``stdout``, ``stderr`` (what it wrote before it was stopped)."""
 
-
-class TimeoutExpired(ProcessError):
-    """The program ran past its timeout and was stopped."""
+    def __init__(self, result: Result) -> None:
+        timeout = result.timeout if result.timeout is not None else result.wall_time
+        subprocess.TimeoutExpired.__init__(self, result.args, timeout, result.stdout, result.stderr)
+        self.result = result
 
 
 def _exec_error(result: Result) -> OSError:

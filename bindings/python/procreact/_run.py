@@ -2,21 +2,24 @@
 """run() and run_many(): the blocking interface, waiting with poll()."""
 
 import select
-from typing import Any, Generator, Iterable, Iterator, Optional
+from typing import Any, Collection, Generator, Iterable, Iterator, Optional
 
 from ._collection import _check_limit, _Feed
 from ._keywords import checked
-from ._options import Arg, Args, Env, Input, _argv, _Options
+from ._options import Arg, Args, Env, Input, _Options
 from ._result import Result, _exec_error
 from ._streams import DEVNULL, PIPE, Stream
 
 
 @checked
-def run_many(commands: Iterable[Args], *, limit: Optional[int] = None, ordered: bool = False,
-             check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL, stdout: Stream = PIPE,
-             stderr: Stream = PIPE, cwd: Optional[Arg] = None, env: Optional[Env] = None,
-             timeout: Optional[float] = None, kill_after: float = 2.0,
-             output_limit: Optional[int] = None) -> Generator[Result, None, None]:
+def run_many(commands: Iterable[Args], *, limit: Optional[int] = None, ordered: bool = False, check: bool = False,
+             input: Optional[Input] = None, stdin: Stream = DEVNULL, stdout: Stream = PIPE, stderr: Stream = PIPE,
+             capture_output: bool = False, cwd: Optional[Arg] = None, env: Optional[Env] = None,
+             timeout: Optional[float] = None, kill_after: float = 2.0, output_limit: Optional[int] = None,
+             text: Optional[bool] = None, encoding: Optional[str] = None, errors: Optional[str] = None,
+             universal_newlines: Optional[bool] = None, shell: bool = False, pass_fds: Collection[int] = (),
+             start_new_session: bool = False,
+             process_group: Optional[int] = None) -> Generator[Result, None, None]:
     """Runs every command of ``commands`` (argument lists, consumed lazily),
     at most ``limit`` at once (default: the number of CPUs), and yields a
     :class:`Result` for each as it completes, or in input order with
@@ -33,7 +36,8 @@ def run_many(commands: Iterable[Args], *, limit: Optional[int] = None, ordered: 
     return _run_many(iter(commands), _check_limit(limit), ordered, check, opts)
 
 
-def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool, opts: _Options) -> Generator[Result, None, None]:
+def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool,
+              opts: _Options) -> Generator[Result, None, None]:
     feed = _Feed(commands, limit, ordered, check, opts)
     collection = feed.collection
     poller = select.poll()
@@ -52,29 +56,44 @@ def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool, o
 
 @checked
 def run(args: Args, *, check: bool = False, input: Optional[Input] = None, stdin: Stream = DEVNULL,
-        stdout: Stream = PIPE, stderr: Stream = PIPE, cwd: Optional[Arg] = None, env: Optional[Env] = None,
-        timeout: Optional[float] = None, kill_after: float = 2.0, output_limit: Optional[int] = None) -> Result:
-    """Runs one program and returns its :class:`Result`.
+        stdout: Stream = PIPE, stderr: Stream = PIPE, capture_output: bool = False, cwd: Optional[Arg] = None,
+        env: Optional[Env] = None, timeout: Optional[float] = None, kill_after: float = 2.0,
+        output_limit: Optional[int] = None, text: Optional[bool] = None, encoding: Optional[str] = None,
+        errors: Optional[str] = None, universal_newlines: Optional[bool] = None, shell: bool = False,
+        pass_fds: Collection[int] = (), start_new_session: bool = False,
+        process_group: Optional[int] = None) -> Result:
+    """Runs one program and returns its :class:`Result`, with
+    :func:`subprocess.run`'s keywords and meaning where they are shared
+    (bindings/python/README.md has the table).
 
-    Keywords: ``input`` (bytes fed to its stdin), ``stdin`` (DEVNULL, the
-    default, PIPE: an empty input, None: this process's, or a descriptor or
-    file), ``stdout`` and ``stderr`` (PIPE, the default: captured; DEVNULL;
-    None: this process's; a descriptor or a file; stderr also STDOUT),
-    ``cwd``, ``env`` (a mapping that replaces the environment), ``timeout``
-    (seconds; the stop sequence runs when it passes and ``timed_out`` says
-    so), ``kill_after`` (the grace between SIGTERM and SIGKILL, 2 s),
-    ``output_limit`` (a cap in bytes on each captured stream).
+    Streams: ``stdin`` (DEVNULL, the default; PIPE: an empty input; None:
+    this process's; a descriptor or a file), or ``input`` (bytes, str in
+    text mode); ``stdout`` and ``stderr`` (PIPE, the default: captured;
+    DEVNULL; None: this process's; a descriptor or a file; stderr also
+    STDOUT); ``capture_output=True`` (both captured, as the defaults do).
+    Text mode (``text``, ``encoding``, ``errors``, ``universal_newlines``):
+    output decoded as subprocess decodes it. ``cwd``; ``env`` (a mapping
+    that replaces the environment); ``shell=True`` (``/bin/sh -c args``);
+    ``pass_fds`` (descriptors the program keeps; all others are closed).
+    ``timeout`` (seconds; the stop sequence runs when it passes and
+    ``timed_out`` says so); ``kill_after`` (the grace between SIGTERM and
+    SIGKILL, 2 s); ``output_limit`` (a cap in bytes on each captured
+    stream; ``output_limit`` in the result says it was hit).
 
-    The program runs in a process group of its own, which the stop sequence
-    signals. A program that cannot be executed raises
-    :class:`FileNotFoundError`, :class:`PermissionError` or another
-    :class:`OSError`, as :mod:`subprocess` does. With ``check=True`` a
-    non-zero exit, a signal or a timeout raises :class:`ProcessError`.
-    Wrong types raise :class:`TypeError` and NUL bytes :class:`ValueError`,
+    The program runs in a process group of its own (``process_group=0``'s
+    meaning), which the stop sequence signals; ``start_new_session=True``
+    and joining another group raise :class:`NotImplementedError`. A program
+    that cannot be executed raises :class:`FileNotFoundError`,
+    :class:`PermissionError` or another :class:`OSError`, as subprocess
+    does. With ``check=True`` a non-zero exit, a signal or the output limit
+    raises :class:`CalledProcessError` and a timeout
+    :class:`TimeoutExpired`, subclasses of subprocess's. Wrong types raise
+    :class:`TypeError`, bad values :class:`ValueError`, and keywords of
+    subprocess that the binding lacks a :class:`TypeError` saying why, all
     before anything runs.
     """
     opts = _Options.of(locals())
-    _argv(args)
+    opts.argv(args)  # bad args raise here, before anything runs
     results = _run_many(iter([args]), 1, False, False, opts)
     try:
         for result in results:
