@@ -19,7 +19,7 @@ _OUTPUT_TYPE = _lib.create_output_type()
 
 def _command(argv: List[bytes], opts: _Options) -> int:
     array = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
-    cmd = _lib.command_new(array)
+    cmd: int = _lib.command_new(array)
     if not cmd:
         raise MemoryError("procreact_command_new")
     try:
@@ -85,7 +85,7 @@ class _Collection:
 
     @property
     def running(self) -> int:
-        return self._it.running_processes
+        return int(self._it.running_processes)
 
     def add(self, job: _Job) -> None:
         opts = job.opts
@@ -174,7 +174,7 @@ class _Collection:
             raise error
 
     def step(self) -> int:
-        active = _lib.iterator_step(self._ptr, 0)
+        active = int(_lib.iterator_step(self._ptr, 0))
         self._raise_pending()
         return active
 

@@ -4,6 +4,7 @@
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Tuple
 
 MIN_VERSION = (0, 4, 0)
 
@@ -83,7 +84,7 @@ STDIN_NULL, STDIN_INHERIT, STDIN_FD, STDIN_BYTES = range(4)
 OUTPUT_CAPTURE, OUTPUT_INHERIT, OUTPUT_DISCARD, OUTPUT_FD, OUTPUT_MERGE = range(5)
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     path = os.environ.get("PROCREACT_LIBRARY") or "libprocreact.so.0"
     try:
         lib = ctypes.CDLL(path, use_errno=True)
@@ -117,7 +118,8 @@ libc.free.argtypes = [ctypes.c_void_p]
 libc.free.restype = None
 
 
-def _declare(name, restype, *argtypes):
+def _declare(name: str, restype: Any, *argtypes: Any) -> Any:
+    """The library's function @p name with its C types set (ctypes calls are untyped: Any)."""
     fn = getattr(lib, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
