@@ -4,6 +4,7 @@ and a clear TypeError for every one the binding does not take."""
 
 import inspect
 import os
+import re
 import subprocess
 
 import pytest
@@ -116,3 +117,15 @@ def test_refused_subprocess_keyword_names_itself(drive, function, keyword, tmp_p
     message = str(info.value)
     assert f"procreact.{function}()" in message and repr(keyword) in message and "subprocess" in message
     assert not marker.exists()
+
+
+def test_readme_table_has_every_subprocess_keyword():
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("| subprocess |", text.index("### subprocess → procreact")):]
+    table = table[:table.index("\n\n")]
+    listed = set()
+    for row in table.splitlines()[2:]:
+        listed.update(re.findall(r"`(\w+)`", row.split("|")[1]))
+    assert SUBPROCESS_KEYWORDS | {"args"} <= listed, SUBPROCESS_KEYWORDS - listed
