@@ -143,7 +143,7 @@ class _Collection:
                 _lib.libc.free(info.stderr_data)
             if job is None:
                 return
-            result = Result(job.args, job.index, job.opts.timeout)
+            result = Result(job.args, job.index, job.opts.timeout_given)
             if job.opts.stderr == PIPE:
                 result.stderr = stderr if stderr is not None else b""
             if job.opts.stdout == PIPE:

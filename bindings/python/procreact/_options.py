@@ -80,8 +80,8 @@ OPTION_NAMES = ("input", "cwd", "env", "timeout", "kill_after", "stdin", "stdout
 class _Options:
     """Validated per-command options (checked before anything runs)."""
 
-    __slots__ = ("input", "cwd", "env", "timeout", "kill_after", "stdin", "stdout", "stderr", "output_limit",
-                 "text", "shell", "pass_fds")
+    __slots__ = ("input", "cwd", "env", "timeout", "timeout_given", "kill_after", "stdin", "stdout", "stderr",
+                 "output_limit", "text", "shell", "pass_fds")
 
     def __init__(self, *, input: Optional[Input] = None, cwd: Optional[Arg] = None, env: Optional[Any] = None,
                  timeout: Optional[float] = None, kill_after: float = 2.0, stdin: Stream = DEVNULL,
@@ -95,6 +95,7 @@ class _Options:
         self.cwd = _arg_bytes(cwd, "cwd") if cwd is not None else None
         self.env: Optional[List[bytes]] = _environment(env) if env is not None else None
         self.timeout = _seconds(timeout, "timeout") if timeout is not None else None
+        self.timeout_given = timeout  # as given, for TimeoutExpired's message (5, not 5.0, as subprocess)
         self.kill_after = _seconds(kill_after, "kill_after")
         self.stdin = check_stream(stdin, "stdin")
         if self.input is not None and self.stdin not in (DEVNULL, PIPE):

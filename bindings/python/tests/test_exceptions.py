@@ -49,6 +49,12 @@ def test_timeout_expired_is_subprocess_s():
     assert ours.value.stderr == b"" and theirs.value.stderr in (b"", None)
 
 
+def test_timeout_message_keeps_the_number_as_given():
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        procreact.run(["sleep", "100"], timeout=0, check=True)
+    assert str(info.value) == "Command '['sleep', '100']' timed out after 0 seconds"
+
+
 def test_one_except_clause_for_both():
     for command, timeout in ((["false"], None), (["sleep", "100"], 0.1)):
         with pytest.raises(subprocess.SubprocessError):
