@@ -4,6 +4,7 @@
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Tuple
 
 MIN_VERSION = (0, 4, 0)
 
@@ -83,7 +84,7 @@ STDIN_NULL, STDIN_INHERIT, STDIN_FD, STDIN_BYTES = range(4)
 OUTPUT_CAPTURE, OUTPUT_INHERIT, OUTPUT_DISCARD, OUTPUT_FD, OUTPUT_MERGE = range(5)
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     path = os.environ.get("PROCREACT_LIBRARY") or "libprocreact.so.0"
     try:
         lib = ctypes.CDLL(path, use_errno=True)
@@ -117,7 +118,8 @@ libc.free.argtypes = [ctypes.c_void_p]
 libc.free.restype = None
 
 
-def _declare(name, restype, *argtypes):
+def _declare(name: str, restype: Any, *argtypes: Any) -> Any:
+    """The library's function @p name with its C types set (ctypes calls are untyped: Any)."""
     fn = getattr(lib, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
@@ -136,6 +138,7 @@ command_clear_env = _declare("procreact_command_clear_env", ctypes.c_int, P_CMD)
 command_put_env = _declare("procreact_command_put_env", ctypes.c_int, P_CMD, ctypes.c_char_p)
 command_set_new_process_group = _declare("procreact_command_set_new_process_group", ctypes.c_int, P_CMD,
                                          ctypes.c_int)
+command_pass_fd = _declare("procreact_command_pass_fd", ctypes.c_int, P_CMD, ctypes.c_int)
 command_set_stdin = _declare("procreact_command_set_stdin", ctypes.c_int, P_CMD, ctypes.c_int, ctypes.c_int)
 command_set_stdin_bytes = _declare("procreact_command_set_stdin_bytes", ctypes.c_int, P_CMD, ctypes.c_char_p,
                                    ctypes.c_size_t)
