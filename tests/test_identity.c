@@ -433,41 +433,45 @@ static int next_pid_will_be(pid_t pid)
  * Destroying the future must not kill or reap that impostor. */
 static int reused_pid(void)
 {
-    ProcReact_Future f = procreact_initialize_future(procreact_create_string_type());
-    pid_t old, impostor;
-    int wstatus;
-    if (f.pid == 0) {
-        t_sleep_ms(50);
-        _exit(0);
+    int attempt;
+    for (attempt = 0; attempt < 10; ++attempt) {
+        ProcReact_Future f = procreact_initialize_future(procreact_create_string_type());
+        pid_t old, impostor;
+        int wstatus;
+        if (f.pid == 0) {
+            t_sleep_ms(50);
+            _exit(0);
+        }
+        old = f.pid;
+        CHECK(1, t_reap(old) != -1); /* the application steals the child */
+        CHECK(2, next_pid_will_be(old));
+        impostor = sleeper(400, 9);
+        if (impostor != old) {
+            /* Another process of the machine took the pid first: again. */
+            t_kill_and_reap(impostor);
+            procreact_destroy_future(&f);
+            continue;
+        }
+        procreact_destroy_future(&f);
+        wstatus = t_reap(impostor);
+        CHECK(3, wstatus != -1);                                   /* not reaped by the library */
+        CHECK(4, WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 9); /* not killed either */
+        return 0;
     }
-    old = f.pid;
-    CHECK(1, t_reap(old) != -1); /* the application steals the child */
-    CHECK(2, next_pid_will_be(old));
-    impostor = sleeper(400, 9);
-    if (impostor != old) {
-        t_kill_and_reap(impostor);
-        return 90; /* the kernel did not reuse the pid: cannot test here */
-    }
-    procreact_destroy_future(&f);
-    wstatus = t_reap(impostor);
-    CHECK(3, wstatus != -1);                                /* not reaped by the library */
-    CHECK(4, WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 9); /* not killed either */
-    return 0;
+    return 90; /* the kernel never gave the pid back: cannot test here */
 }
 
 static void test_reused_pid_is_left_alone(void **state)
 {
-    int verdict;
     (void)state;
-    if (t_fallback_mode() || access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) {
-        /* Without pidfds there is no handle that outlives a stolen pid, and
-         * steering pid reuse needs root: said, not passed. */
-        skip();
-    }
-    verdict = isolated(reused_pid, 10);
-    if (verdict == 90)
-        skip();
-    assert_int_equal(verdict, 0);
+    assert_int_equal(isolated(reused_pid, 10), 0);
+}
+
+/* Without pidfds there is no handle that outlives a stolen pid (the
+ * documented limit of the fallback), and steering pid reuse needs root. */
+static int can_test_reused_pid(void)
+{
+    return !t_fallback_mode() && access("/proc/sys/kernel/ns_last_pid", W_OK) == 0;
 }
 
 int main(void)
@@ -479,7 +483,13 @@ int main(void)
         cmocka_unit_test(test_duplicate_pid_in_run),
         cmocka_unit_test(test_duplicate_pid_by_hand),
         cmocka_unit_test(test_forked_child_descriptors),
-        cmocka_unit_test(test_reused_pid_is_left_alone),
+        cmocka_unit_test(test_reused_pid_is_left_alone), /* last: left out where it cannot run */
     };
+    const size_t count = sizeof tests / sizeof tests[0];
+    if (!can_test_reused_pid()) {
+        printf("# test_reused_pid_is_left_alone not run: %s\n",
+               t_fallback_mode() ? "no pidfds in fallback mode" : "ns_last_pid is not writable (not root)");
+        return _cmocka_run_group_tests("identity", tests, count - 1, NULL, NULL);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include "future_get.hpp"
 
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "../engine/collection.hpp"
@@ -24,10 +25,11 @@ std::unique_ptr<Member> drive(Collection &one, std::unique_ptr<Member> m, ProcRe
     try {
         if (!one.add(m))
             return m; // cannot be watched: finished without reading further
-        std::vector<std::unique_ptr<Member>> done;
-        while (done.empty())
-            one.step(done, true);
-        return std::move(done.front());
+        for (;;) {
+            one.step(true);
+            if (std::unique_ptr<Member> done = one.pop_done())
+                return done;
+        }
     } catch (const RunFailure &f) {
         *failure = f.status;
     } catch (...) {
@@ -53,7 +55,12 @@ void *get_future(ProcReact_Future *future, ProcReact_Status *status, ProcReact_E
     // from another thread reaches it through the collection's waker. (An
     // eventfd for this call alone: a descriptor kept with the thread would
     // be one the application never asked for.)
-    std::unique_ptr<Collection> one(new (std::nothrow) Collection());
+    std::optional<Collection> one;
+    try {
+        one.emplace();
+    } catch (...) {
+        // Out of memory or descriptors for a waker: finished without one.
+    }
     std::unique_ptr<Member> m;
     switch (claim(*future, m, one ? &one->waker() : nullptr)) {
     case Identity::Finished: {

@@ -44,12 +44,10 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
 
     UniqueFd read_end;
     WriteEnd write_end;
-    if (!make_pipe(read_end, write_end))
+    if (!make_pipe(read_end, write_end, true))
         return future;
 
-    keep_in_next_child(write_end.get());
     const pid_t pid = ::fork();
-    keep_in_next_child(-1);
 
     if (pid == 0) {
         // The child. Nothing here may throw or free: the parent's member

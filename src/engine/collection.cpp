@@ -62,10 +62,6 @@ int Collection::fd() noexcept
 bool Collection::add(std::unique_ptr<Member> &member)
 {
     members_.reserve(members_.size() + 1);
-    unwatched_.reserve(members_.size() + 1);
-    ready_.reserve(members_.size() + 1);
-    if (member->serial != 0)
-        by_serial_.reserve(by_serial_.size() + 1);
     Member *m = member.get();
     if (m->out && !watcher_.add(m->out.get(), tag(m, kOut), EPOLLIN))
         return false;
@@ -77,29 +73,26 @@ bool Collection::add(std::unique_ptr<Member> &member)
     }
     // Nothing below throws.
     m->index = members_.size();
-    m->exited = m->queued = false;
+    m->exited = m->queued = m->unwatched = false;
+    m->next_done = nullptr;
     m->timer_due = 0;
     members_.push_back(std::move(member));
     const long long now = monotonic_ns();
     defaults_.apply(m->plan, now);
-    if (m->serial != 0)
-        by_serial_.emplace(m->serial, m);
     if (cancelled())
         begin_stop(*m, PROCREACT_EXIT_CANCELLED, now);
     schedule(*m, now);
     // A child with no output stream to watch is watched for its exit now.
     if (reading_done(*m)) {
         watch_exit(*m);
-        if (m->exited) {
-            m->queued = true;
-            ready_.push_back(m); // completes at the next step
-        }
+        if (m->exited)
+            queue(*m); // completes at the next step
     }
     rearm(now);
     return true;
 }
 
-void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+void Collection::step(bool block)
 {
     Watcher::Event events[64];
     const long long before = monotonic_ns();
@@ -108,39 +101,29 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
     const long long now = monotonic_ns();
-    // Reserve before any member changes state, so nothing below can throw
-    // and leave a done member unlisted.
-    std::vector<Member *> ready;
-    ready.reserve(members_.size());
-    done.reserve(done.size() + members_.size());
-    unwatched_.reserve(members_.size());
     std::vector<Serial> cancels;
-
-    for (Member *m : ready_)
-        ready.push_back(m);
-    ready_.clear();
     for (int i = 0; i < n; ++i) {
         const std::uint64_t raw = events[i].tag;
         auto *m = reinterpret_cast<Member *>(static_cast<std::uintptr_t>(raw) & ~kStreamMask);
         if (m != nullptr)
-            handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, ready, now);
+            handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, now);
         else if (raw == kTimerTag)
             drain(timer_.get());
         else
             cancels = waker_->take();
     }
 
-    // Cancellations: the whole collection, or single futures.
+    // Cancellations: the whole collection, or single futures (rare: found
+    // by a look through the members).
     if (cancelled() && !cancelling_all_) {
         cancelling_all_ = true;
         for (auto &m : members_)
             stop(*m, PROCREACT_EXIT_CANCELLED, now);
     }
-    for (Serial serial : cancels) {
-        auto it = by_serial_.find(serial);
-        if (it != by_serial_.end())
-            stop(*it->second, PROCREACT_EXIT_CANCELLED, now);
-    }
+    for (Serial serial : cancels)
+        for (auto &m : members_)
+            if (m->serial == serial)
+                stop(*m, PROCREACT_EXIT_CANCELLED, now);
 
     // The stop sequences that are due.
     while (!timers_.empty() && timers_.begin()->first <= now) {
@@ -148,32 +131,54 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
         timers_.erase(timers_.begin());
         m->timer_due = 0;
         if (advance_stop(*m, now))
-            abandon(*m, ready);
+            abandon(*m);
         schedule(*m, now);
     }
 
-    look_at_unwatched(ready);
-    for (Member *m : ready)
-        done.push_back(take(*m));
+    look_at_unwatched();
     rearm(now);
 }
 
-void Collection::handle(Member &m, std::uintptr_t stream, std::vector<Member *> &ready, long long now) noexcept
+std::unique_ptr<Member> Collection::pop_done() noexcept
+{
+    Member *m = done_head_;
+    if (m == nullptr)
+        return nullptr;
+    done_head_ = m->next_done;
+    if (done_head_ == nullptr)
+        done_tail_ = nullptr;
+    m->next_done = nullptr;
+    m->queued = false;
+    return take(*m);
+}
+
+void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+{
+    step(block);
+    std::size_t count = 0;
+    for (Member *m = done_head_; m != nullptr; m = m->next_done)
+        ++count;
+    done.reserve(done.size() + count);
+    while (auto m = pop_done())
+        done.push_back(std::move(m));
+}
+
+void Collection::handle(Member &m, std::uintptr_t stream, long long now) noexcept
 {
     switch (stream) {
     case kPid:
         watcher_.remove(m.child.pidfd());
         m.exited = true;
         if (reading_done(m))
-            queue(ready, &m);
+            queue(m);
         break;
     case kOut:
         if (m.out && pump(m) == Pump::End)
-            stream_ended(m, m.out.get(), ready, now);
+            stream_ended(m, m.out.get(), now);
         break;
     case kErr:
         if (m.err && !pump_err(m))
-            stream_ended(m, m.err.get(), ready, now);
+            stream_ended(m, m.err.get(), now);
         break;
     default: // kIn
         if (m.in.valid() && !feed_in(m)) {
@@ -185,21 +190,18 @@ void Collection::handle(Member &m, std::uintptr_t stream, std::vector<Member *> 
 }
 
 // Children whose exit cannot be watched: look, and back off while none moves.
-void Collection::look_at_unwatched(std::vector<Member *> &ready) noexcept
+void Collection::look_at_unwatched() noexcept
 {
-    if (unwatched_.empty())
+    if (unwatched_ == 0)
         return;
     bool moved = false;
-    for (std::size_t i = 0; i < unwatched_.size();) {
-        Member *m = unwatched_[i];
-        if (m->child.has_exited()) {
+    for (auto &m : members_) {
+        if (m->unwatched && m->child.has_exited()) {
+            m->unwatched = false;
+            --unwatched_;
             m->exited = true;
-            queue(ready, m);
-            unwatched_[i] = unwatched_.back();
-            unwatched_.pop_back();
+            queue(*m);
             moved = true;
-        } else {
-            ++i;
         }
     }
     backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
@@ -211,13 +213,13 @@ std::vector<std::unique_ptr<Member>> Collection::take_all() noexcept
         unwatch_all(*m);
         if (m->serial != 0)
             drive_unregister(m->serial); // a cancellation no longer reaches it through us
-    }
-    unwatched_.clear();
-    ready_.clear();
-    timers_.clear();
-    by_serial_.clear();
-    for (auto &m : members_)
         m->timer_due = 0;
+        m->queued = m->unwatched = false;
+        m->next_done = nullptr;
+    }
+    unwatched_ = 0;
+    done_head_ = done_tail_ = nullptr;
+    timers_.clear();
     return std::move(members_);
 }
 
@@ -227,14 +229,25 @@ std::unique_ptr<Member> Collection::take(Member &m) noexcept
     if (m.timer_due != 0)
         timers_.erase(m.timer_it);
     m.timer_due = 0;
-    if (m.serial != 0) {
-        by_serial_.erase(m.serial);
+    if (m.serial != 0)
         drive_unregister(m.serial);
+    if (m.unwatched) {
+        m.unwatched = false;
+        --unwatched_;
     }
-    if (!m.exited) // only such members are looked at now and then
-        unwatched_.erase(std::remove(unwatched_.begin(), unwatched_.end(), &m), unwatched_.end());
-    if (m.queued)
-        ready_.erase(std::remove(ready_.begin(), ready_.end(), &m), ready_.end());
+    if (m.queued) { // off the done list
+        Member **link = &done_head_;
+        Member *prev = nullptr;
+        while (*link != &m) {
+            prev = *link;
+            link = &(*link)->next_done;
+        }
+        *link = m.next_done;
+        if (done_tail_ == &m)
+            done_tail_ = prev;
+        m.next_done = nullptr;
+        m.queued = false;
+    }
     const std::size_t index = m.index;
     std::unique_ptr<Member> taken = std::move(members_[index]);
     if (index + 1 != members_.size()) {
@@ -242,7 +255,6 @@ std::unique_ptr<Member> Collection::take(Member &m) noexcept
         members_[index]->index = index;
     }
     members_.pop_back();
-    taken->queued = false;
     return taken;
 }
 
@@ -255,16 +267,21 @@ void Collection::unwatch_all(Member &m) noexcept
         watcher_.remove(m.child.pidfd());
 }
 
-void Collection::queue(std::vector<Member *> &ready, Member *m) noexcept
+void Collection::queue(Member &m) noexcept
 {
-    if (!m->queued) {
-        m->queued = true;
-        ready.push_back(m); // reserved in step()
-    }
+    if (m.queued)
+        return;
+    m.queued = true;
+    m.next_done = nullptr;
+    if (done_tail_ != nullptr)
+        done_tail_->next_done = &m;
+    else
+        done_head_ = &m;
+    done_tail_ = &m;
 }
 
 // The output or stderr stream @p fd of @p m ended (or passed its limit).
-void Collection::stream_ended(Member &m, int fd, std::vector<Member *> &ready, long long now) noexcept
+void Collection::stream_ended(Member &m, int fd, long long now) noexcept
 {
     watcher_.remove(fd);
     if (fd == m.out.get())
@@ -276,7 +293,7 @@ void Collection::stream_ended(Member &m, int fd, std::vector<Member *> &ready, l
     if (reading_done(m))
         watch_exit(m);
     if (m.exited && reading_done(m))
-        queue(ready, &m);
+        queue(m);
 }
 
 void Collection::stop(Member &m, unsigned why, long long now) noexcept
@@ -287,7 +304,7 @@ void Collection::stop(Member &m, unsigned why, long long now) noexcept
 
 // The stop sequence gave up on the pipes (held open by a process outside
 // the child's group): they close, and the exit is watched instead.
-void Collection::abandon(Member &m, std::vector<Member *> &ready) noexcept
+void Collection::abandon(Member &m) noexcept
 {
     if (reading_done(m) && !m.in.valid())
         return;
@@ -297,7 +314,7 @@ void Collection::abandon(Member &m, std::vector<Member *> &ready) noexcept
     end_streams(m);
     watch_exit(m);
     if (m.exited)
-        queue(ready, &m);
+        queue(m);
 }
 
 // Lists the member's next due time in the timer queue.
@@ -328,10 +345,10 @@ void Collection::schedule(Member &m, long long now) noexcept
 // The earliest moment a step has something to do (0: none known).
 long long Collection::next_due(long long now) const noexcept
 {
-    if (!ready_.empty())
+    if (done_head_ != nullptr)
         return now;
     long long due = timers_.empty() ? 0 : timers_.begin()->first;
-    if (!unwatched_.empty()) {
+    if (unwatched_ != 0) {
         const long long look = now + static_cast<long long>(backoff_ms_) * kNsPerMs;
         due = due == 0 ? look : std::min(due, look);
     }
@@ -364,7 +381,8 @@ void Collection::watch_exit(Member &m) noexcept
         m.exited = true;
         return;
     }
-    unwatched_.push_back(&m); // reserved by add() and step()
+    m.unwatched = true;
+    ++unwatched_;
     backoff_ms_ = kFirstBackoffMs;
 }
 

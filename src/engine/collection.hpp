@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "../os/watcher.hpp"
@@ -57,9 +56,14 @@ class Collection
     /// its descriptors cannot be watched; throws std::bad_alloc likewise.
     bool add(std::unique_ptr<Member> &member);
 
-    /// Waits for events (with @p block; else only looks) and moves the done
-    /// members into @p done. Throws RunFailure when waiting itself fails,
-    /// std::bad_alloc when out of memory.
+    /// Waits for events (with @p block; else only looks); the members found
+    /// done are then taken out with pop_done(). Throws RunFailure when
+    /// waiting itself fails.
+    void step(bool block);
+    /// The next done member, out of the collection, or null.
+    std::unique_ptr<Member> pop_done() noexcept;
+    /// step(), then every done member into @p done. Throws RunFailure,
+    /// std::bad_alloc (nothing is lost: the members stay done, for later).
     void step(std::vector<std::unique_ptr<Member>> &done, bool block);
 
     /// Takes every member out (the collection stops watching them).
@@ -74,16 +78,16 @@ class Collection
     enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
-    void handle(Member &m, std::uintptr_t stream, std::vector<Member *> &ready, long long now) noexcept;
-    void stream_ended(Member &m, int fd, std::vector<Member *> &ready, long long now) noexcept;
+    void handle(Member &m, std::uintptr_t stream, long long now) noexcept;
+    void stream_ended(Member &m, int fd, long long now) noexcept;
     void stop(Member &m, unsigned why, long long now) noexcept;
-    void abandon(Member &m, std::vector<Member *> &ready) noexcept;
+    void abandon(Member &m) noexcept;
     void schedule(Member &m, long long now) noexcept;
     void watch_exit(Member &m) noexcept;
-    void look_at_unwatched(std::vector<Member *> &ready) noexcept;
+    void look_at_unwatched() noexcept;
     long long next_due(long long now) const noexcept;
     void rearm(long long now) noexcept;
-    static void queue(std::vector<Member *> &ready, Member *m) noexcept;
+    void queue(Member &m) noexcept;
     void unwatch_all(Member &m) noexcept;
 
     Watcher watcher_;
@@ -93,10 +97,10 @@ class Collection
     bool cancelling_all_ = false;
     StopDefaults defaults_;
     std::vector<std::unique_ptr<Member>> members_;
-    std::vector<Member *> unwatched_; // exit only seen by looking (no pidfd)
-    std::vector<Member *> ready_;     // done already when added
+    std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
+    Member *done_head_ = nullptr; // the done list (see Member::next_done)
+    Member *done_tail_ = nullptr;
     TimerQueue timers_;
-    std::unordered_map<Serial, Member *> by_serial_;
     int backoff_ms_ = 1;
 };
 

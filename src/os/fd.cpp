@@ -25,12 +25,23 @@ pthread_cond_t g_fork_cond = PTHREAD_COND_INITIALIZER;
 unsigned g_in_flight = 0;
 bool g_forking = false;
 
-// The write ends in flight. Grown (in the parent, under the table lock) with
-// realloc so that growing can fail without throwing; never shrunk. The child
-// reads and trims it without allocating.
-int *g_writers = nullptr;
+// The write ends in flight, each with the thread whose next fork() keeps it
+// (its own result pipe). The first ones live in the library's own data,
+// next to the locks: after a fork() the parent touches as few pages as it
+// can (every page written while a child still shares it costs a copy).
+// Grown (in the parent, under the table lock) with malloc so that growing
+// can fail without throwing; never shrunk. The child reads and trims it
+// without allocating.
+struct Writer {
+    int fd;
+    bool kept;
+    pthread_t keeper;
+};
+constexpr std::size_t kInlineWriters = 64;
+Writer g_inline_writers[kInlineWriters];
+Writer *g_writers = g_inline_writers;
 std::size_t g_writer_count = 0;
-std::size_t g_writer_capacity = 0;
+std::size_t g_writer_capacity = kInlineWriters;
 
 constexpr std::size_t kMaxHooks = 8;
 ChildResetHook g_hooks[kMaxHooks] = {};
@@ -39,20 +50,27 @@ std::size_t g_hook_count = 0;
 constexpr std::size_t kMaxParked = 16;
 void *volatile g_parked[kMaxParked] = {};
 
-thread_local int t_keep_fd = -1;
-
-// Lists @p fd; the caller holds the table lock.
-bool list_writer_locked(int fd) noexcept
+// Lists @p fd (kept by this thread's next fork() with @p keep); the caller
+// holds the table lock.
+bool list_writer_locked(int fd, bool keep) noexcept
 {
     if (g_writer_count == g_writer_capacity) {
-        const std::size_t capacity = g_writer_capacity ? g_writer_capacity * 2 : 32;
-        auto *grown = static_cast<int *>(std::realloc(g_writers, capacity * sizeof(int)));
+        const std::size_t capacity = g_writer_capacity * 2;
+        auto *grown = static_cast<Writer *>(std::malloc(capacity * sizeof(Writer)));
         if (grown == nullptr)
             return false;
+        for (std::size_t i = 0; i < g_writer_count; ++i)
+            grown[i] = g_writers[i];
+        if (g_writers != g_inline_writers)
+            std::free(g_writers);
         g_writers = grown;
         g_writer_capacity = capacity;
     }
-    g_writers[g_writer_count++] = fd;
+    Writer &w = g_writers[g_writer_count++];
+    w.fd = fd;
+    w.kept = keep;
+    if (keep)
+        w.keeper = pthread_self();
     return true;
 }
 
@@ -60,7 +78,7 @@ bool list_writer_locked(int fd) noexcept
 void unlist_writer_locked(int fd) noexcept
 {
     for (std::size_t i = 0; i < g_writer_count; ++i) {
-        if (g_writers[i] == fd) {
+        if (g_writers[i].fd == fd) {
             g_writers[i] = g_writers[--g_writer_count];
             return;
         }
@@ -87,12 +105,14 @@ void atfork_child() noexcept
     // Constant work: only the write ends in flight (one per thread that is
     // between pipe2() and its own fork(), plus stdin feeds), never one per
     // running child.
+    // pthread_self() names the forking thread in the child as in the parent.
     std::size_t kept = 0;
+    const pthread_t self = pthread_self();
     for (std::size_t i = 0; i < g_writer_count; ++i) {
-        if (g_writers[i] == t_keep_fd)
+        if (g_writers[i].kept && pthread_equal(g_writers[i].keeper, self))
             g_writers[kept++] = g_writers[i];
         else
-            ::close(g_writers[i]);
+            ::close(g_writers[i].fd);
     }
     g_writer_count = kept;
     for (std::size_t i = 0; i < g_hook_count; ++i)
@@ -179,13 +199,13 @@ int WriteEnd::release_in_child() noexcept
     return fd;
 }
 
-bool WriteEnd::adopt(int fd, const ForkGuard &) noexcept
+bool WriteEnd::adopt(int fd, const ForkGuard &, bool keep) noexcept
 {
     reset();
     bool listed;
     {
         GlobalLock lock;
-        listed = list_writer_locked(fd);
+        listed = list_writer_locked(fd, keep);
     }
     if (!listed) {
         ::close(fd);
@@ -207,7 +227,7 @@ int move_above_stdio(int fd) noexcept
     return moved;
 }
 
-bool make_pipe(UniqueFd &read_end, WriteEnd &write_end) noexcept
+bool make_pipe(UniqueFd &read_end, WriteEnd &write_end, bool keep) noexcept
 {
     int fds[2];
     // A concurrent fork() waits in its prepare handler until the write end
@@ -227,17 +247,12 @@ bool make_pipe(UniqueFd &read_end, WriteEnd &write_end) noexcept
         errno = e;
         return false;
     }
-    if (!write_end.adopt(fds[1], guard)) {
+    if (!write_end.adopt(fds[1], guard, keep)) {
         ::close(fds[0]);
         return false;
     }
     read_end.reset(fds[0]);
     return true;
-}
-
-void keep_in_next_child(int fd) noexcept
-{
-    t_keep_fd = fd;
 }
 
 void register_child_reset_hook(ChildResetHook hook) noexcept

@@ -132,9 +132,10 @@ class WriteEnd
     /// which no other thread touches.
     int release_in_child() noexcept;
 
-    /// Lists @p fd, a write end just created under @p guard. Returns false
+    /// Lists @p fd, a write end just created under @p guard (with @p keep,
+    /// the next fork() of this thread keeps it in its child). Returns false
     /// (errno ENOMEM, @p fd closed) when the list cannot grow.
-    bool adopt(int fd, const ForkGuard &guard) noexcept;
+    bool adopt(int fd, const ForkGuard &guard, bool keep = false) noexcept;
 
   private:
     int fd_ = -1;
@@ -145,12 +146,10 @@ class WriteEnd
 int move_above_stdio(int fd) noexcept;
 
 /// Creates a close-on-exec pipe with both ends above fd 2. The write end is
-/// listed before any other thread can fork. Returns false with errno set.
-bool make_pipe(UniqueFd &read_end, WriteEnd &write_end) noexcept;
-
-/// Names the write end that the next fork() on this thread keeps in its
-/// child (the child's own result pipe). -1 keeps none.
-void keep_in_next_child(int fd) noexcept;
+/// listed before any other thread can fork; with @p keep, the next fork() of
+/// this thread keeps it in its child (the child's own result pipe). Returns
+/// false with errno set.
+bool make_pipe(UniqueFd &read_end, WriteEnd &write_end, bool keep = false) noexcept;
 
 /// Hook that a registry uses to drop the parent's entries in a forked child.
 /// Runs in the child only; must not allocate or free.

@@ -4,6 +4,7 @@
 #include "watcher.hpp"
 
 #include <cerrno>
+#include <utility>
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -15,7 +16,7 @@ namespace procreact
 
 bool Watcher::add(int fd, std::uint64_t tag, std::uint32_t events) noexcept
 {
-    if (!epoll_ && polled_.size() >= kPollMax && !to_epoll())
+    if (!epoll_ && polled_count_ >= kPollMax && !to_epoll())
         return false;
     if (epoll_) {
         epoll_event ev{};
@@ -23,12 +24,7 @@ bool Watcher::add(int fd, std::uint64_t tag, std::uint32_t events) noexcept
         ev.data.u64 = tag;
         return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
     }
-    try {
-        polled_.push_back(Registration{fd, tag, events});
-    } catch (...) {
-        errno = ENOMEM;
-        return false;
-    }
+    polled_[polled_count_++] = Registration{fd, tag, events};
     return true;
 }
 
@@ -40,10 +36,9 @@ void Watcher::remove(int fd) noexcept
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
         return;
     }
-    for (std::size_t i = 0; i < polled_.size(); ++i) {
+    for (std::size_t i = 0; i < polled_count_; ++i) {
         if (polled_[i].fd == fd) {
-            polled_[i] = polled_.back();
-            polled_.pop_back();
+            polled_[i] = polled_[--polled_count_];
             return;
         }
     }
@@ -60,7 +55,7 @@ int Watcher::wait(Event *out, int max, int timeout_ms) noexcept
         return n;
     }
     struct pollfd fds[kPollMax];
-    const nfds_t count = static_cast<nfds_t>(polled_.size());
+    const nfds_t count = static_cast<nfds_t>(polled_count_);
     for (nfds_t i = 0; i < count; ++i)
         fds[i] = {polled_[i].fd, static_cast<short>(polled_[i].events), 0};
     const int r = wait_retry(timeout_ms, [&](int left) { return ::poll(fds, count, left); });
@@ -86,7 +81,8 @@ bool Watcher::to_epoll() noexcept
     UniqueFd epoll(move_above_stdio(::epoll_create1(EPOLL_CLOEXEC)));
     if (!epoll)
         return false;
-    for (const Registration &r : polled_) {
+    for (std::size_t i = 0; i < polled_count_; ++i) {
+        const Registration &r = polled_[i];
         epoll_event ev{};
         ev.events = r.events;
         ev.data.u64 = r.tag;
@@ -94,8 +90,7 @@ bool Watcher::to_epoll() noexcept
             return false;
     }
     epoll_ = std::move(epoll);
-    polled_.clear();
-    polled_.shrink_to_fit();
+    polled_count_ = 0;
     return true;
 }
 

@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "fd.hpp"
 
@@ -53,7 +52,8 @@ class Watcher
     bool to_epoll() noexcept;
 
     UniqueFd epoll_;
-    std::vector<Registration> polled_; // the set while it is poll()'s
+    Registration polled_[kPollMax]; // the set while it is poll()'s
+    std::size_t polled_count_ = 0;
 };
 
 } // namespace procreact
