@@ -127,8 +127,7 @@ FutureCore::~FutureCore()
     // reaps it) and free a built-in state; a custom state has no free
     // function, so it is dropped.
     child.kill_and_reap();
-    if (builtin)
-        free_builtin_state(type, type_state);
+    free_builtin_state(type, type_state);
 }
 
 namespace
@@ -333,7 +332,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     // pages are then not written while shared with a running child); a
     // custom one is made after the fork, so that a failed fork leaks nothing.
     if (core->builtin) {
-        core->type_state = type.initialize();
+        core->type_state = builtin_initialize(type);
         if (core->type_state == nullptr) {
             errno = ENOMEM;
             return future;
@@ -404,7 +403,9 @@ std::unique_ptr<FutureCore> adopt_hand_built(const ProcReact_Future &future) noe
         core->child = std::move(child);
     else
         child.release();
-    if (future.type.initialize != nullptr)
+    if (core->builtin)
+        core->type_state = builtin_initialize(future.type);
+    else if (future.type.initialize != nullptr)
         core->type_state = future.type.initialize();
     return core;
 }
@@ -413,7 +414,8 @@ Pump pump(FutureCore &core) noexcept
 {
     if (core.type.append == nullptr || !core.out)
         return Pump::End;
-    const ssize_t n = core.type.append(&core.type, core.type_state, core.out.get());
+    const ssize_t n = core.builtin ? builtin_append(core.type, core.type_state, core.out.get())
+                                   : core.type.append(&core.type, core.type_state, core.out.get());
     if (n > 0) {
         core.bytes_read += static_cast<std::uint64_t>(n);
         if (core.bytes_read > core.plan.limit) {

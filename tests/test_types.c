@@ -378,15 +378,13 @@ static void test_large_string_array(void **state)
 /* -------------------------------------------------- the building blocks */
 
 /* Feeds @p len bytes through a pipe into append() and finalizes against a
- * child that exits with @p code. The child is forked before the state
- * exists: under valgrind a child that exits while the parent's heap block
- * is referenced only from a register reports it as lost and exits with 1. */
+ * child that exits with @p code (an exec'ed stand-in, see t_fork_exiting()). */
 static void *feed_blocks(ProcReact_Type *type, void *(*initialize)(void), const char *bytes, size_t len, int code,
                          ProcReact_Status *status)
 {
     int fds[2];
     ssize_t n;
-    pid_t pid = t_fork_sleeper(0, code);
+    pid_t pid = t_fork_exiting(code);
     void *st;
     assert_true(pid > 0);
     st = initialize();
@@ -460,6 +458,59 @@ static void test_building_blocks_string_array(void **state)
     assert_int_equal(status, PROCREACT_STATUS_OK);
 }
 
+/* A state made by the client (the bare public struct) grows a token across
+ * many reads in linear time: 0.1 rescans the token on every read, which
+ * for 64 MiB in 16 KiB reads is some 128 GiB of scanning. */
+static void test_building_blocks_long_token(void **state)
+{
+    const size_t len = t_under_valgrind() ? (size_t)1 << 20 : (size_t)64 << 20;
+    ProcReact_Type type = procreact_create_string_array_type(',');
+    ProcReact_StringArrayState *s = (ProcReact_StringArrayState *)malloc(sizeof *s);
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char script[128], **arr;
+    int fds[2];
+    pid_t writer;
+    ssize_t n;
+    double cpu;
+    size_t i;
+    (void)state;
+    assert_non_null(s);
+    s->result = NULL;
+    s->result_length = 0;
+    snprintf(script, sizeof script, "head -c %zu /dev/zero | tr '\\0' a; printf ,b", len);
+    assert_int_equal(pipe(fds), 0);
+    writer = fork();
+    assert_true(writer >= 0);
+    if (writer == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    cpu = t_cpu();
+    do
+        n = procreact_type_append_strings_to_array(&type, s, fds[0]);
+    while (n > 0);
+    cpu = t_cpu() - cpu;
+    assert_int_equal(n, 0);
+    close(fds[0]);
+    arr = (char **)procreact_type_finalize_string_array(s, writer, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_non_null(arr);
+    assert_int_equal(array_length(arr), 2);
+    assert_int_equal(strlen(arr[0]), len);
+    for (i = 0; i < len; ++i)
+        if (arr[0][i] != 'a')
+            fail_msg("byte %zu differs", i);
+    assert_string_equal(arr[1], "b");
+    procreact_free_string_array(arr);
+    fprintf(stderr, "# %.3f s of CPU for the token\n", cpu);
+    if (!t_under_valgrind() && cpu > 1.5)
+        fail_msg("reading a %zu-byte token took %.2f s of CPU", len, cpu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +529,7 @@ int main(void)
         T_TEST(test_large_string_array),
         T_TEST(test_building_blocks_bytes),
         T_TEST(test_building_blocks_string_array),
+        T_TEST(test_building_blocks_long_token),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
 }
