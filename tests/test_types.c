@@ -8,6 +8,8 @@
  */
 #include "test.h"
 
+#include <limits.h>
+
 #include <procreact_future.h>
 #include <procreact_types.h>
 
@@ -458,6 +460,40 @@ static void test_building_blocks_string_array(void **state)
     assert_int_equal(status, PROCREACT_STATUS_OK);
 }
 
+/* A read error is recorded in the public struct (a NULL buffer with a size
+ * of UINT_MAX - 2, see procreact_types.h) and reported by the finalize,
+ * instead of passing for a short result. */
+static void test_building_blocks_record_read_errors(void **state)
+{
+    ProcReact_Type bytes_type = procreact_create_bytes_type();
+    ProcReact_Type array_type = procreact_create_string_array_type('\n');
+    ProcReact_BytesState *b = (ProcReact_BytesState *)procreact_type_initialize_bytes();
+    ProcReact_StringArrayState *a = (ProcReact_StringArrayState *)procreact_type_initialize_string_array();
+    ProcReact_Status status;
+    int dir = open(".", O_RDONLY | O_DIRECTORY); /* read() fails with EISDIR */
+    (void)state;
+    assert_true(dir >= 0);
+    assert_non_null(b);
+    assert_non_null(a);
+    errno = 0;
+    assert_int_equal(procreact_type_append_bytes(&bytes_type, b, dir), -1);
+    assert_int_equal(errno, EISDIR);
+    assert_null(b->data);
+    assert_int_equal(b->data_size, UINT_MAX - 2);
+    errno = 0;
+    assert_int_equal(procreact_type_append_strings_to_array(&array_type, a, dir), -1);
+    assert_int_equal(errno, EISDIR);
+    assert_null(a->result);
+    assert_int_equal(a->result_length, UINT_MAX - 2);
+    close(dir);
+    status = PROCREACT_STATUS_OK;
+    assert_null(procreact_type_finalize_bytes(b, t_fork_true(), &status));
+    assert_int_equal(status, PROCREACT_STATUS_READ_FAIL);
+    status = PROCREACT_STATUS_OK;
+    assert_null(procreact_type_finalize_string_array(a, t_fork_true(), &status));
+    assert_int_equal(status, PROCREACT_STATUS_READ_FAIL);
+}
+
 /* A state made by the client (the bare public struct) grows a token across
  * many reads in linear time: 0.1 rescans the token on every read, which
  * for 64 MiB in 16 KiB reads is some 128 GiB of scanning. */
@@ -529,6 +565,7 @@ int main(void)
         T_TEST(test_large_string_array),
         T_TEST(test_building_blocks_bytes),
         T_TEST(test_building_blocks_string_array),
+        T_TEST(test_building_blocks_record_read_errors),
         T_TEST(test_building_blocks_long_token),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
