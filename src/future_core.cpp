@@ -124,8 +124,9 @@ FutureCore::~FutureCore()
 {
     end_reading(*this);
     // Abandoned before it finished: stop the child (the watch kills and
-    // reaps it) and free a built-in state; a custom state has no free
-    // function, so it is dropped.
+    // reaps it) and free a built-in state, or a custom type's bare public
+    // struct meant for an exported finalize; any other custom state has no
+    // free function, so it is dropped.
     child.kill_and_reap();
     free_builtin_state(type, type_state);
 }
