@@ -186,9 +186,10 @@ PROCREACT_API void *procreact_type_initialize_string_array(void) PROCREACT_NOEXC
 /**
  * @brief Reads the available bytes from @p fd and splits them at @c type->delimiter.
  *
- * Each byte is scanned once, however long a token grows (the library keeps
- * the length of a token it is growing at the end of the token's buffer;
- * a token buffer of the client's own is measured with `strlen()` once).
+ * Reading is linear however long a token grows: each new byte is scanned
+ * once for the delimiter, and the token being read is measured with
+ * `strlen()` only while it is short (under 4 KiB); a longer one keeps its
+ * length at the end of its buffer, which the library grew.
  *
  * @param type  the type; its @c delimiter separates tokens (NULL means '\\n')
  * @param state a state from procreact_type_initialize_string_array() or a

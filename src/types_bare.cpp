@@ -89,9 +89,11 @@ void *finish_bytes(ProcReact_BytesState *s, Outcome outcome, bool as_string, Sta
         // Trimmed when much of the buffer is unused (or there is no room for the NUL).
         auto *data = static_cast<char *>(s->data);
         const std::size_t capacity = usable(data);
-        if (capacity < size + 1 || capacity - size > size / 8 + 64) {
-            data = static_cast<char *>(std::realloc(data, size + 1));
-            if (data == nullptr) {
+        if (capacity < size + 1 || capacity > size + size / 8 + 64) {
+            auto *resized = static_cast<char *>(std::realloc(data, size + 1));
+            if (resized != nullptr) {
+                data = resized;
+            } else if (capacity < size + 1) {
                 out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
                 free_bare_bytes(s);
                 return nullptr;
@@ -105,7 +107,7 @@ void *finish_bytes(ProcReact_BytesState *s, Outcome outcome, bool as_string, Sta
     if (size == 0) {
         std::free(s->data);
         s->data = nullptr;
-    } else if (usable(s->data) - size > size / 8 + 64) {
+    } else if (usable(s->data) > size + size / 8 + 64) {
         if (void *shrunk = std::realloc(s->data, size))
             s->data = shrunk;
     }

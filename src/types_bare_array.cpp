@@ -16,16 +16,20 @@ namespace
 constexpr std::size_t kChunk = 16 * 1024;
 
 // As in 0.1, the last slot holds the token being read (NULL before one has
-// started), and result_length counts it. To add to that token without
-// scanning it again, a slot buffer the library grew ends with a hint: the
-// token's length and a check word derived from it and the buffer's address.
-// A slot without a valid hint (the client's own) is measured with strlen().
+// started), and result_length counts it. To add to a long token without
+// scanning it again, a slot buffer of kHintFrom bytes or more that the
+// library grew ends with a hint: the token's length and a check word derived
+// from it and the buffer's address. A shorter buffer, or one without a valid
+// hint (the client's own), is measured with strlen(): at most kHintFrom
+// bytes per read for the short ones, so reading stays linear, and no byte a
+// client left uninitialized in a small buffer is looked at.
 
 struct Hint {
     std::size_t length;
     std::uintptr_t check;
 };
 constexpr std::uintptr_t kHintMagic = 0x9e3779b97f4a7c15u;
+constexpr std::size_t kHintFrom = 4096;
 
 std::uintptr_t hint_check(const char *slot, std::size_t length) noexcept
 {
@@ -37,7 +41,7 @@ std::size_t slot_length(char *slot) noexcept
     if (slot == nullptr)
         return 0;
     const std::size_t capacity = usable(slot);
-    if (capacity > sizeof(Hint)) {
+    if (capacity >= kHintFrom) {
         Hint hint;
         std::memcpy(&hint, slot + capacity - sizeof(Hint), sizeof hint);
         if (hint.check == hint_check(slot, hint.length) && hint.length < capacity - sizeof(Hint) &&
@@ -47,12 +51,22 @@ std::size_t slot_length(char *slot) noexcept
     return std::strlen(slot);
 }
 
-// Appends [begin, end) to the token in the last slot.
-bool extend_last_slot(ProcReact_StringArrayState *s, const char *begin, const char *end) noexcept
+// Appends [begin, end) to the token in the last slot; @p complete when a
+// delimiter ends it (a token that starts and ends in one read gets a buffer
+// of its exact size, with no hint).
+bool extend_last_slot(ProcReact_StringArrayState *s, const char *begin, const char *end, bool complete) noexcept
 {
     char *&slot = s->result[s->result_length - 1];
-    const std::size_t length = slot_length(slot);
     const auto add = static_cast<std::size_t>(end - begin);
+    if (slot == nullptr && complete) {
+        slot = static_cast<char *>(std::malloc(add + 1));
+        if (slot == nullptr)
+            return false;
+        std::memcpy(slot, begin, add);
+        slot[add] = '\0';
+        return true;
+    }
+    const std::size_t length = slot_length(slot);
     const std::size_t need = length + add + 1 + sizeof(Hint);
     std::size_t capacity = usable(slot);
     if (capacity < need) {
@@ -64,8 +78,10 @@ bool extend_last_slot(ProcReact_StringArrayState *s, const char *begin, const ch
     }
     std::memcpy(slot + length, begin, add);
     slot[length + add] = '\0';
-    const Hint hint{length + add, hint_check(slot, length + add)};
-    std::memcpy(slot + capacity - sizeof(Hint), &hint, sizeof hint);
+    if (capacity >= kHintFrom) {
+        const Hint hint{length + add, hint_check(slot, length + add)};
+        std::memcpy(slot + capacity - sizeof(Hint), &hint, sizeof hint);
+    }
     return true;
 }
 
@@ -133,13 +149,13 @@ ssize_t bare_array_append(ProcReact_StringArrayState *s, char delimiter, int fd)
         if (hit == nullptr)
             break;
         // A delimiter finishes the slot (an empty token is "") and opens a new one.
-        if (!extend_last_slot(s, token, hit) || !add_slot(s)) {
+        if (!extend_last_slot(s, token, hit, true) || !add_slot(s)) {
             fail_strings(s, errno == EFBIG ? EFBIG : ENOMEM);
             return -1;
         }
         token = hit + 1;
     }
-    if (token < end && !extend_last_slot(s, token, end)) {
+    if (token < end && !extend_last_slot(s, token, end, false)) {
         fail_strings(s, ENOMEM);
         return -1;
     }

@@ -460,6 +460,74 @@ static void test_building_blocks_string_array(void **state)
     assert_int_equal(status, PROCREACT_STATUS_OK);
 }
 
+/* The building blocks split like 0.1 whatever the read boundaries: random
+ * tokens written in random pieces, each piece read by its own append (so
+ * tokens grow across reads), into a client's state whose last slot already
+ * holds the start of a token ("pre", measured once with strlen()). */
+static void test_building_blocks_split_across_reads(void **state)
+{
+    ProcReact_Type type = procreact_create_string_array_type(',');
+    unsigned seed;
+    (void)state;
+    for (seed = 1; seed <= 40; ++seed) {
+        char data[6000], expect[6100];
+        size_t len = 0, pos = 0, i, n = 0;
+        unsigned r = seed;
+        int p[2];
+        ProcReact_StringArrayState *s = (ProcReact_StringArrayState *)malloc(sizeof *s);
+        ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+        char **arr;
+        assert_non_null(s);
+        s->result = (char **)malloc(sizeof(char *));
+        assert_non_null(s->result);
+        s->result[0] = strdup("pre");
+        s->result_length = 1;
+        while (len < sizeof data - 1) {
+            r = r * 1103515245u + 12345u;
+            data[len++] = (r >> 16) % 7 == 0 ? ',' : (char)('a' + (r >> 16) % 26);
+        }
+        assert_int_equal(pipe(p), 0);
+        while (pos < len) {
+            size_t piece;
+            r = r * 1103515245u + 12345u;
+            piece = 1 + (r >> 16) % (seed % 2 ? 7 : 900);
+            if (piece > len - pos)
+                piece = len - pos;
+            assert_int_equal(t_write_all(p[1], data + pos, piece), 0);
+            assert_int_equal(procreact_type_append_strings_to_array(&type, s, p[0]), (ssize_t)piece);
+            pos += piece;
+        }
+        close(p[1]);
+        assert_int_equal(procreact_type_append_strings_to_array(&type, s, p[0]), 0);
+        close(p[0]);
+        arr = (char **)procreact_type_finalize_string_array(s, t_fork_true(), &status);
+        assert_int_equal(status, PROCREACT_STATUS_OK);
+        assert_non_null(arr);
+        /* The expected tokens: "pre" + data, split at ',' (a trailing one adds none). */
+        snprintf(expect, sizeof expect, "pre%.*s", (int)len, data);
+        {
+            const char *tok = expect;
+            for (;;) {
+                const char *comma = strchr(tok, ',');
+                size_t tl = comma ? (size_t)(comma - tok) : strlen(tok);
+                if (comma == NULL && tl == 0)
+                    break;
+                assert_non_null(arr[n]);
+                if (strlen(arr[n]) != tl || memcmp(arr[n], tok, tl) != 0)
+                    fail_msg("seed %u: token %zu differs", seed, n);
+                ++n;
+                if (comma == NULL)
+                    break;
+                tok = comma + 1;
+            }
+        }
+        assert_null(arr[n]);
+        for (i = 0; i < n; ++i)
+            assert_non_null(arr[i]);
+        procreact_free_string_array(arr);
+    }
+}
+
 /* A read error is recorded in the public struct (a NULL buffer with a size
  * of UINT_MAX - 2, see procreact_types.h) and reported by the finalize,
  * instead of passing for a short result. */
@@ -565,6 +633,7 @@ int main(void)
         T_TEST(test_large_string_array),
         T_TEST(test_building_blocks_bytes),
         T_TEST(test_building_blocks_string_array),
+        T_TEST(test_building_blocks_split_across_reads),
         T_TEST(test_building_blocks_record_read_errors),
         T_TEST(test_building_blocks_long_token),
     };
