@@ -43,9 +43,13 @@
  * A failure (too large, out of memory, a read error) is recorded in the
  * public fields as a NULL buffer with a size of `UINT_MAX - 2` or more,
  * which the finalize turns into its status; later appends only drain the
- * descriptor. The types of procreact_create_bytes_type() and the like do
- * not go through these states at all inside a future: the library reads
- * with states of its own there (with no 4 GiB limit for the string type).
+ * descriptor (they return what they read, so a loop reads to the end).
+ * A future whose type is entirely built-in (its three functions all the
+ * library's, as procreact_create_bytes_type() and the others make it) does
+ * not go through these states: the library reads with states of its own
+ * there, which no client sees (with no 4 GiB limit for the string type). A
+ * type that mixes in a function of the client's is read through its
+ * pointers, with the states above.
  * @{
  */
 #ifndef PROCREACT_TYPES_H
