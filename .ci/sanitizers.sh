@@ -4,7 +4,7 @@
 # Runs the whole test suite (except the multi-GiB 'slow' suite) under
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer  (build-asan)
 #   2. ThreadSanitizer                                 (build-tsan)
-#   3. valgrind memcheck, leak check full              (build-vg)
+#   3. valgrind memcheck, leak check full              (build-vg, debugoptimized)
 # and fails on the first sanitizer report, valgrind error or test failure.
 # Self-contained: run it from a fresh clone with `bash .ci/sanitizers.sh`.
 # Select steps with SANITIZERS="asan tsan valgrind" (the default is all three).
@@ -75,31 +75,28 @@ for step in $steps; do
     ;;
   valgrind)
     echo "==== valgrind memcheck"
-    setup build-vg
-    suites=("${compiled[@]}")
-    # The multithreaded suites fork children whose memory is referenced only
-    # from the stacks of threads that do not exist in the child: memcheck
-    # reports it as definitely lost when the child _exit()s and, with
-    # --error-exitcode, replaces the child's exit code, which these tests
-    # check. They run in a second pass where memory errors still fail but
-    # leaks do not.
-    mt=(threads foreign forkmt)
-    vg="valgrind --error-exitcode=66 --leak-check=full --child-silent-after-fork=yes --track-fds=no"
-    vg="$vg --track-origins=no --num-callers=30 --quiet"
-    no_mt=()
-    for s in "${mt[@]}"; do no_mt+=(--no-suite "$s"); done
-    if meson test -C build-vg --setup valgrind --list >/dev/null 2>&1; then
-      # the project's own setup (tests/meson.build)
-      HARDENING_SCALE=20 run_tests build-vg --setup valgrind "${suites[@]}" "${no_mt[@]}" \
-        --timeout-multiplier 4 || status=1
-    else
-      HARDENING_SCALE=20 run_tests build-vg --wrapper "$vg --errors-for-leak-kinds=definite,indirect" \
-        "${suites[@]}" "${no_mt[@]}" --timeout-multiplier 4 || status=1
+    # debugoptimized, as users build it: the optimizer is what leaves a
+    # pointer only in a register, which the leak check of an exiting child
+    # used to see as lost (issue 14). The flags are the project's own test
+    # setups (tests/meson.build), used as they are.
+    setup build-vg -Dbuildtype=debugoptimized
+    if ! meson test -C build-vg --setup valgrind --list >/dev/null 2>&1; then
+      echo "FAILED: no valgrind test setup in build-vg (is valgrind installed?)"
+      status=1
+      continue
     fi
+    # The multithreaded suites fork children that run library code and
+    # _exit(): they run under 'valgrindforked' (the same flags, leaks
+    # reported but not errors; see tests/meson.build).
+    mt=(threads foreign forkmt)
+    no_mt=()
     mt_suites=()
-    for s in "${mt[@]}"; do mt_suites+=(--suite "$s"); done
-    HARDENING_SCALE=20 run_tests build-vg --wrapper "$vg --errors-for-leak-kinds=none" "${mt_suites[@]}" \
-      --timeout-multiplier 4 || status=1
+    for s in "${mt[@]}"; do
+      no_mt+=(--no-suite "$s")
+      mt_suites+=(--suite "$s")
+    done
+    HARDENING_SCALE=20 run_tests build-vg --setup valgrind "${compiled[@]}" "${no_mt[@]}" || status=1
+    HARDENING_SCALE=20 run_tests build-vg --setup valgrindforked "${mt_suites[@]}" || status=1
     ;;
   *)
     echo "unknown step: $step" >&2

@@ -61,7 +61,26 @@ typedef struct {
     double user_time;
     /** CPU seconds the child (and its reaped descendants) spent in the kernel. */
     double system_time;
-    /** The child's peak resident set size, in KiB (0 when unknown). */
+    /**
+     * The child's peak resident set size, in KiB (0 when unknown), as the
+     * kernel reports it (`ru_maxrss`). On Linux this is not always the
+     * child's own peak: the kernel counts, as part of the child, the address
+     * space it had before it executed its program.
+     * - A program started by procreact_command_spawn() runs, until its
+     *   `exec`, in the parent's address space (`posix_spawn()` shares it, as
+     *   `vfork()` does), so its value is at least the parent's own peak
+     *   (VmHWM in /proc/self/status) at the time of the spawn: a `sleep`
+     *   spawned from a parent that once held 400 MiB reports about 400 MiB.
+     * - A forked future's child starts with a copy of the parent's page
+     *   tables, so its value is at least the parent's resident size at the
+     *   fork (its current size, not its peak), whether the child then
+     *   executes a program or not.
+     *
+     * So the value is the child's own peak only when that is larger than
+     * what it started with; a value near the parent's size says nothing
+     * about the child. (Nothing cheap avoids it: the kernel keeps the larger
+     * value across `exec`.)
+     */
     long max_rss_kib;
     /**
      * Captured standard error (a spawned future whose command captures it),

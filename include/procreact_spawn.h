@@ -28,9 +28,10 @@
  * times, from several threads at once, as long as nobody changes it
  * meanwhile.
  *
- * The first spawn that needs `/dev/null` (the default standard input, or a
- * discarded output) opens it once for the whole process, close-on-exec and
- * above descriptor 2; the library keeps that one descriptor open.
+ * `/dev/null` (the default standard input, or a discarded output) is opened
+ * by the child itself, as it starts: the library keeps no descriptor for it,
+ * so an application that closes descriptors (every one above 2, say) can
+ * never make a program read or write one of its own files or pipes instead.
  * @{
  */
 #ifndef PROCREACT_SPAWN_H
@@ -69,9 +70,13 @@ typedef enum {
  * @brief Makes a command that runs @p argv.
  *
  * @p argv is a NULL-terminated array; it is copied. `argv[0]` names the
- * program: with a slash it is a path, otherwise it is looked up in `PATH`
- * as `execvp()` does (the command's own `PATH` if it sets one, else the
- * parent's, else `/bin:/usr/bin`).
+ * program: with a slash it is a path, otherwise it is looked up as
+ * `execvp()` in the program would look it up: in the `PATH` of the
+ * program's environment (the parent's `PATH` when the environment is
+ * inherited, the command's own when it sets one), and in `/bin:/usr/bin`
+ * when that environment has no `PATH` (after procreact_command_clear_env()
+ * or procreact_command_unset_env() of `PATH`): the parent's `PATH` is then
+ * not used, as with Python's `subprocess` (`os.defpath`).
  *
  * @return A new command, freed with procreact_command_free(); NULL with
  *         errno EINVAL when @p argv is NULL, empty or `argv[0]` is empty,
@@ -91,7 +96,8 @@ PROCREACT_API int procreact_command_set_cwd(ProcReact_Command *command, const ch
 
 /**
  * @brief Starts the program's environment empty instead of from the parent's.
- * Later procreact_command_set_env() calls add to it.
+ * Later procreact_command_set_env() calls add to it. Without a `PATH` among
+ * them the program is looked up in `/bin:/usr/bin` (see procreact_command_new()).
  * @return 0, or -1 with errno EINVAL for a NULL command.
  */
 PROCREACT_API int procreact_command_clear_env(ProcReact_Command *command) PROCREACT_NOEXCEPT;

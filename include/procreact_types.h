@@ -21,6 +21,35 @@
  * once the child has exited and its output has ended, so a wait inside it
  * returns at once. A type whose @c append or @c finalize is NULL cannot be
  * used: procreact_initialize_future() refuses it.
+ *
+ * @par The building blocks and their states
+ * The exported functions below (procreact_type_append_bytes() and the
+ * others) accept any state that starts with the public struct of its type
+ * (::ProcReact_BytesState or ::ProcReact_StringArrayState): the states that
+ * procreact_type_initialize_bytes() and procreact_type_initialize_string_array()
+ * make, which are exactly that struct, and a struct the client allocated
+ * itself with `malloc()` (with fields of its own after it, if it likes).
+ * Every such state is read and written the same way, through its public
+ * fields only, the way 0.1 reads it: @c data holds @c data_size bytes in a
+ * `malloc`'ed buffer (NULL when empty); @c result holds @c result_length
+ * `malloc`'ed slots, the last of which is the token being read (NULL before
+ * one has started). Nothing after the public struct is ever read or
+ * written, and no state is recognised by its address, so a client that
+ * frees a state with `free()` (its buffers first) and allocates another,
+ * even at the same address, loses nothing. Room is what `malloc_usable_size()`
+ * reports for a buffer, so buffers grow geometrically and reading is linear.
+ * A state counts at most `UINT_MAX` bytes (tokens): past that append fails
+ * with `EFBIG` and the finalize reports #PROCREACT_STATUS_RESULT_TOO_LARGE.
+ * A failure (too large, out of memory, a read error) is recorded in the
+ * public fields as a NULL buffer with a size of `UINT_MAX - 2` or more,
+ * which the finalize turns into its status; later appends only drain the
+ * descriptor (they return what they read, so a loop reads to the end).
+ * A future whose type is entirely built-in (its three functions all the
+ * library's, as procreact_create_bytes_type() and the others make it) does
+ * not go through these states: the library reads with states of its own
+ * there, which no client sees (with no 4 GiB limit for the string type). A
+ * type that mixes in a function of the client's is read through its
+ * pointers, with the states above.
  * @{
  */
 #ifndef PROCREACT_TYPES_H
@@ -82,9 +111,11 @@ typedef struct {
 } ProcReact_BytesState;
 
 /**
- * @brief The public part of the string-array type's reading state.
+ * @brief The string-array type's reading state for the building blocks.
  *
- * Clients never need to read it; it is documented for layout compatibility.
+ * As in 0.1: @c result holds @c result_length `malloc`'ed slots, the last
+ * one the token being read (NULL before one has started); a client may
+ * allocate it itself (see @ref Types).
  */
 typedef struct {
     /** The tokens completed so far. */
@@ -99,8 +130,9 @@ PROCREACT_BEGIN_DECLS
  * @brief Makes a reading state for the bytes and string types.
  * @return a state to pass to procreact_type_append_bytes() and later to
  *         procreact_type_finalize_bytes() or procreact_type_finalize_string(),
- *         which free it; NULL when out of memory. States from anywhere else
- *         (for instance a ProcReact_BytesState of your own) are not accepted.
+ *         which free it; NULL when out of memory. It is a zeroed
+ *         ::ProcReact_BytesState and nothing more: a struct of your own
+ *         works the same (see @ref Types).
  */
 PROCREACT_API void *procreact_type_initialize_bytes(void) PROCREACT_NOEXCEPT;
 
@@ -111,28 +143,35 @@ PROCREACT_API void *procreact_type_initialize_bytes(void) PROCREACT_NOEXCEPT;
  * which grows geometrically, so it blocks only when the descriptor has no data.
  *
  * @param type  unused (may be NULL)
- * @param state a state from procreact_type_initialize_bytes()
+ * @param state a state from procreact_type_initialize_bytes() or a
+ *              ::ProcReact_BytesState of your own (see @ref Types)
  * @param fd    the descriptor to read
  * @return bytes read, 0 at end of stream, -1 on error (errno set; `EINVAL`
- *         for a NULL state, `ENOMEM` when the buffer cannot grow)
+ *         for a NULL state, `ENOMEM` when the buffer cannot grow, `EFBIG`
+ *         past `UINT_MAX` bytes, or the `read()` error; all but `EINVAL`
+ *         and `EAGAIN` are recorded in the state for the finalize)
  */
 PROCREACT_API ssize_t procreact_type_append_bytes(ProcReact_Type *type, void *state, int fd) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Waits for @p pid and turns a bytes state into a ::ProcReact_BytesState result.
  *
- * Frees @p state in all cases.
+ * Frees @p state in all cases; as in 0.1 the result is the state itself.
  *
  * @return a `malloc`'ed ::ProcReact_BytesState (free its @c data, then it), or
- *         NULL when the child did not exit with code 0 or the output was 4 GiB
- *         or more (#PROCREACT_STATUS_RESULT_TOO_LARGE).
+ *         NULL when the child did not exit with code 0 or reading failed
+ *         (@p status says why: #PROCREACT_STATUS_RESULT_TOO_LARGE past
+ *         `UINT_MAX` bytes, #PROCREACT_STATUS_READ_FAIL,
+ *         #PROCREACT_STATUS_OUT_OF_MEMORY).
  */
 PROCREACT_API void *procreact_type_finalize_bytes(void *state, pid_t pid, ProcReact_Status *status) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Waits for @p pid and turns a bytes state into a NUL-terminated string.
  *
- * Frees @p state in all cases. The string type has no 4 GiB limit.
+ * Frees @p state in all cases. A state of the building blocks holds at
+ * most `UINT_MAX` bytes; a future of procreact_create_string_type() has no
+ * such limit.
  *
  * @return a `malloc`'ed string (free it with `free()`), or NULL when the child
  *         did not exit with code 0.
@@ -143,17 +182,22 @@ PROCREACT_API void *procreact_type_finalize_string(void *state, pid_t pid, ProcR
  * @brief Makes a reading state for the string-array type.
  * @return a state for procreact_type_append_strings_to_array() and
  *         procreact_type_finalize_string_array(), which frees it; NULL when
- *         out of memory.
+ *         out of memory. It is a ::ProcReact_StringArrayState with one NULL
+ *         slot, as 0.1 makes it, and nothing more (see @ref Types).
  */
 PROCREACT_API void *procreact_type_initialize_string_array(void) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Reads the available bytes from @p fd and splits them at @c type->delimiter.
  *
- * Each byte is scanned once, however long a token grows.
+ * Reading is linear however long a token grows: each new byte is scanned
+ * once for the delimiter, and the token being read is measured with
+ * `strlen()` only while it is short (under 4 KiB); a longer one keeps its
+ * length at the end of its buffer, which the library grew.
  *
  * @param type  the type; its @c delimiter separates tokens (NULL means '\\n')
- * @param state a state from procreact_type_initialize_string_array()
+ * @param state a state from procreact_type_initialize_string_array() or a
+ *              ::ProcReact_StringArrayState of your own (see @ref Types)
  * @param fd    the descriptor to read
  * @return bytes read, 0 at end of stream, -1 on error (errno set)
  */

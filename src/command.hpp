@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "fd.hpp"
+#include "os/fd.hpp"
 #include "procreact_spawn.h"
 
 struct ProcReact_Command {

@@ -190,13 +190,74 @@ static inline int t_reap(pid_t pid)
     return r == pid ? wstatus : -1;
 }
 
-/** Forks a child that sleeps @p ms milliseconds and exits with @p code. */
+
+/**
+ * Forks a stand-in child that execs /bin/true (@p code 0) or `/bin/sh -c
+ * 'exit CODE'` and so exits with @p code. Stand-ins exec rather than
+ * `_exit()`: under valgrind a forked child that exits runs the leak check on
+ * a copy of the test's heap, and a block referenced only from a register of
+ * the parent's frame counts as lost there, which turns the child's exit
+ * status into --error-exitcode. An exec'd program is not traced.
+ */
+static inline pid_t t_fork_exiting(int code)
+{
+    char script[32];
+    pid_t pid;
+    snprintf(script, sizeof script, "exit %d", code);
+    pid = fork();
+    if (pid == 0) {
+        if (code == 0)
+            execl("/bin/true", "true", (char *)NULL);
+        else
+            execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/** A stand-in child that exits with code 0 (see t_fork_exiting()). */
+static inline pid_t t_fork_true(void) { return t_fork_exiting(0); }
+
+/**
+ * In a forked child: writes @p text to @p fd after @p delay_ms milliseconds
+ * and exits with 0, as a program (`/bin/sh` running `printf`) so that no
+ * leak check sees the exit (see t_fork_exiting()). Never returns.
+ */
+static inline void t_exec_writer(int fd, const char *text, long delay_ms)
+{
+    char script[64];
+    if (delay_ms > 0)
+        snprintf(script, sizeof script, "sleep %ld.%03ld; printf %%s \"$1\"", delay_ms / 1000, delay_ms % 1000);
+    else
+        snprintf(script, sizeof script, "printf %%s \"$1\"");
+    if (fd != STDOUT_FILENO) {
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    execl("/bin/sh", "sh", "-c", script, "sh", text, (char *)NULL);
+    _exit(127);
+}
+
+/**
+ * Forks a stand-in child that sleeps @p ms milliseconds and exits with
+ * @p code: `/bin/sh -c 'sleep S; exit CODE'`, or `sleep S` for code 0 (see
+ * t_fork_exiting()).
+ */
 static inline pid_t t_fork_sleeper(long ms, int code)
 {
-    pid_t pid = fork();
+    char seconds[32], script[64];
+    pid_t pid;
+    if (ms <= 0)
+        return t_fork_exiting(code);
+    snprintf(seconds, sizeof seconds, "%ld.%03ld", ms / 1000, ms % 1000);
+    snprintf(script, sizeof script, "sleep %s; exit %d", seconds, code);
+    pid = fork();
     if (pid == 0) {
-        t_sleep_ms(ms);
-        _exit(code);
+        if (code == 0) /* one exec less: sleep itself */
+            execl("/bin/sleep", "sleep", seconds, (char *)NULL);
+        else
+            execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
     }
     return pid;
 }

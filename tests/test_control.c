@@ -658,14 +658,10 @@ static ProcReact_bool pr_has_next(void *data)
 static pid_t pr_next(void *data)
 {
     PidRun *r = data;
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (r->hang)
-            for (;;)
-                pause();
-        usleep(20000);
-        _exit(7);
-    }
+    pid_t pid = r->hang ? fork() : t_fork_sleeper(20, 7);
+    if (pid == 0)
+        for (;;)
+            pause();
     r->spawned++;
     return pid;
 }

@@ -82,11 +82,7 @@ static pid_t p_next(void *data)
 {
     Work *w = data;
     int code = 10 + w->pid_spawned;
-    pid_t pid = fork();
-    if (pid == 0) {
-        usleep(30000);
-        _exit(code);
-    }
+    pid_t pid = t_fork_sleeper(30, code);
     w->pid_spawned++;
     return pid;
 }
@@ -125,9 +121,7 @@ static void work_check(Work *w)
 /* The application's own child, forked and waited for by the application. */
 static pid_t own_fork(int code)
 {
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(code);
+    pid_t pid = t_fork_exiting(code);
     assert_true(pid > 0);
     return pid;
 }

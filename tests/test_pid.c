@@ -12,14 +12,11 @@
  * non-zero) and returns its wait status. */
 static int wstatus_of_child(int code, int signo)
 {
-    pid_t pid = fork();
+    pid_t pid = signo != 0 ? fork() : t_fork_exiting(code);
     int wstatus;
     assert_true(pid >= 0);
-    if (pid == 0) {
-        if (signo != 0)
-            t_die_by_signal(signo);
-        _exit(code);
-    }
+    if (pid == 0)
+        t_die_by_signal(signo);
     wstatus = t_reap(pid);
     assert_int_not_equal(wstatus, -1);
     return wstatus;
@@ -285,13 +282,8 @@ static void test_wait_survives_eintr(void **state)
     long signals;
     int result;
     (void)state;
-    pid = fork();
+    pid = t_fork_sleeper(400, 9);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        t_child_quiet();
-        t_sleep_ms(400);
-        _exit(9);
-    }
     t_storm_start(1000);
     result = procreact_wait_for_exit_status(pid, &status);
     signals = t_storm_stop();

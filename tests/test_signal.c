@@ -239,10 +239,8 @@ static int sig_ign_scenario(void)
     /* And the library's futures get their exit status (under SIG_IGN the
      * kernel would have reaped them first: WAIT_FAIL). */
     future = procreact_initialize_future(procreact_create_string_type());
-    if (future.pid == 0) {
-        t_write_str(future.fd, "still mine");
-        _exit(0);
-    }
+    if (future.pid == 0)
+        t_exec_writer(future.fd, "still mine", 0);
     result = (char *)procreact_future_get(&future, &status);
     if (status != PROCREACT_STATUS_OK || result == NULL || strcmp(result, "still mine") != 0)
         return 3;

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include <procreact_control.h>
 #include <procreact_exit.h>
 #include <procreact_future.h>
 #include <procreact_future_iterator.h>
@@ -75,6 +76,74 @@ static void test_spawn_path_from_command_env(void **state)
     out = run(argv, use_path_env, &info, &status);
     assert_string_equal(out, "found\n");
     free(out);
+}
+
+/* PATH comes from the program's environment only: the parent's when it is
+ * inherited, the command's own when it sets one, and without any (cleared
+ * or unset) /bin:/usr/bin, as Python's subprocess (os.defpath) and
+ * execvp() do. A program found only in the parent's PATH is then not
+ * found. */
+static void unset_path(ProcReact_Command *c) { assert_int_equal(procreact_command_unset_env(c, "PATH"), 0); }
+
+static void clear_env(ProcReact_Command *c) { assert_int_equal(procreact_command_clear_env(c), 0); }
+
+static char g_probe_dir[64];
+
+static void clear_env_probe_path(ProcReact_Command *c)
+{
+    assert_int_equal(procreact_command_clear_env(c), 0);
+    assert_int_equal(procreact_command_set_env(c, "PATH", g_probe_dir), 0);
+}
+
+static void test_spawn_path_without_path_in_env(void **state)
+{
+    const char *probe[] = {"pr-path-probe", NULL};
+    const char *shell[] = {"sh", "-c", "echo ran", NULL};
+    char script[128], *old_path, *path, *out;
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    FILE *f;
+    (void)state;
+    strcpy(g_probe_dir, "/tmp/procreact-path-XXXXXX");
+    assert_non_null(mkdtemp(g_probe_dir));
+    snprintf(script, sizeof script, "%s/pr-path-probe", g_probe_dir);
+    f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho probe\n", f);
+    fclose(f);
+    assert_int_equal(chmod(script, 0755), 0);
+    old_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    path = (char *)malloc(strlen(g_probe_dir) + strlen(old_path) + 2);
+    assert_non_null(old_path);
+    assert_non_null(path);
+    sprintf(path, "%s:%s", g_probe_dir, old_path);
+    setenv("PATH", path, 1);
+
+    out = run(probe, NULL, &info, &status); /* inherited: the parent's PATH */
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "probe\n");
+    free(out);
+    out = run(probe, unset_path, &info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_null(out);
+    assert_int_equal(info.exec_errno, ENOENT);
+    out = run(probe, clear_env, &info, &status);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, ENOENT);
+    out = run(shell, clear_env, &info, &status); /* /bin:/usr/bin */
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "ran\n");
+    free(out);
+    out = run(probe, clear_env_probe_path, &info, &status); /* the command's own */
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "probe\n");
+    free(out);
+
+    setenv("PATH", old_path, 1);
+    free(old_path);
+    free(path);
+    assert_int_equal(unlink(script), 0);
+    assert_int_equal(rmdir(g_probe_dir), 0);
 }
 
 /* ------------------------------------------------------------ environment */
@@ -316,6 +385,81 @@ static void test_spawn_stdin_null_and_inherit(void **state)
     close(saved);
     assert_string_equal(out, "ours");
     free(out);
+}
+
+/* The daemon idiom after a spawn: the application closes every descriptor
+ * above 2, then spawns with the default stdin (/dev/null). The program must
+ * get /dev/null, not whatever descriptor now has the number the library
+ * once used (here its own next pipe: the program would wait for input
+ * until its deadline). Run in a forked child so that the test process keeps
+ * its descriptors; the verdict comes back as one byte through a pipe on
+ * fd 2 (closing everything keeps 0-2), which no valgrind exit code can
+ * change. */
+static int null_stdin_after_closing_all(void)
+{
+    const char *once[] = {"true", NULL};
+    const char *cat[] = {"cat", NULL};
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    ProcReact_ExitInfo info;
+    ProcReact_Status st = PROCREACT_STATUS_FORK_FAIL;
+    double t0;
+    char *out;
+    int fd;
+    c = procreact_command_new(once);
+    if (c == NULL)
+        return 1;
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    procreact_command_free(c);
+    free(procreact_future_get(&f, &st));
+    if (st != PROCREACT_STATUS_OK)
+        return 2;
+    for (fd = 3; fd < 1024; ++fd)
+        close(fd);
+    c = procreact_command_new(cat);
+    if (c == NULL)
+        return 3;
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    procreact_command_free(c);
+    if (f.pid <= 0)
+        return 4;
+    procreact_future_set_timeout(&f, 5.0);
+    t0 = t_now();
+    out = (char *)procreact_future_get_with_info(&f, &st, &info);
+    if (info.flags & PROCREACT_EXIT_TIMED_OUT)
+        return 5; /* cat read something that never ended */
+    if (st != PROCREACT_STATUS_OK || !info.exited || info.exit_code != 0)
+        return 6;
+    if (out == NULL || out[0] != '\0')
+        return 7;
+    free(out);
+    free(info.stderr_data);
+    return t_now() - t0 < 3.0 ? 0 : 8;
+}
+
+static void test_spawn_null_stdin_after_closing_all(void **state)
+{
+    int p[2];
+    unsigned char verdict = 255;
+    pid_t pid;
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char v;
+        dup2(p[1], 2);
+        v = (unsigned char)null_stdin_after_closing_all();
+        if (write(2, &v, 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &verdict, 1), 1);
+    close(p[0]);
+    t_reap(pid);
+    assert_int_equal(verdict, 0);
 }
 
 static void capture_err(ProcReact_Command *c)
@@ -686,6 +830,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_argv_and_path),
         cmocka_unit_test(test_spawn_path_from_command_env),
+        cmocka_unit_test(test_spawn_path_without_path_in_env),
         cmocka_unit_test(test_spawn_environment),
         cmocka_unit_test(test_spawn_empty_environment),
         cmocka_unit_test(test_spawn_cwd),
@@ -695,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_spawn_closes_application_descriptors),
         cmocka_unit_test(test_spawn_streams_to_and_from_descriptors),
         cmocka_unit_test(test_spawn_stdin_null_and_inherit),
+        cmocka_unit_test(test_spawn_null_stdin_after_closing_all),
         cmocka_unit_test(test_spawn_stderr_modes),
         cmocka_unit_test(test_spawn_exit_details),
         cmocka_unit_test(test_spawn_bad_input),

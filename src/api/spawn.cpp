@@ -45,7 +45,7 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
     // The reading state comes once the program runs: a failed spawn leaves
     // no state of a custom type behind, which nothing could free.
     if (type.initialize != nullptr) {
-        core->type_state = type.initialize();
+        core->type_state = core->builtin ? builtin_initialize(type) : type.initialize();
         if (core->type_state == nullptr && core->builtin)
             return failed(type, ENOMEM); // the core kills and reaps the child
     }

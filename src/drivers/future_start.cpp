@@ -35,7 +35,7 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
     // pages are then not written while shared with a running child); a
     // custom one is made after the fork, so that a failed fork leaks nothing.
     if (m->builtin) {
-        m->type_state = type.initialize();
+        m->type_state = builtin_initialize(type);
         if (m->type_state == nullptr) {
             errno = ENOMEM;
             return future;

@@ -194,7 +194,9 @@ std::unique_ptr<Member> adopt_hand_built(const ProcReact_Future &future) noexcep
     } else {
         child.release();
     }
-    if (future.type.initialize != nullptr)
+    if (m->builtin)
+        m->type_state = builtin_initialize(future.type);
+    else if (future.type.initialize != nullptr)
         m->type_state = future.type.initialize();
     return m;
 }

@@ -77,11 +77,11 @@ Member::~Member()
 {
     end_streams(*this);
     // Abandoned before it finished: stop the child (the watch kills and
-    // reaps it) and free a built-in state; a custom state has no free
-    // function, so it is dropped.
+    // reaps it) and free a built-in state, or a custom type's bare public
+    // struct meant for an exported finalize; any other custom state has no
+    // free function, so it is dropped.
     child.kill_and_reap();
-    if (builtin)
-        free_builtin_state(type, type_state);
+    free_builtin_state(type, type_state);
 }
 
 void begin_stop(Member &m, unsigned why, long long now) noexcept
@@ -98,7 +98,10 @@ Pump pump(Member &m) noexcept
 {
     if (m.type.append == nullptr || !m.out)
         return Pump::End;
-    const ssize_t n = m.type.append(&m.type, m.type_state, m.out.get());
+    // The library's own types are read by the library's own code, never
+    // back in through the exported symbols.
+    const ssize_t n = m.builtin ? builtin_append(m.type, m.type_state, m.out.get())
+                                : m.type.append(&m.type, m.type_state, m.out.get());
     if (n > 0) {
         m.bytes_read += static_cast<std::uint64_t>(n);
         if (m.bytes_read > m.plan.limit) {

@@ -40,7 +40,13 @@ class Result:
         self.cpu_time: float = 0.0
         """User plus system time of the program, in seconds."""
         self.max_rss: int = 0
-        """Peak resident memory of the program, in KiB."""
+        """Peak resident memory of the program, in KiB, as the kernel counts it.
+
+        Linux counts the parent's memory as the program's until it executes:
+        the value is at least this process's own peak resident size (VmHWM)
+        when the program was started, so it is the program's own peak only
+        when that is larger (a ``sleep`` started from a process that once
+        held 400 MiB reports about 400 MiB)."""
 
     @property
     def ok(self) -> bool:
