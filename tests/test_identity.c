@@ -5,9 +5,9 @@
  * pid returned twice, the descriptors a forked child holds, and a pid that
  * is reused while the library watches the process that had it.
  *
- * Each scenario runs in a forked sub-process with an alarm (see
- * test_values.c): it returns 0 when every check holds, or the number of the
- * first check that failed.
+ * Each scenario runs in a forked sub-process with an alarm (t_isolated() in
+ * test.h): it returns 0 when every check holds, or the number of the first
+ * check that failed.
  */
 #include "test.h"
 
@@ -18,30 +18,6 @@
 #include <procreact_future_iterator.h>
 #include <procreact_pid_iterator.h>
 #include <procreact_types.h>
-
-static int isolated(int (*scenario)(void), unsigned seconds)
-{
-    pid_t pid;
-    int wstatus = 0;
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        signal(SIGALRM, SIG_DFL);
-        alarm(t_under_valgrind() ? seconds * 10 : seconds);
-        _exit(scenario());
-    }
-    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-    if (WIFSIGNALED(wstatus))
-        return 200 + WTERMSIG(wstatus);
-    return WEXITSTATUS(wstatus);
-}
-
-#define CHECK(n, cond)                                                                                             \
-    do {                                                                                                           \
-        if (!(cond))                                                                                               \
-            return (n);                                                                                            \
-    } while (0)
 
 /* A child that sleeps @p ms and exits with @p code, by exec (a clean exit
  * under valgrind's leak check). */
@@ -332,6 +308,7 @@ static ProcReact_bool never(void *data)
 }
 
 static FdSet g_before;
+static unsigned char g_kept_by_exec[1024];
 
 static int forked_child_descriptors(void)
 {
@@ -342,6 +319,8 @@ static int forked_child_descriptors(void)
     char *report;
     int i, app_fd;
     t_fd_snapshot(&g_before);
+    for (i = 0; i < 1024; ++i)
+        g_kept_by_exec[i] = g_before.open[i] && (fcntl(i, F_GETFD) & FD_CLOEXEC) == 0;
     for (i = 0; i < 3; ++i) {
         ProcReact_Future f = procreact_initialize_future(procreact_create_string_type());
         if (f.pid == 0) {
@@ -383,14 +362,15 @@ static int forked_child_descriptors(void)
     CHECK(5, st == PROCREACT_STATUS_OK && report != NULL);
     CHECK(6, strstr(report, "BAD") == NULL);
     {
-        /* What the application had, its new descriptor, and ls's own directory. */
-        int others = 0, seen_app = 0;
+        /* What the application had open across exec, its new descriptor,
+         * and ls's own directory: nothing else. */
+        int others = 0, seen_app = 0, fd;
         char *token = strtok(report, " ");
         for (; token != NULL; token = strtok(NULL, " ")) {
-            const int fd = atoi(token);
+            fd = atoi(token);
             if (fd == app_fd)
                 seen_app = 1;
-            else if (fd > 2 && (fd >= 1024 || !g_before.open[fd]))
+            else if (fd < 0 || fd >= 1024 || !g_kept_by_exec[fd])
                 ++others;
         }
         CHECK(7, seen_app);

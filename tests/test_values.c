@@ -24,45 +24,6 @@
 #include <procreact_pid_iterator.h>
 #include <procreact_types.h>
 
-/* Runs @p scenario in a child with @p seconds to finish; returns its verdict
- * (0: all checks held; 1-99: the check that failed; 200+n: killed by signal
- * n, e.g. 214 for a hang caught by the alarm, 211 for SIGSEGV; 199: ended
- * without a verdict). */
-static int isolated(int (*scenario)(void), unsigned seconds)
-{
-    pid_t pid;
-    int wstatus = 0, p[2];
-    unsigned char verdict;
-    fflush(NULL);
-    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        signal(SIGALRM, SIG_DFL);
-        alarm(t_under_valgrind() ? seconds * 10 : seconds);
-        verdict = (unsigned char)scenario();
-        _exit(write(p[1], &verdict, 1) == 1 ? 0 : 198);
-    }
-    close(p[1]);
-    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-    /* The byte was written before the child ended: no wait for end of
-     * stream, which a grandchild could still hold off. */
-    if (read(p[0], &verdict, 1) == 1) {
-        close(p[0]);
-        return verdict;
-    }
-    close(p[0]);
-    if (WIFSIGNALED(wstatus))
-        return 200 + WTERMSIG(wstatus);
-    return 199;
-}
-
-#define CHECK(n, cond)                                                                                             \
-    do {                                                                                                           \
-        if (!(cond))                                                                                               \
-            return (n);                                                                                            \
-    } while (0)
-
 static ProcReact_Future writer(const char *text, long delay_ms)
 {
     ProcReact_Future future = procreact_initialize_future(procreact_create_string_type());

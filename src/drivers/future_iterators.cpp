@@ -195,18 +195,8 @@ unsigned int buffer(ProcReact_FutureIterator *iterator, bool block) noexcept
         iterator->running_processes = 0;
         return 0;
     }
-    std::vector<std::unique_ptr<Member>> done;
-    ProcReact_Status failure = PROCREACT_STATUS_OK;
-    try {
-        c->step(done, block);
-    } catch (const RunFailure &f) {
-        failure = f.status;
-    } catch (...) {
-        failure = PROCREACT_STATUS_OUT_OF_MEMORY;
-    }
-    std::vector<std::unique_ptr<Member>> failed;
-    if (failure != PROCREACT_STATUS_OK)
-        failed = c->take_all(); // waiting itself fails: retrying would spin
+    std::vector<std::unique_ptr<Member>> done, failed;
+    const ProcReact_Status failure = c->step_or_fail(done, failed, block);
     sync_count(iterator);
     // Callbacks last: they may spawn more futures into this iterator, or destroy it.
     for (auto &m : done) {

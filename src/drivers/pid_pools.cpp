@@ -10,6 +10,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "../engine/boundary.hpp"
 #include "../os/sigchld.hpp"
 
 namespace procreact
@@ -108,15 +109,35 @@ bool pool_empty(const Pool *pool) noexcept
 } // namespace
 
 // The done members keep no pidfd (a zombie keeps its pid).
-void collect_exited(Pool &pool, bool block)
+ProcReact_Status collect_exited(Pool &pool, bool block, std::vector<std::unique_ptr<Member>> &failed) noexcept
 {
     if (!pool.running || pool.running->size() == 0)
-        return;
+        return PROCREACT_STATUS_OK;
     std::vector<std::unique_ptr<Member>> done;
-    pool.running->step(done, block);
+    const ProcReact_Status status = pool.running->step_or_fail(done, failed, block);
     for (auto &m : done) {
         m->child.drop_pidfd();
-        pool.done.push_back(std::move(m));
+        try {
+            pool.done.push_back(std::move(m));
+        } catch (...) {
+            // Out of memory: reported as failed rather than lost.
+            if (m)
+                guard_void([&] { failed.push_back(std::move(m)); });
+        }
+    }
+    return status;
+}
+
+void Pool::take_done(std::vector<std::unique_ptr<Member>> &out, std::size_t most) noexcept
+{
+    try {
+        out.reserve(out.size() + std::min(most, done.size()));
+    } catch (...) {
+        return; // out of memory: they stay done, for a later call
+    }
+    while (most-- > 0 && !done.empty()) {
+        out.push_back(std::move(done.front()));
+        done.pop_front();
     }
 }
 
@@ -352,12 +373,17 @@ void sweep_pools(const ProcReact_PidIterator *self) noexcept
     }
     for (const auto &other : others) {
         PoolLease lease(&other, false, false);
-        if (Pool *pool = lease.get()) {
-            try {
-                collect_exited(*pool);
-            } catch (...) {
+        Pool *pool = lease.get();
+        if (pool == nullptr || !pool->running)
+            continue;
+        // Only looks: nothing of another iterator is completed or failed here.
+        guard_void([&] {
+            pool->running->step(false);
+            while (std::unique_ptr<Member> m = pool->running->pop_done()) {
+                m->child.drop_pidfd();
+                pool->done.push_back(std::move(m));
             }
-        }
+        });
     }
 }
 

@@ -34,6 +34,9 @@ namespace procreact
 struct Pool {
     std::unique_ptr<Collection> running;      ///< made on first use
     std::deque<std::unique_ptr<Member>> done; ///< exited, not yet completed (no pidfd)
+
+    /// Moves up to @p most exited members into @p out, oldest first.
+    void take_done(std::vector<std::unique_ptr<Member>> &out, std::size_t most) noexcept;
 };
 
 /// What a slot keeps outside its pool (reachable while the pool is lent).
@@ -44,9 +47,9 @@ struct PoolSettings {
 };
 
 /// Moves the done members of a non-blocking (or, with @p block, blocking)
-/// step of @p pool's collection into its queue. Throws RunFailure,
-/// std::bad_alloc.
-void collect_exited(Pool &pool, bool block = false);
+/// step of @p pool's collection into its queue. When waiting itself fails,
+/// every running member moves to @p failed and the status says why.
+ProcReact_Status collect_exited(Pool &pool, bool block, std::vector<std::unique_ptr<Member>> &failed) noexcept;
 
 /// Lends the pool of @p iterator's value to this thread for as long as it
 /// lives (another thread asking for it waits). With @p create, a missing

@@ -56,6 +56,15 @@ void fail_all(ProcReact_PidIterator *iterator, std::vector<std::unique_ptr<Membe
     }
 }
 
+// fail_all() for children counted in the struct (driven by hand).
+void fail_counted(ProcReact_PidIterator *iterator, std::vector<std::unique_ptr<Member>> failed,
+                  ProcReact_Status failure) noexcept
+{
+    const auto lost = static_cast<unsigned int>(failed.size());
+    iterator->running_processes = iterator->running_processes > lost ? iterator->running_processes - lost : 0;
+    fail_all(iterator, std::move(failed), failure);
+}
+
 // Asks `has_next` and `next`. Returns false when there is nothing more (or
 // the iterator was cancelled). A pid that cannot be a child of this
 // iterator is completed at once with a failure; a good one is in @p m.
@@ -122,12 +131,9 @@ void adopt(ProcReact_PidIterator *iterator, Collection &run) noexcept
         Pool *pool = lease.get();
         if (pool == nullptr)
             return;
+        pool->take_done(taken, wanted);
+        wanted -= static_cast<unsigned int>(taken.size());
         guard_void([&] {
-            while (wanted > 0 && !pool->done.empty()) {
-                taken.push_back(std::move(pool->done.front()));
-                pool->done.pop_front();
-                --wanted;
-            }
             while (wanted > 0 && pool->running && pool->running->size() != 0) {
                 taken.push_back(pool->running->take(pool->running->at(pool->running->size() - 1)));
                 --wanted;
@@ -155,18 +161,8 @@ void run_in(ProcReact_PidIterator *iterator, unsigned int limit, Collection &run
         }
         if (!more && run.size() == 0)
             break;
-        std::vector<std::unique_ptr<Member>> done;
-        ProcReact_Status failure = PROCREACT_STATUS_OK;
-        try {
-            run.step(done, true);
-        } catch (const RunFailure &f) {
-            failure = f.status;
-        } catch (...) {
-            failure = PROCREACT_STATUS_OUT_OF_MEMORY;
-        }
-        std::vector<std::unique_ptr<Member>> failed;
-        if (failure != PROCREACT_STATUS_OK)
-            failed = run.take_all(); // waiting itself fails: retrying would spin
+        std::vector<std::unique_ptr<Member>> done, failed;
+        const ProcReact_Status failure = run.step_or_fail(done, failed, true);
         // Counted down one completion at a time, as 0.1 counts.
         for (std::size_t i = 0; i < done.size(); ++i) {
             iterator->running_processes = static_cast<unsigned int>(run.size() + done.size() - i - 1);
@@ -247,8 +243,7 @@ bool wait_by_hand(ProcReact_PidIterator *iterator) noexcept
     sweep_pools(iterator);
     if (iterator->running_processes == 0)
         return false;
-    std::unique_ptr<Member> m;
-    std::vector<std::unique_ptr<Member>> failed;
+    std::vector<std::unique_ptr<Member>> taken, failed;
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     {
         PoolLease lease(iterator, false);
@@ -257,29 +252,15 @@ bool wait_by_hand(ProcReact_PidIterator *iterator) noexcept
             iterator->running_processes = 0; // its children were collected through a twin
             return false;
         }
-        try {
-            while (pool->done.empty())
-                collect_exited(*pool, true);
-        } catch (const RunFailure &f) {
-            failure = f.status;
-        } catch (...) {
-            failure = PROCREACT_STATUS_OUT_OF_MEMORY;
-        }
-        if (!pool->done.empty()) {
-            m = std::move(pool->done.front());
-            pool->done.pop_front();
-        } else if (pool->running) {
-            failed = pool->running->take_all();
-        }
+        while (pool->done.empty() && failure == PROCREACT_STATUS_OK && !lease.empty())
+            failure = collect_exited(*pool, true, failed);
+        pool->take_done(taken, 1);
     }
-    if (m) {
+    for (auto &m : taken) {
         --iterator->running_processes;
         complete_pid(iterator, std::move(m));
-        return true;
     }
-    const auto lost = static_cast<unsigned int>(failed.size());
-    iterator->running_processes = iterator->running_processes > lost ? iterator->running_processes - lost : 0;
-    fail_all(iterator, std::move(failed), failure);
+    fail_counted(iterator, std::move(failed), failure);
     return true;
 }
 
@@ -292,24 +273,21 @@ void complete_finished_by_hand(ProcReact_PidIterator *iterator) noexcept
         return; // nothing has ended since the last look (0.1's busy loops stay cheap)
     sweep_pools(iterator);
     pool_looked(iterator); // before looking: a later exit changes the count
-    std::vector<std::unique_ptr<Member>> ready;
+    std::vector<std::unique_ptr<Member>> ready, failed;
+    ProcReact_Status failure = PROCREACT_STATUS_OK;
     {
         PoolLease lease(iterator, false);
         Pool *pool = lease.get();
         if (pool == nullptr)
             return;
-        guard_void([&] {
-            collect_exited(*pool, false);
-            while (ready.size() < iterator->running_processes && !pool->done.empty()) {
-                ready.push_back(std::move(pool->done.front()));
-                pool->done.pop_front();
-            }
-        });
+        failure = collect_exited(*pool, false, failed);
+        pool->take_done(ready, iterator->running_processes);
     }
     for (auto &m : ready) {
         --iterator->running_processes;
         complete_pid(iterator, std::move(m));
     }
+    fail_counted(iterator, std::move(failed), failure);
 }
 
 int pool_fd(ProcReact_PidIterator *iterator) noexcept

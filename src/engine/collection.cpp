@@ -163,6 +163,22 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
         done.push_back(std::move(m));
 }
 
+ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &done,
+                                          std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept
+{
+    ProcReact_Status failure = PROCREACT_STATUS_OK;
+    try {
+        step(done, block);
+        return failure;
+    } catch (const RunFailure &f) {
+        failure = f.status;
+    } catch (...) {
+        failure = PROCREACT_STATUS_OUT_OF_MEMORY;
+    }
+    failed = take_all();
+    return failure;
+}
+
 void Collection::handle(Member &m, std::uintptr_t stream, long long now) noexcept
 {
     switch (stream) {

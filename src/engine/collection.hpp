@@ -66,6 +66,12 @@ class Collection
     /// std::bad_alloc (nothing is lost: the members stay done, for later).
     void step(std::vector<std::unique_ptr<Member>> &done, bool block);
 
+    /// step(done, block) for a driver that must go on whatever happens:
+    /// when waiting itself fails (retrying would spin), every member moves
+    /// to @p failed and the status says why; otherwise PROCREACT_STATUS_OK.
+    ProcReact_Status step_or_fail(std::vector<std::unique_ptr<Member>> &done,
+                                  std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept;
+
     /// Takes every member out (the collection stops watching them).
     std::vector<std::unique_ptr<Member>> take_all() noexcept;
 
