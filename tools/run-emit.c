@@ -111,6 +111,11 @@ static void emit(Run *r, Job *job)
     job_free(job);
 }
 
+static size_t spool_files(const Job *job)
+{
+    return (job->out.fd >= 0) + (job->err.fd >= 0);
+}
+
 void emit_finished(Run *r, Job *job)
 {
     if (!r->opt.keep_order) {
@@ -131,6 +136,7 @@ void emit_finished(Run *r, Job *job)
         r->finished_cap = cap;
     }
     r->finished[job->order & (r->finished_cap - 1)] = job;
+    r->held_fds += spool_files(job);
     for (;;) {
         Job **at = &r->finished[r->next_to_print & (r->finished_cap - 1)];
         if (*at == NULL || (*at)->order != r->next_to_print)
@@ -138,6 +144,7 @@ void emit_finished(Run *r, Job *job)
         Job *next = *at;
         *at = NULL;
         r->next_to_print++;
+        r->held_fds -= spool_files(next);
         emit(r, next);
     }
 }
@@ -160,6 +167,7 @@ void emit_drain(Run *r)
         if (*at != NULL) {
             Job *job = *at;
             *at = NULL;
+            r->held_fds -= spool_files(job);
             emit(r, job);
         }
     }

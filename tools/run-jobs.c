@@ -110,6 +110,8 @@ static ProcReact_bool has_next(void *data)
         return 0;
     if (r->retry_head != NULL)
         return 1;
+    if (r->held_fds > 0 && (r->nrunning + 1) * RUN_FDS_PER_JOB + r->held_fds > r->fd_budget)
+        return 0; /* -k: finished jobs hold spool files until the ones before them end */
     while (!r->have_ready && !r->input_ended) {
         int got = input_next(r->in, &r->ready);
         if (got == 0) {

@@ -15,6 +15,10 @@
 #include "run-template.h"
 #include "run-util.h"
 
+/* Descriptors a running job may hold: its stdout and stderr pipes, a spool
+ * file for each, and the library's pidfd. */
+#define RUN_FDS_PER_JOB 5
+
 typedef struct Job {
     size_t seq;           /* the job number {#}, from 1 */
     size_t order;         /* the order it started in, from 0 (-k prints in it) */
@@ -41,6 +45,7 @@ typedef struct {
     Template tpl;
     Input *in;
     unsigned int limit;
+    unsigned long long fd_budget; /* descriptors for jobs, running or waiting (-k) */
     ProcReact_FutureIterator it;
     Joblog *joblog;
 
@@ -62,7 +67,8 @@ typedef struct {
     size_t finished_cap;  /* a power of two */
     size_t next_order, next_to_print;
 
-    size_t done, failed, succeeded, held_fds;
+    size_t done, failed, succeeded;
+    size_t held_fds;      /* spool files of finished jobs waiting for their turn (-k) */
     int halted;
     int interrupted;      /* the signal that stopped the run, or 0 */
     int output_gone;      /* our output failed: stopping */

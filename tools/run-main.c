@@ -69,16 +69,19 @@ static size_t open_descriptors(void)
     return n;
 }
 
-/* -j within what the descriptor limit allows (-j 0: all of that). */
-static unsigned int jobs_limit(const Options *o)
+/* -j within what the descriptor limit allows (-j 0: all of that); sets
+ * the descriptor budget of the jobs. */
+static unsigned int jobs_limit(const Options *o, unsigned long long *budget)
 {
     struct rlimit rl;
+    *budget = ~0ull;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
         return o->jobs ? o->jobs : 1u << 20;
-    /* Per job: its stdout and stderr pipes, a spool file for each and a
-     * pidfd; besides, a reserve for the spawn itself and ourselves. */
-    unsigned long long per_job = o->ungroup ? 2 : 5, reserve = open_descriptors() + 16;
-    unsigned long long most = rl.rlim_cur > reserve + per_job ? (rl.rlim_cur - reserve) / per_job : 1;
+    /* Per job: RUN_FDS_PER_JOB (2 with --ungroup: no pipes, no spools);
+     * besides, a reserve for the spawn itself and ourselves. */
+    unsigned long long per_job = o->ungroup ? 2 : RUN_FDS_PER_JOB, reserve = open_descriptors() + 16;
+    *budget = rl.rlim_cur > reserve + per_job ? rl.rlim_cur - reserve : per_job;
+    unsigned long long most = *budget / per_job;
     if (most > (1u << 20))
         most = 1u << 20;
     if (o->jobs == 0)
@@ -198,7 +201,7 @@ int main(int argc, char **argv)
     static Run r;
     options_parse(&r.opt, argc, argv);
     install_signals();
-    r.limit = jobs_limit(&r.opt);
+    r.limit = jobs_limit(&r.opt, &r.fd_budget);
     r.in = input_open(&r.opt);
     if (r.opt.joblog != NULL && !r.opt.dry_run)
         r.joblog = joblog_open(r.opt.joblog, r.opt.resume);
@@ -221,5 +224,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "procreact-run: writing the output: %s\n", strerror(g_output.error));
         return EXIT_JOB_FAILED;
     }
+    if (r.halted && r.opt.halt_on_success)
+        return 0; /* --halt ...,success=N was met: a success, as in GNU parallel */
     return r.failed > 0 || refused > 0 ? EXIT_JOB_FAILED : 0;
 }

@@ -267,6 +267,8 @@ void options_parse(Options *o, int argc, char **argv)
         usage_error("--resume needs --joblog FILE");
     if (o->json && (o->tag || o->line_buffer || o->ungroup))
         usage_error("--json cannot be combined with --tag, --line-buffer or --ungroup");
+    if (o->ungroup && o->tag)
+        usage_error("--tag needs the output captured: not with --ungroup");
     if (o->ungroup && o->line_buffer)
         usage_error("--ungroup and --line-buffer exclude each other");
     if (o->max_args > 1 && o->nsources > 1)

@@ -183,7 +183,10 @@ char **template_argv(const Template *t, const ArgSet *items, size_t seq, unsigne
     for (int i = 0; i < t->argc; i++) {
         const char *arg = t->program[i];
         Token tok = token_at(t, arg);
-        if (tok.len > 0 && tok.len == strlen(arg) && tok.kind == 'a' && tok.position == 0) {
+        int whole = tok.len > 0 && tok.len == strlen(arg) && tok.kind == 'a';
+        if (whole && tok.position > items->count)
+            continue; /* {N} past the items: no argument, as the shell drops an empty word */
+        if (whole && tok.position == 0) {
             /* The whole argument is every item: one argument each. */
             for (size_t k = 0; k < items->count; k++) {
                 Buf one = {0};

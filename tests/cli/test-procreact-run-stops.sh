@@ -88,6 +88,15 @@ check "-j 100000 under ulimit -n 128: every job succeeds" test "$rc" -eq 0
 check "-j 100000 under ulimit -n 128: every result printed" test "$(sort -n "$work/out" | tr '\n' ' ')" = "$(seq 100 | tr '\n' ' ')"
 check "-j 100000 under ulimit -n 128: a warning says -j was lowered" grep -q "warning: .*-j" "$work/err"
 
+# Finished jobs that wait for their turn (-k) hold spool files: the run
+# waits rather than running out of descriptors.
+(ulimit -n 64 && { echo 'sleep 1; echo first'; for i in $(seq 60); do echo "head -c 300000 /dev/zero; echo $i"; done; } |
+    TMPDIR=$work "$run" -k -j 100000) >"$work/out" 2>"$work/err"
+rc=$?
+check "-k with spilled output waiting under ulimit -n 64: every job succeeds" test "$rc" -eq 0
+check "-k with spilled output waiting under ulimit -n 64: every byte printed" test "$(wc -c <"$work/out")" -eq $((60 * 300000 + 6 + 9 * 2 + 51 * 3))
+check "-k with spilled output waiting under ulimit -n 64: nothing lost" test ! -s "$work/err" -o "$(grep -vc warning "$work/err")" -eq 0
+
 # --- 5. --timeout 0 is no timeout; a NUL byte in an input line is refused
 echo "sleep 0.3" | "$run" --timeout 0 >/dev/null 2>"$work/err"
 rc=$?
