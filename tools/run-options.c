@@ -36,7 +36,7 @@ static void usage(FILE *to)
           "  {N} {N.} {N/} {N//} {N/.} (the Nth item of the job)\n"
           "\n"
           "Running:\n"
-          "  -j, --jobs N          run at most N jobs at once (default: the number of CPUs;\n"
+          "  -j, -P, --jobs N      run at most N jobs at once (default: the number of CPUs;\n"
           "                        0: as many as possible; N%, +N, -N: of the CPUs)\n"
           "      --timeout SECONDS stop a job that runs longer (SIGTERM to its group);\n"
           "                        0: no timeout\n"
@@ -65,11 +65,14 @@ static void usage(FILE *to)
           "  -h, --help            show this help and exit\n"
           "  -V, --version         show the version and exit\n"
           "\n"
+          "Empty items are skipped; a line holding a NUL byte is reported, not run.\n"
           "A progress line is shown on standard error when it is a terminal.\n"
-          "Output beyond 16 MiB in all is held in unlinked files in $TMPDIR (or /tmp).\n"
+          "Captured output stays in memory up to 256 KiB per stream and 16 MiB in all;\n"
+          "the rest goes to unlinked files in $TMPDIR (or /tmp).\n"
+          "Differences from GNU parallel and xargs: see man procreact-run.\n"
           "\n"
           "Exit status:\n"
-          "  0        every job succeeded\n"
+          "  0        every job succeeded (or --halt ...,success=N was met)\n"
           "  1        a job failed (non-zero exit, signal, timeout, or could not run),\n"
           "           an input line held a NUL byte, or writing the output failed\n"
           "  2        bad usage\n"
@@ -231,9 +234,10 @@ void options_parse(Options *o, int argc, char **argv)
     o->kill_after = 2.0;
     o->max_args = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "+j:kh0a:n:I:uV", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:I:uV", options, NULL)) != -1) {
         switch (c) {
-        case 'j': o->jobs = parse_jobs(optarg); o->jobs_given = 1; break;
+        case 'j':
+        case 'P': o->jobs = parse_jobs(optarg); o->jobs_given = 1; break;
         case O_TIMEOUT: o->timeout = parse_seconds("--timeout", optarg); break;
         case O_KILL_AFTER: o->kill_after = parse_seconds("--kill-after", optarg); break;
         case 'k': o->keep_order = 1; break;

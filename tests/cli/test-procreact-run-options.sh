@@ -70,6 +70,10 @@ start=$(now)
 seq 30 | "$run" -j 0 -- sh -c 'sleep 0.5'
 end=$(now)
 check "-j 0 runs them all at once" elapsed_between "$start" "$end" 0.4 1.4
+start=$(now)
+"$run" -P 3 sh -c 'sleep 0.4' ::: 1 2 3
+end=$(now)
+check "-P N (xargs's spelling) is -j N" elapsed_between "$start" "$end" 0.35 1.0
 check "-j 50% is accepted" bash -c "'$run' -j 50% true ::: 1"
 
 # --- --tag
