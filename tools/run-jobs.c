@@ -186,15 +186,16 @@ static ProcReact_Future next(void *data)
         if (pipe2(err_pipe, O_CLOEXEC) == 0) {
             fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
             procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_FD, err_pipe[1]);
-        } else {
-            /* Out of descriptors: the spawn fails the same way, and says so. */
-            procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_DISCARD, -1);
         }
     }
     r->spawning = job;
     job->start_real = realtime_s();
-    ProcReact_Future future = procreact_command_spawn(cmd, job_output_type());
-    int spawn_errno = errno;
+    ProcReact_Future future = {-1, -1, job_output_type(), NULL, NULL};
+    int spawn_errno = errno; /* no stderr pipe: the job fails as a spawn would, with why */
+    if (r->opt.ungroup || err_pipe[0] >= 0) {
+        future = procreact_command_spawn(cmd, job_output_type());
+        spawn_errno = errno;
+    }
     r->spawning = NULL;
     procreact_command_free(cmd);
     if (err_pipe[1] >= 0)

@@ -140,7 +140,7 @@ static void loop(Run *r)
         fprintf(stderr, "procreact-run: %s\n", strerror(errno));
         exit(EXIT_JOB_FAILED);
     }
-    int watch_stdout = stdout_is_pipe();
+    int watch_stdout = stdout_is_pipe(), tty = isatty(STDERR_FILENO);
     struct pollfd *fds = NULL;
     Job **owners = NULL;
     size_t cap = 0;
@@ -174,7 +174,7 @@ static void loop(Run *r)
                 fds[n++] = (struct pollfd){r->running[i]->err_fd, POLLIN, 0};
             }
         progress_draw(r, 0);
-        int ready = poll(fds, n, isatty(STDERR_FILENO) ? 100 : -1);
+        int ready = poll(fds, n, tty ? 100 : -1); /* redraw the progress line */
         if (ready < 0 && errno != EINTR) {
             perror("procreact-run: poll");
             exit(EXIT_JOB_FAILED);

@@ -80,6 +80,15 @@ import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 assert len(rows) == 2 and all(r["stdout"] == "y\n" * 25000000 for r in rows)' "$work/json"
 rm -f "$work/json"
+# A spilled stream is read back in pieces: a UTF-8 sequence cut between two
+# pieces stays one character, and bad bytes still become U+FFFD.
+"$run" --json -- "$py" -c '
+import sys
+sys.stdout.buffer.write(b"x" + "\u00e9\u20ac".encode() * 100000 + b"\xff")' ::: 1 >"$work/json"
+check "--json keeps UTF-8 whole across the spool's pieces" "$py" -c '
+import json, sys
+row = json.loads(open(sys.argv[1], encoding="utf-8").read())
+assert row["stdout"] == "x" + "\u00e9\u20ac" * 100000 + "\ufffd", len(row["stdout"])' "$work/json"
 
 # --- 4. -j beyond the descriptor limit is lowered, with a warning
 (ulimit -n 128 && seq 100 | "$run" -j 100000 -- sh -c 'sleep 0.2; echo {}') >"$work/out" 2>"$work/err"
