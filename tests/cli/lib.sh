@@ -1,6 +1,8 @@
+# shellcheck shell=bash disable=SC2034
 # SPDX-License-Identifier: MIT
 # Shared helpers of the procreact-run shell tests: TAP output and timing.
-# Sourced after `run` is set; defines work, marker, py and the check helpers.
+# Sourced after `run` is set; defines work, marker, py and the check helpers
+# (used by the scripts that source it, hence SC2034 off).
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 work=$(mktemp -d)

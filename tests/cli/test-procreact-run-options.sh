@@ -4,6 +4,9 @@
 # procreact-run's xargs and GNU parallel options, run as a user runs them,
 # compared with GNU parallel where it is installed.
 # Usage: test-procreact-run-options.sh PROCREACT_RUN. Prints TAP.
+# The replacement strings ({}, {.}...) are literal words for procreact-run, and
+# the single-quoted $ are for the jobs' shells.
+# shellcheck disable=SC1083,SC2016
 set -u
 run=${1:?usage: test-procreact-run-options.sh PROCREACT_RUN}
 here=$(cd "$(dirname "$0")" && pwd)
