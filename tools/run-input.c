@@ -41,6 +41,7 @@ struct Input {
     char *current;       /* the first source's item being combined */
     ArgSet pending;      /* items gathered for the next set (-n) */
     unsigned int max_args;
+    const char *colsep;
     size_t produced;
     int ended;
 };
@@ -116,7 +117,7 @@ static int reader_next(Reader *r, char **item)
         r->line++;
         if (len == 0)
             continue; /* empty items are skipped */
-        if (r->sep == '\n' && memchr(from, '\0', len) != NULL) {
+        if (r->sep != '\0' && memchr(from, '\0', len) != NULL) {
             fprintf(stderr, "procreact-run: %s, line %zu: NUL byte in the line; it is not run "
                             "(use -0 for items that end with NUL)\n", r->name, r->line);
             r->refused++;
@@ -162,8 +163,9 @@ static void load(List *l, const Source *s, char sep, size_t *refused)
 Input *input_open(const Options *o)
 {
     Input *in = xcalloc(1, sizeof *in);
-    char sep = o->null ? '\0' : '\n';
+    char sep = o->delimiter;
     in->max_args = o->max_args;
+    in->colsep = o->colsep;
     Source stdin_source = {NULL, 0, "-"};
     const Source *first = o->nsources > 0 ? &o->sources[0] : &stdin_source;
     size_t refused = 0;
@@ -238,6 +240,30 @@ static int next_combination(Input *in, ArgSet *out)
     return 1;
 }
 
+/* --colsep: every item becomes its columns, in order. */
+static void split_columns(ArgSet *set, const char *sep)
+{
+    ArgSet cols = {NULL, 0};
+    size_t seplen = strlen(sep);
+    for (size_t i = 0; i < set->count; i++) {
+        const char *p = set->items[i], *hit;
+        for (;;) {
+            hit = strstr(p, sep);
+            size_t len = hit != NULL ? (size_t)(hit - p) : strlen(p);
+            char *col = xmalloc(len + 1);
+            memcpy(col, p, len);
+            col[len] = '\0';
+            cols.items = xrealloc(cols.items, (cols.count + 1) * sizeof *cols.items);
+            cols.items[cols.count++] = col;
+            if (hit == NULL)
+                break;
+            p = hit + seplen;
+        }
+    }
+    argset_free(set);
+    *set = cols;
+}
+
 int input_next(Input *in, ArgSet *out)
 {
     memset(out, 0, sizeof *out);
@@ -266,8 +292,11 @@ int input_next(Input *in, ArgSet *out)
     }
     if (got == -1)
         in->ended = 1;
-    if (got == 1)
+    if (got == 1) {
         in->produced++;
+        if (in->colsep != NULL)
+            split_columns(out, in->colsep);
+    }
     return got;
 }
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "run-jobs.h"
 #include "run-emit.h"
+#include "run-output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,8 +107,13 @@ static ProcReact_bool has_next(void *data)
 {
     Run *r = data;
     r->need_input = 0;
+    r->delaying = 0;
     if (r->halted || r->interrupted || r->output_gone)
         return 0;
+    if (r->opt.delay > 0 && monotonic_s() < r->start_after) {
+        r->delaying = 1;
+        return 0;
+    }
     if (r->retry_head != NULL)
         return 1;
     if (r->held_fds > 0 && (r->nrunning + 1) * RUN_FDS_PER_JOB + r->held_fds > r->fd_budget)
@@ -188,6 +194,13 @@ static ProcReact_Future next(void *data)
             procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_FD, err_pipe[1]);
         }
     }
+    if (r->opt.verbose) {
+        progress_clear(r);
+        out_write(STDERR_FILENO, job->command, strlen(job->command));
+        out_write(STDERR_FILENO, "\n", 1);
+    }
+    if (r->opt.delay > 0)
+        r->start_after = monotonic_s() + r->opt.delay;
     r->spawning = job;
     job->start_real = realtime_s();
     ProcReact_Future future = {-1, -1, job_output_type(), NULL, NULL};

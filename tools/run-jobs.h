@@ -53,6 +53,8 @@ typedef struct {
     int have_ready;
     int input_ended;
     int need_input;       /* has_next found no complete item: wait for input_fd() */
+    double start_after;   /* --delay: no job starts before this (monotonic seconds) */
+    int delaying;         /* has_next waits for start_after */
     Job *retry_head, *retry_tail;
     size_t next_seq;
     Job *spawning;

@@ -150,7 +150,7 @@ static void loop(Run *r)
             r->output_gone = 1;
             run_stop(r);
         }
-        if (active == 0 && !(r->need_input && !r->halted && !r->interrupted && !r->output_gone))
+        if (active == 0 && !((r->need_input || r->delaying) && !r->halted && !r->interrupted && !r->output_gone))
             break;
         if (cap < r->nrunning + 4) {
             cap = (r->nrunning + 4) * 2;
@@ -174,7 +174,12 @@ static void loop(Run *r)
                 fds[n++] = (struct pollfd){r->running[i]->err_fd, POLLIN, 0};
             }
         progress_draw(r, 0);
-        int ready = poll(fds, n, tty ? 100 : -1); /* redraw the progress line */
+        int timeout = tty ? 100 : -1; /* redraw the progress line */
+        if (r->delaying) {
+            int wait_ms = (int)((r->start_after - monotonic_s()) * 1000.0) + 1;
+            timeout = timeout >= 0 && timeout < wait_ms ? timeout : wait_ms < 0 ? 0 : wait_ms;
+        }
+        int ready = poll(fds, n, timeout);
         if (ready < 0 && errno != EINTR) {
             perror("procreact-run: poll");
             exit(EXIT_JOB_FAILED);

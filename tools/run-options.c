@@ -30,6 +30,9 @@ static void usage(FILE *to)
           "Input:\n"
           "  -a, --arg-file FILE   read items from FILE (several: every combination)\n"
           "  -0, --null            items end with a NUL byte instead of a newline\n"
+          "  -d, --delimiter CHAR  items end with CHAR (\\n, \\t, \\0, \\\\ allowed)\n"
+          "      --colsep SEP      split each item at SEP into several ({1}, {2}...)\n"
+          "  -r, --no-run-if-empty accepted for xargs: empty items never run anyway\n"
           "  -n, --max-args N      give N items to each job\n"
           "  -I STR                replace STR instead of {}\n"
           "Replacement strings: {} {.} {/} {//} {/.} {#} (job number) {%} (slot)\n"
@@ -48,6 +51,8 @@ static void usage(FILE *to)
           "                        running ones, soon lets them end; never is the default\n"
           "      --halt-on-error   the same as --halt now,fail=1\n"
           "      --dry-run         print the commands instead of running them\n"
+          "  -t, --verbose         print each command on standard error as it starts\n"
+          "      --delay SECONDS   wait this long between job starts\n"
           "      --joblog FILE     log each job (GNU parallel's format)\n"
           "      --resume          skip the jobs the --joblog file has already\n"
           "\n"
@@ -62,6 +67,8 @@ static void usage(FILE *to)
           "                        stderr (bytes that are not UTF-8 become U+FFFD)\n"
           "      --eta             on a terminal, add the estimated time left\n"
           "      --bar             on a terminal, draw a progress bar\n"
+          "      --progress        accepted for GNU parallel: the progress line is shown\n"
+          "                        whenever standard error is a terminal\n"
           "  -h, --help            show this help and exit\n"
           "  -V, --version         show the version and exit\n"
           "\n"
@@ -170,6 +177,26 @@ static void parse_halt(Options *o, const char *text)
         usage_error("--halt: not a count or a percentage: '%s'", text);
 }
 
+/* -d and --colsep text with \\n, \\t, \\r, \\0 and \\\\ turned into bytes (in place);
+ * returns its length. */
+static size_t unescape(char *text)
+{
+    char *out = text;
+    for (const char *p = text; *p; p++) {
+        if (*p != '\\' || p[1] == '\0') {
+            *out++ = *p;
+            continue;
+        }
+        const char *from = "ntr0\\", *to = "\n\t\r\0\\";
+        const char *hit = strchr(from, *++p);
+        if (hit == NULL)
+            usage_error("unknown escape '\\%c' (\\n, \\t, \\r, \\0 and \\\\ are known)", *p);
+        *out++ = to[hit - from];
+    }
+    *out = '\0';
+    return (size_t)(out - text);
+}
+
 static void add_source(Options *o, Source s)
 {
     o->sources = xrealloc(o->sources, (o->nsources + 1) * sizeof *o->sources);
@@ -203,7 +230,8 @@ static void parse_operands(Options *o, int argc, char **argv)
 void options_parse(Options *o, int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KILL_AFTER, O_HALT_ON_ERROR, O_JSON, O_TAG, O_DRY_RUN, O_JOBLOG,
-           O_RESUME, O_RETRIES, O_HALT, O_LINE_BUFFER, O_ETA, O_BAR };
+           O_RESUME, O_RETRIES, O_HALT, O_LINE_BUFFER, O_ETA, O_BAR, O_COLSEP, O_DELAY,
+           O_PROGRESS };
     static const struct option options[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -213,6 +241,12 @@ void options_parse(Options *o, int argc, char **argv)
         {"halt", required_argument, NULL, O_HALT},
         {"json", no_argument, NULL, O_JSON},
         {"null", no_argument, NULL, '0'},
+        {"delimiter", required_argument, NULL, 'd'},
+        {"colsep", required_argument, NULL, O_COLSEP},
+        {"no-run-if-empty", no_argument, NULL, 'r'},
+        {"verbose", no_argument, NULL, 't'},
+        {"delay", required_argument, NULL, O_DELAY},
+        {"progress", no_argument, NULL, O_PROGRESS},
         {"arg-file", required_argument, NULL, 'a'},
         {"max-args", required_argument, NULL, 'n'},
         {"tag", no_argument, NULL, O_TAG},
@@ -233,8 +267,9 @@ void options_parse(Options *o, int argc, char **argv)
     o->jobs = cpus > 0 ? (unsigned int)cpus : 1;
     o->kill_after = 2.0;
     o->max_args = 1;
+    o->delimiter = '\n';
     int c;
-    while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:I:uV", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:I:uVd:rt", options, NULL)) != -1) {
         switch (c) {
         case 'j':
         case 'P': o->jobs = parse_jobs(optarg); o->jobs_given = 1; break;
@@ -244,7 +279,21 @@ void options_parse(Options *o, int argc, char **argv)
         case O_HALT_ON_ERROR: parse_halt(o, "now,fail=1"); break;
         case O_HALT: parse_halt(o, optarg); break;
         case O_JSON: o->json = 1; break;
-        case '0': o->null = 1; break;
+        case '0': o->delimiter = '\0'; break;
+        case 'd':
+            if (unescape(optarg) != 1)
+                usage_error("--delimiter: one character expected (or \\n, \\t, \\r, \\0, \\\\)");
+            o->delimiter = optarg[0];
+            break;
+        case O_COLSEP:
+            if (unescape(optarg) != strlen(optarg) || optarg[0] == '\0')
+                usage_error("--colsep: a non-empty separator without NUL expected");
+            o->colsep = optarg;
+            break;
+        case 'r': break; /* empty items never run */
+        case 't': o->verbose = 1; break;
+        case O_DELAY: o->delay = parse_seconds("--delay", optarg); break;
+        case O_PROGRESS: break; /* the progress line is on whenever stderr is a terminal */
         case 'a': add_source(o, (Source){NULL, 0, optarg}); break;
         case 'n': o->max_args = (unsigned int)parse_count("--max-args", optarg, 1); break;
         case 'I':

@@ -25,7 +25,10 @@ typedef struct {
     double halt_count;  /* the number (or percentage) that halts */
     int halt_percent;
     int json;
-    int null;           /* -0: items end with NUL, not newline */
+    char delimiter;     /* what ends an item: newline, NUL with -0, -d's */
+    const char *colsep; /* --colsep: split each item into columns (NULL: no) */
+    int verbose;        /* -t: each command on stderr as it starts */
+    double delay;       /* --delay: seconds between job starts */
     const char *replace;/* -I STR: instead of {} */
     unsigned int max_args; /* -n */
     int tag;

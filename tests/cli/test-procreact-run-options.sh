@@ -47,6 +47,17 @@ check "-a with a missing file says which" grep -q "cannot read '$work/none'" "$w
 PARALLEL_ARGS="-0 -k printf '\"<%s>\\n\"' < <(printf 'a b\0c\nd\0')" \
     same "-0 splits at NUL, newlines are data" "$(printf '<a b>\n<c\nd>')" bash -c "printf 'a b\0c\nd\0' | '$run' -0 -k printf '<%s>\n'"
 
+# --- -d DELIM (xargs), --colsep (GNU parallel), -r (xargs)
+same "-d ';' splits at ;" "$(printf 'x\ny\nz')" bash -c "printf 'x;y;z' | '$run' -k -d ';' echo"
+same "-d '\\0' is -0" "$(printf 'a b\nc')" bash -c "printf 'a b\0c\0' | '$run' -k -d '\\0' echo"
+"$run" -d ab echo ::: x >/dev/null 2>&1
+check "-d with more than one character is a usage error" test $? -eq 2
+PARALLEL_ARGS="-k --colsep , echo {2} {1} < <(printf 'a,b\nc,d\n')" \
+    same "--colsep splits each item into columns" "$(printf 'b a\nd c')" \
+    bash -c "printf 'a,b\nc,d\n' | '$run' -k --colsep , echo {2} {1}"
+same "--colsep '\\t' splits at tabs" "b-a" bash -c "printf 'a\tb\n' | '$run' --colsep '\\t' echo {2}-{1}"
+same "-r is accepted, empty lines never run" "x" bash -c "printf '\n\nx\n' | '$run' -r echo"
+
 # --- replacement strings
 PARALLEL_ARGS="-k echo {//} {/} {.} {/.} ::: dir/sub.d/file.tar.gz file a.b/c" \
     same "{//} {/} {.} {/.}" "$(printf 'dir/sub.d file.tar.gz dir/sub.d/file.tar file.tar\n. file file file\na.b c a.b/c c')" \
@@ -86,10 +97,21 @@ PARALLEL_ARGS="-k --tag echo ::: a b ::: 1 2" \
 same "--tag also tags standard error" "$(printf 'x\terr')" "$run" --tag sh -c 'echo err >&2' ::: x
 
 # --- --dry-run
-PARALLEL_ARGS="--dry-run echo {} ::: 'a b' 'c\$d'" \
+PARALLEL_ARGS="-k --dry-run echo {} ::: 'a b' 'c\$d'" \
     same "--dry-run prints the commands" "$(printf "echo 'a b'\necho 'c\$d'")" "$run" --dry-run echo {} ::: 'a b' 'c$d'
 "$run" --dry-run touch "$work/made-{}" ::: 1 >/dev/null
 check "--dry-run runs nothing" test ! -e "$work/made-1"
+
+# --- -t / --verbose and --delay
+"$run" -k -t echo ::: 'a b' >"$work/out" 2>"$work/err"
+check "-t prints each command on standard error" test "$(cat "$work/err")" = "echo 'a b'"
+check "-t leaves the output alone" test "$(cat "$work/out")" = "a b"
+start=$(now)
+"$run" -j 3 --delay 0.3 sh -c 'date +%s.%N' ::: 1 2 3 >"$work/out"
+end=$(now)
+check "--delay spaces the starts" awk 'NR == 1 { a = $1 } END { exit !($1 - a >= 0.55) }' "$work/out"
+check "--delay does not hold the run longer than the starts" elapsed_between "$start" "$end" 0.55 2.0
+check "--progress is accepted" "$run" --progress true ::: 1
 
 # --- --joblog and --resume
 seq 3 | "$run" -k --joblog "$work/log" sh -c 'echo {}; exit $(({} % 2))' >/dev/null
@@ -154,7 +176,7 @@ fi
 check "no progress line when standard error is not a terminal" test ! -s "$work/err"
 
 # --- --help and bash completion
-for option in --jobs --timeout --null --arg-file --max-args -I --tag --dry-run --joblog --resume --retries \
+for option in --jobs --timeout --null --delimiter --colsep --no-run-if-empty --verbose --delay --progress --arg-file --max-args -I --tag --dry-run --joblog --resume --retries \
     --halt --line-buffer --ungroup --eta --bar --keep-order --json; do
     "$run" --help | grep -q -- "$option" || not_ok "--help lists $option"
 done
