@@ -4,6 +4,8 @@
 #include "run-output.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
@@ -29,13 +31,35 @@ static int stopped(void)
     return g_output.broken || g_output.error != 0 || g_output.gave_up;
 }
 
+/* Once a signal stopped the run, a reader that reads nothing must not hold
+ * it: each write waits at most STOPPING_WAIT_MS for room, and writes at
+ * most PIPE_BUF bytes (which fit once a pipe has room), else the output
+ * is given up. */
+#define STOPPING_WAIT_MS 1000
+
+static int room_to_write(int fd)
+{
+    struct pollfd p = {fd, POLLOUT, 0};
+    int n;
+    do
+        n = poll(&p, 1, STOPPING_WAIT_MS);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
 int out_write(int fd, const void *data, size_t len)
 {
     const char *p = data;
     if (stopped())
         return -1;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        size_t want = len;
+        if (g_stop_signal) {
+            if (!room_to_write(fd))
+                return failed(EINTR);
+            want = len < PIPE_BUF ? len : PIPE_BUF;
+        }
+        ssize_t n = write(fd, p, want);
         if (n < 0) {
             if (errno == EINTR && !g_stop_signal)
                 continue;
@@ -54,7 +78,7 @@ int out_spool(int fd, const Spool *s)
     if (stopped())
         return -1;
     off_t at = 0;
-    while (at < s->file_len) {
+    while (at < s->file_len && !g_stop_signal) {
         size_t want = s->file_len - at > (1 << 30) ? (1u << 30) : (size_t)(s->file_len - at);
         ssize_t n = sendfile(fd, s->fd, &at, want);
         if (n < 0 && errno == EINTR && !g_stop_signal)

@@ -58,6 +58,26 @@ exec 7>&-
 wait "$pid"
 check "the run ends with the input, the timed-out job failed" test $? -eq 1
 
+# A reader that stays but reads nothing: after SIGTERM the run gives up
+# writing within about a second instead of waiting for it forever.
+mkfifo "$work/stuck"
+sleep 10 <"$work/stuck" &
+reader=$!
+"$run" -- sh -c "head -c 1000000 /dev/zero; sleep 100 # $marker-stuck" ::: 1 2 >"$work/stuck" 2>/dev/null &
+pid=$!
+sleep 0.7
+start=$(now)
+kill -TERM "$pid"
+wait_gone "$pid" 5
+end=$(now)
+wait "$pid"
+rc=$?
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+check "SIGTERM with a stuck reader ends the run within 2.5 s" elapsed_between "$start" "$end" 0 2.5
+check "SIGTERM with a stuck reader gives status 143" test "$rc" -eq 143
+check "no job is left behind with a stuck reader" test -z "$(pgrep -f "$marker-stuck")"
+
 # --- 3. grouped output holds a bounded amount in memory
 big=200000000
 printf 'head -c %d /dev/zero\n' "$big" "$big" >"$work/big"
