@@ -94,6 +94,7 @@ static unsigned int jobs_limit(const Options *o, unsigned long long *budget)
     return o->jobs;
 }
 
+/* Reads the pending signals; the first one is the one the exit status reports. */
 static void take_signals(Run *r)
 {
     unsigned char byte;
@@ -185,7 +186,10 @@ static void loop(Run *r)
             exit(EXIT_JOB_FAILED);
         }
         if (ready > 0 && fds[1].revents != 0) {
+            int stopping = r->interrupted != 0;
             take_signals(r);
+            if (stopping)
+                break; /* a second signal: the iterator's destruction kills (SIGKILL) and reaps at once */
             run_stop(r);
         }
         if (ready > 0 && stdout_at && (fds[stdout_at].revents & POLLERR))
