@@ -333,6 +333,15 @@ void run_finish(Run *r)
         emit_drain(r);
 }
 
+void run_kill(Run *r)
+{
+    /* The children are not reaped yet (the iterator reaps them), so each
+     * pid still names its own process group. */
+    for (size_t i = 0; i < r->nrunning; i++)
+        if (r->running[i]->pid > 0)
+            kill(-r->running[i]->pid, SIGKILL);
+}
+
 void run_stop(Run *r)
 {
     procreact_future_iterator_cancel(&r->it);

@@ -87,6 +87,8 @@ void run_finish(Run *r);
 void run_stop(Run *r);
 /* Frees a job and all it holds. */
 void job_free(Job *job);
+/* Sends SIGKILL to every running job's process group, at once. */
+void run_kill(Run *r);
 /* Frees what is left once the iterator is destroyed. */
 void run_free(Run *r);
 

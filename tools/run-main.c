@@ -188,8 +188,11 @@ static void loop(Run *r)
         if (ready > 0 && fds[1].revents != 0) {
             int stopping = r->interrupted != 0;
             take_signals(r);
-            if (stopping)
-                break; /* a second signal: the iterator's destruction kills (SIGKILL) and reaps at once */
+            if (stopping) {
+                /* A second signal: SIGKILL to every group now; destroying the iterator reaps them. */
+                run_kill(r);
+                break;
+            }
             run_stop(r);
         }
         if (ready > 0 && stdout_at && (fds[stdout_at].revents & POLLERR))

@@ -60,7 +60,7 @@ check "the run ends with the input, the timed-out job failed" test $? -eq 1
 
 # A second signal does not wait for the grace period: SIGKILL at once.
 set -m
-"$run" --kill-after 30 -- sh -c "trap '' TERM; while :; do sleep 0.05; done # $marker-twice" ::: 1 >/dev/null 2>&1 &
+"$run" --kill-after 30 -- sh -c "trap '' TERM; sh -c 'sleep 100' $marker-twice-grandchild & while :; do sleep 0.05; done # $marker-twice" ::: 1 >/dev/null 2>&1 &
 pid=$!
 set +m
 sleep 0.5
@@ -75,7 +75,7 @@ rc=$?
 check "a second SIGINT ends the run at once" elapsed_between "$start" "$end" 0 1.0
 check "a second SIGINT: status 130" test "$rc" -eq 130
 sleep 0.2
-check "a second SIGINT leaves no job behind" test -z "$(pgrep -f "$marker-twice")"
+check "a second SIGINT leaves no job behind, its group too" test -z "$(pgrep -f "$marker-twice")"
 
 # A reader that stays but reads nothing: after SIGTERM the run gives up
 # writing within about a second instead of waiting for it forever.
