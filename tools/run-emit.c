@@ -41,8 +41,11 @@ ssize_t emit_line_buffered(Run *r, Job *job, int out_fd, int in_fd)
     do
         n = read(in_fd, chunk, sizeof chunk);
     while (n < 0 && errno == EINTR);
-    if (n > 0)
+    if (n > 0) {
         buf_add(b, chunk, (size_t)n);
+        if (out_fd == STDOUT_FILENO)
+            job->line_received += (unsigned long long)n;
+    }
     if (n >= 0) {
         progress_clear(r);
         write_lines(out_fd, b, job->tag, n == 0);

@@ -293,6 +293,7 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
         spool_free(&job->out);
         spool_free(&job->err);
         job->line_out.len = job->line_err.len = 0;
+        job->line_received = 0;
         job->exec_errno = 0;
         if (r->retry_tail != NULL)
             r->retry_tail->next = job;
@@ -303,7 +304,7 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
     }
     count(r, job);
     if (r->joblog != NULL)
-        joblog_add(r->joblog, job->seq, job->start_real, job->wall_s, spool_size(&job->out) + job->line_out.len,
+        joblog_add(r->joblog, job->seq, job->start_real, job->wall_s, spool_size(&job->out) + job->line_received,
                    job->exited ? job->exit_code : -1, job->signal, job->command);
     emit_finished(r, job);
 }

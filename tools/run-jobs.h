@@ -32,6 +32,7 @@ typedef struct Job {
     size_t run_index;     /* where it is in Run.running */
     Spool out, err;
     Buf line_out, line_err; /* --line-buffer: a line not complete yet */
+    unsigned long long line_received; /* --line-buffer: stdout bytes read */
     double start_real;
     int exited, exit_code, signal, timed_out, cancelled, exec_errno;
     double wall_s, cpu_s;

@@ -121,6 +121,8 @@ check "--joblog records exit values and bytes received" test "$(awk -F'\t' 'NR >
 seq 5 | "$run" -k --resume --joblog "$work/log" echo >"$work/out"
 check "--resume skips the jobs in the log" test "$(tr '\n' ' ' <"$work/out")" = "4 5 "
 check "--resume adds to the log" test "$(awk -F'\t' 'NR > 1 { print $1 }' "$work/log" | sort -n | tr '\n' ' ')" = "1 2 3 4 5 "
+"$run" --line-buffer --joblog "$work/line.joblog" echo ::: hello >/dev/null
+check "--joblog counts the bytes received with --line-buffer too" test "$(awk -F'\t' 'NR == 2 { print $6 }' "$work/line.joblog")" -eq 6
 "$run" --resume echo ::: 1 >/dev/null 2>&1
 check "--resume without --joblog is a usage error" test $? -eq 2
 
