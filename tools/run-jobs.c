@@ -182,7 +182,7 @@ static ProcReact_Future next(void *data)
     template_free_argv(argv);
     if (cmd == NULL)
         die_oom();
-    int err_pipe[2] = {-1, -1};
+    int err_pipe[2] = {-1, -1}, spawn_errno = 0;
     procreact_command_set_new_process_group(cmd, 1);
     if (r->opt.ungroup) {
         procreact_command_set_stdout(cmd, PROCREACT_OUTPUT_INHERIT, -1);
@@ -192,6 +192,8 @@ static ProcReact_Future next(void *data)
         if (pipe2(err_pipe, O_CLOEXEC) == 0) {
             fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
             procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_FD, err_pipe[1]);
+        } else {
+            spawn_errno = errno; /* no stderr pipe: the job fails as a spawn would, with why */
         }
     }
     if (r->opt.verbose) {
@@ -204,7 +206,6 @@ static ProcReact_Future next(void *data)
     r->spawning = job;
     job->start_real = realtime_s();
     ProcReact_Future future = {-1, -1, job_output_type(), NULL, NULL};
-    int spawn_errno = errno; /* no stderr pipe: the job fails as a spawn would, with why */
     if (r->opt.ungroup || err_pipe[0] >= 0) {
         future = procreact_command_spawn(cmd, job_output_type());
         spawn_errno = errno;

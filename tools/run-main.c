@@ -182,8 +182,11 @@ static void loop(Run *r)
         }
         int ready = poll(fds, n, timeout);
         if (ready < 0 && errno != EINTR) {
+            /* Cannot wait any more: kill the jobs (reaped with the iterator) and fail. */
             perror("procreact-run: poll");
-            exit(EXIT_JOB_FAILED);
+            run_kill(r);
+            r->failed++;
+            break;
         }
         if (ready > 0 && fds[1].revents != 0) {
             int stopping = r->interrupted != 0;
