@@ -156,7 +156,22 @@ static Job *new_job(Run *r)
     memset(&r->ready, 0, sizeof r->ready);
     spool_init(&job->out);
     spool_init(&job->err);
-    if (r->opt.tag) {
+    return job;
+}
+
+/* --tag and --tagstring: what goes before each line of the job's output. */
+static void make_tag(Run *r, Job *job)
+{
+    free(job->tag);
+    job->tag = NULL;
+    if (r->opt.tagstring != NULL) {
+        Buf t = {0};
+        char *text = template_expand(&r->tpl, r->opt.tagstring, &job->items, job->seq, job->slot);
+        buf_str(&t, text);
+        free(text);
+        buf_add(&t, "\t", 1);
+        job->tag = buf_take(&t);
+    } else if (r->opt.tag) {
         Buf t = {0};
         for (size_t i = 0; i < job->items.count; i++) {
             if (i > 0)
@@ -166,7 +181,6 @@ static Job *new_job(Run *r)
         buf_add(&t, "\t", 1);
         job->tag = buf_take(&t);
     }
-    return job;
 }
 
 static ProcReact_Future next(void *data)
@@ -176,6 +190,7 @@ static ProcReact_Future next(void *data)
     job->slot = take_slot(r);
     job->tries++;
     job->err_fd = -1;
+    make_tag(r, job);
     free(job->command);
     char **argv = template_argv(&r->tpl, &job->items, job->seq, job->slot, &job->command);
     ProcReact_Command *cmd = procreact_command_new((const char *const *)argv);

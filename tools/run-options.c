@@ -59,6 +59,7 @@ static void usage(FILE *to)
           "Output:\n"
           "  -k, --keep-order      print results in input order\n"
           "      --tag             print the job's items and a tab before each line\n"
+          "      --tagstring STR   --tag with STR (replacement strings allowed) as the tag\n"
           "      --line-buffer     print whole lines as they come instead of per job\n"
           "  -u, --ungroup         print output as it comes, lines of jobs may mix\n"
           "      --json            print one JSON object per job and line instead of its\n"
@@ -231,7 +232,7 @@ void options_parse(Options *o, int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KILL_AFTER, O_HALT_ON_ERROR, O_JSON, O_TAG, O_DRY_RUN, O_JOBLOG,
            O_RESUME, O_RETRIES, O_HALT, O_LINE_BUFFER, O_ETA, O_BAR, O_COLSEP, O_DELAY,
-           O_PROGRESS };
+           O_PROGRESS, O_TAGSTRING };
     static const struct option options[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -250,6 +251,7 @@ void options_parse(Options *o, int argc, char **argv)
         {"arg-file", required_argument, NULL, 'a'},
         {"max-args", required_argument, NULL, 'n'},
         {"tag", no_argument, NULL, O_TAG},
+        {"tagstring", required_argument, NULL, O_TAGSTRING},
         {"dry-run", no_argument, NULL, O_DRY_RUN},
         {"joblog", required_argument, NULL, O_JOBLOG},
         {"resume", no_argument, NULL, O_RESUME},
@@ -302,6 +304,7 @@ void options_parse(Options *o, int argc, char **argv)
             o->replace = optarg;
             break;
         case O_TAG: o->tag = 1; break;
+        case O_TAGSTRING: o->tag = 1; o->tagstring = optarg; break;
         case O_DRY_RUN: o->dry_run = 1; break;
         case O_JOBLOG: o->joblog = optarg; break;
         case O_RESUME: o->resume = 1; break;

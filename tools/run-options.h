@@ -32,6 +32,7 @@ typedef struct {
     const char *replace;/* -I STR: instead of {} */
     unsigned int max_args; /* -n */
     int tag;
+    const char *tagstring; /* --tagstring: the tag, with replacement strings */
     int dry_run;
     const char *joblog;
     int resume;

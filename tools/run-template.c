@@ -219,3 +219,8 @@ void template_free_argv(char **argv)
         free(argv[i]);
     free(argv);
 }
+
+char *template_expand(const Template *t, const char *text, const ArgSet *items, size_t seq, unsigned int slot)
+{
+    return expand(t, text, items, seq, slot, 0);
+}

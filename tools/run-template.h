@@ -22,5 +22,7 @@ void template_init(Template *t, const Options *o);
  * command as a shell would read it (malloc'ed). */
 char **template_argv(const Template *t, const ArgSet *items, size_t seq, unsigned int slot, char **display);
 void template_free_argv(char **argv);
+/* @p text with its replacement strings replaced, without quoting (malloc'ed). */
+char *template_expand(const Template *t, const char *text, const ArgSet *items, size_t seq, unsigned int slot);
 
 #endif

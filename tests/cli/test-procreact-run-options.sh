@@ -94,6 +94,9 @@ check "-j 50% is accepted" bash -c "'$run' -j 50% true ::: 1"
 PARALLEL_ARGS="-k --tag echo ::: a b ::: 1 2" \
     same "--tag puts the items and a tab before each line" "$(printf 'a 1\ta 1\na 2\ta 2\nb 1\tb 1\nb 2\tb 2')" \
     "$run" -k --tag echo ::: a b ::: 1 2
+PARALLEL_ARGS="-k --tagstring 'X{}-{#}' echo ::: a b" \
+    same "--tagstring is the tag, with replacement strings" "$(printf 'Xa-1\ta\nXb-2\tb')" \
+    "$run" -k --tagstring 'X{}-{#}' echo ::: a b
 same "--tag also tags standard error" "$(printf 'x\terr')" "$run" --tag sh -c 'echo err >&2' ::: x
 
 # --- --dry-run
@@ -179,7 +182,7 @@ check "no progress line when standard error is not a terminal" test ! -s "$work/
 
 # --- --help and bash completion
 for option in --jobs --timeout --null --delimiter --colsep --no-run-if-empty --verbose --delay --progress --arg-file --max-args -I --tag --dry-run --joblog --resume --retries \
-    --halt --line-buffer --ungroup --eta --bar --keep-order --json; do
+    --halt --tagstring --line-buffer --ungroup --eta --bar --keep-order --json; do
     "$run" --help | grep -q -- "$option" || not_ok "--help lists $option"
 done
 ok "--help lists every option"
