@@ -192,7 +192,9 @@ static ProcReact_Future next(void *data)
     job->err_fd = -1;
     make_tag(r, job);
     free(job->command);
-    char **argv = template_argv(&r->tpl, &job->items, job->seq, job->slot, &job->command);
+    ArgSet none = {NULL, 0};
+    const ArgSet *items = r->opt.no_items ? &none : &job->items;
+    char **argv = template_argv(&r->tpl, items, job->seq, job->slot, &job->command);
     ProcReact_Command *cmd = procreact_command_new((const char *const *)argv);
     template_free_argv(argv);
     if (cmd == NULL)

@@ -119,7 +119,8 @@ static void dry_run(Run *r)
         }
         char *display;
         r->next_seq++;
-        char **argv = template_argv(&r->tpl, &items, r->next_seq, 1, &display);
+        ArgSet none = {NULL, 0};
+        char **argv = template_argv(&r->tpl, r->opt.no_items ? &none : &items, r->next_seq, 1, &display);
         template_free_argv(argv);
         argset_free(&items);
         out_write(STDOUT_FILENO, display, strlen(display));

@@ -34,6 +34,7 @@ static void usage(FILE *to)
           "      --colsep SEP      split each item at SEP into several ({1}, {2}...)\n"
           "  -r, --no-run-if-empty accepted for xargs: empty items never run anyway\n"
           "  -n, --max-args N      give N items to each job\n"
+          "  -N N                  the same; -N 0 takes an item per job and inserts none\n"
           "  -I STR                replace STR instead of {}\n"
           "Replacement strings: {} {.} {/} {//} {/.} {#} (job number) {%} (slot)\n"
           "  {N} {N.} {N/} {N//} {N/.} (the Nth item of the job)\n"
@@ -271,7 +272,7 @@ void options_parse(Options *o, int argc, char **argv)
     o->max_args = 1;
     o->delimiter = '\n';
     int c;
-    while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:I:uVd:rt", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:N:I:uVd:rt", options, NULL)) != -1) {
         switch (c) {
         case 'j':
         case 'P': o->jobs = parse_jobs(optarg); o->jobs_given = 1; break;
@@ -298,6 +299,12 @@ void options_parse(Options *o, int argc, char **argv)
         case O_PROGRESS: break; /* the progress line is on whenever stderr is a terminal */
         case 'a': add_source(o, (Source){NULL, 0, optarg}); break;
         case 'n': o->max_args = (unsigned int)parse_count("--max-args", optarg, 1); break;
+        case 'N':
+            o->max_args = (unsigned int)parse_count("-N", optarg, 0);
+            o->no_items = o->max_args == 0;
+            if (o->no_items)
+                o->max_args = 1;
+            break;
         case 'I':
             if (*optarg == '\0')
                 usage_error("-I: the replacement string is empty");

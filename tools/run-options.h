@@ -30,7 +30,8 @@ typedef struct {
     int verbose;        /* -t: each command on stderr as it starts */
     double delay;       /* --delay: seconds between job starts */
     const char *replace;/* -I STR: instead of {} */
-    unsigned int max_args; /* -n */
+    unsigned int max_args; /* -n, -N */
+    int no_items;       /* -N 0: each job takes an item and inserts none */
     int tag;
     const char *tagstring; /* --tagstring: the tag, with replacement strings */
     int dry_run;

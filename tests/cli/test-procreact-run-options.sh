@@ -77,6 +77,9 @@ PARALLEL_ARGS="-k 'echo {} | tr a-z A-Z' ::: ab 'c d'" \
 PARALLEL_ARGS="-k -n 2 echo {} - {1} - {2} ::: a b c d e" \
     same "-n 2 gives two items to each job" "$(printf 'a b - a - b\nc d - c - d\ne - e -')" \
     "$run" -k -n 2 echo {} - {1} - {2} ::: a b c d e
+PARALLEL_ARGS="-k -N0 echo foo ::: 1 2" same "-N 0 takes an item per job and inserts none" "$(printf 'foo\nfoo')" \
+    "$run" -k -N0 echo foo ::: 1 2
+PARALLEL_ARGS="-k -N2 echo {2}-{1} ::: a b c" same "-N 2 is -n 2" "$(printf 'b-a\n-c')" "$run" -k -N2 echo {2}-{1} ::: a b c
 same "-n 3 appends the items as arguments" "$(printf '3\n1')" bash -c "seq 4 | '$run' -k -n 3 sh -c 'echo \$#' sh"
 
 # --- -j 0: as many as the system allows
@@ -181,7 +184,7 @@ fi
 check "no progress line when standard error is not a terminal" test ! -s "$work/err"
 
 # --- --help and bash completion
-for option in --jobs --timeout --null --delimiter --colsep --no-run-if-empty --verbose --delay --progress --arg-file --max-args -I --tag --dry-run --joblog --resume --retries \
+for option in --jobs --timeout --null --delimiter --colsep --no-run-if-empty --verbose --delay --progress --arg-file --max-args -N -I --tag --dry-run --joblog --resume --retries \
     --halt --tagstring --line-buffer --ungroup --eta --bar --keep-order --json; do
     "$run" --help | grep -q -- "$option" || not_ok "--help lists $option"
 done
