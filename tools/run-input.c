@@ -240,6 +240,36 @@ static int next_combination(Input *in, ArgSet *out)
     return 1;
 }
 
+int input_next_block(Input *in, size_t block, char **data, size_t *len)
+{
+    Reader *r = &in->first;
+    if (in->first_is_list)
+        return -1;
+    char *from = r->buf.data + r->start;
+    size_t avail = r->buf.len - r->start, cut = 0;
+    if (avail >= block) {
+        /* Whole records up to the block's size, as GNU parallel cuts them;
+         * a record longer than that whole, up to its end. */
+        char *end = memrchr(from, r->sep, block);
+        if (end == NULL)
+            end = memchr(from + block, r->sep, avail - block);
+        if (end != NULL)
+            cut = (size_t)(end - from) + 1;
+    }
+    if (cut == 0 && r->eof)
+        cut = avail;
+    if (cut == 0) {
+        in->ended = r->eof;
+        return r->eof ? -1 : 0;
+    }
+    *data = xmalloc(cut);
+    memcpy(*data, from, cut);
+    *len = cut;
+    r->start += cut;
+    in->produced++;
+    return 1;
+}
+
 /* --colsep: every item becomes its columns, in order. */
 static void split_columns(ArgSet *set, const char *sep)
 {

@@ -26,6 +26,10 @@ void input_close(Input *in);
  * read first (wait for input_fd() to be readable, then input_read()), -1
  * at the end of the items. Never blocks. */
 int input_next(Input *in, ArgSet *out);
+/* --pipe: the next block of the first source, the whole records in its
+ * next @p block bytes (a longer record whole), in *data (malloc'ed).
+ * Returns as input_next(). */
+int input_next_block(Input *in, size_t block, char **data, size_t *len);
 /* The descriptor to wait on after input_next() returned 0. */
 int input_fd(const Input *in);
 /* Reads what the descriptor has (one read; it was reported readable). */

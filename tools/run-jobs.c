@@ -96,6 +96,7 @@ void job_free(Job *job)
     buf_free(&job->line_out);
     buf_free(&job->line_err);
     argset_free(&job->items);
+    free(job->block);
     free(job->command);
     free(job->tag);
     free(job);
@@ -119,7 +120,8 @@ static ProcReact_bool has_next(void *data)
     if (r->held_fds > 0 && (r->nrunning + 1) * RUN_FDS_PER_JOB + r->held_fds > r->fd_budget)
         return 0; /* -k: finished jobs hold spool files until the ones before them end */
     while (!r->have_ready && !r->input_ended) {
-        int got = input_next(r->in, &r->ready);
+        int got = r->opt.pipe ? input_next_block(r->in, r->opt.block, &r->ready_block, &r->ready_block_len)
+                              : input_next(r->in, &r->ready);
         if (got == 0) {
             r->need_input = 1;
             return 0;
@@ -131,6 +133,8 @@ static ProcReact_bool has_next(void *data)
         r->next_seq++;
         if (joblog_has(r->joblog, r->next_seq)) {
             argset_free(&r->ready); /* --resume: done before */
+            free(r->ready_block);
+            r->ready_block = NULL;
             continue;
         }
         r->have_ready = 1;
@@ -152,8 +156,11 @@ static Job *new_job(Run *r)
     job->seq = r->next_seq;
     job->order = r->next_order++;
     job->items = r->ready;
+    job->block = r->ready_block;
+    job->block_len = r->ready_block_len;
     r->have_ready = 0;
     memset(&r->ready, 0, sizeof r->ready);
+    r->ready_block = NULL;
     spool_init(&job->out);
     spool_init(&job->err);
     return job;
@@ -201,6 +208,8 @@ static ProcReact_Future next(void *data)
         die_oom();
     int err_pipe[2] = {-1, -1}, spawn_errno = 0;
     procreact_command_set_new_process_group(cmd, 1);
+    if (job->block != NULL && procreact_command_set_stdin_bytes(cmd, job->block, job->block_len) != 0)
+        die_oom();
     if (r->opt.ungroup) {
         procreact_command_set_stdout(cmd, PROCREACT_OUTPUT_INHERIT, -1);
         procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_INHERIT, -1);
@@ -381,6 +390,7 @@ void run_free(Run *r)
     }
     emit_free(r);
     argset_free(&r->ready);
+    free(r->ready_block);
     free(r->running);
     free(r->free_slots);
     input_close(r->in);

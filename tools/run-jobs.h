@@ -25,6 +25,8 @@ typedef struct Job {
     unsigned int slot;    /* {%}, from 1 */
     unsigned int tries;
     ArgSet items;
+    char *block;          /* --pipe: the job's standard input */
+    size_t block_len;
     char *command;        /* as a shell would read it */
     char *tag;            /* --tag: the items and a tab */
     pid_t pid;
@@ -51,6 +53,8 @@ typedef struct {
     Joblog *joblog;
 
     ArgSet ready;         /* the next items, fetched by has_next */
+    char *ready_block;    /* --pipe: the next block */
+    size_t ready_block_len;
     int have_ready;
     int input_ended;
     int need_input;       /* has_next found no complete item: wait for input_fd() */

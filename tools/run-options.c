@@ -36,10 +36,15 @@ static void usage(FILE *to)
           "  -n, --max-args N      give N items to each job\n"
           "  -N N                  the same; -N 0 takes an item per job and inserts none\n"
           "  -I STR                replace STR instead of {}\n"
+          "      --pipe            give the input to the jobs' standard input, in blocks\n"
+          "                        of whole lines (records) instead of as arguments\n"
+          "      --block SIZE      the size of those blocks (default 1M; k m g: 1000s,\n"
+          "                        K M G: 1024s)\n"
           "Replacement strings: {} {.} {/} {//} {/.} {#} (job number) {%} (slot)\n"
           "  {N} {N.} {N/} {N//} {N/.} (the Nth item of the job)\n"
-          "\n"
-          "Running:\n"
+          "\n",
+          to);
+    fputs("Running:\n"
           "  -j, -P, --jobs N      run at most N jobs at once (default: the number of CPUs;\n"
           "                        0: as many as possible; N%, +N, -N: of the CPUs)\n"
           "      --timeout SECONDS stop a job that runs longer (SIGTERM to its group);\n"
@@ -119,6 +124,25 @@ static long parse_count(const char *option, const char *text, long min)
     if (errno != 0 || end == text || *end != '\0' || v < min || v > INT_MAX)
         usage_error("%s: not a number of %s or more: '%s'", option, min == 0 ? "0" : "1", text);
     return v;
+}
+
+/* A size in bytes with an optional unit, as GNU parallel's --block takes
+ * it: k, m, g are powers of 1000; K, M, G powers of 1024. */
+static size_t parse_size(const char *option, const char *text)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    const char *units = "kKmMgG";
+    const char *unit = *end != '\0' ? strchr(units, *end) : NULL;
+    if (unit != NULL) {
+        int power = 1 + (int)(unit - units) / 2;
+        v *= (unit - units) % 2 ? (double)(1ull << (10 * power)) : pow(1000.0, power);
+        end++;
+    }
+    if (errno != 0 || end == text || *end != '\0' || !(v >= 1) || v > (double)(1ull << 40))
+        usage_error("%s: not a size (bytes, or with k, m, g, K, M, G): '%s'", option, text);
+    return (size_t)v;
 }
 
 /* -j N, 0, N% (of the CPUs), +N and -N (CPUs plus or minus N), as GNU parallel reads them. */
@@ -233,7 +257,7 @@ void options_parse(Options *o, int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KILL_AFTER, O_HALT_ON_ERROR, O_JSON, O_TAG, O_DRY_RUN, O_JOBLOG,
            O_RESUME, O_RETRIES, O_HALT, O_LINE_BUFFER, O_ETA, O_BAR, O_COLSEP, O_DELAY,
-           O_PROGRESS, O_TAGSTRING };
+           O_PROGRESS, O_TAGSTRING, O_PIPE, O_BLOCK };
     static const struct option options[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -253,6 +277,8 @@ void options_parse(Options *o, int argc, char **argv)
         {"max-args", required_argument, NULL, 'n'},
         {"tag", no_argument, NULL, O_TAG},
         {"tagstring", required_argument, NULL, O_TAGSTRING},
+        {"pipe", no_argument, NULL, O_PIPE},
+        {"block", required_argument, NULL, O_BLOCK},
         {"dry-run", no_argument, NULL, O_DRY_RUN},
         {"joblog", required_argument, NULL, O_JOBLOG},
         {"resume", no_argument, NULL, O_RESUME},
@@ -271,6 +297,7 @@ void options_parse(Options *o, int argc, char **argv)
     o->kill_after = 2.0;
     o->max_args = 1;
     o->delimiter = '\n';
+    o->block = 1024 * 1024;
     int c;
     while ((c = getopt_long(argc, argv, "+j:P:kh0a:n:N:I:uVd:rt", options, NULL)) != -1) {
         switch (c) {
@@ -312,6 +339,8 @@ void options_parse(Options *o, int argc, char **argv)
             break;
         case O_TAG: o->tag = 1; break;
         case O_TAGSTRING: o->tag = 1; o->tagstring = optarg; break;
+        case O_PIPE: o->pipe = 1; break;
+        case O_BLOCK: o->block = parse_size("--block", optarg); break;
         case O_DRY_RUN: o->dry_run = 1; break;
         case O_JOBLOG: o->joblog = optarg; break;
         case O_RESUME: o->resume = 1; break;
@@ -326,6 +355,10 @@ void options_parse(Options *o, int argc, char **argv)
         }
     }
     parse_operands(o, argc - optind, argv + optind);
+    if (o->pipe && (o->nsources > 1 || (o->nsources == 1 && o->sources[0].values != NULL)))
+        usage_error("--pipe reads one file or standard input, not ::: lists or several sources");
+    if (o->pipe && o->program == NULL)
+        usage_error("--pipe needs a PROGRAM to feed");
     if (o->resume && o->joblog == NULL)
         usage_error("--resume needs --joblog FILE");
     if (o->json && (o->tag || o->line_buffer || o->ungroup))

@@ -32,6 +32,8 @@ typedef struct {
     const char *replace;/* -I STR: instead of {} */
     unsigned int max_args; /* -n, -N */
     int no_items;       /* -N 0: each job takes an item and inserts none */
+    int pipe;           /* --pipe: blocks of the input to the jobs' stdin */
+    size_t block;       /* --block: their size */
     int tag;
     const char *tagstring; /* --tagstring: the tag, with replacement strings */
     int dry_run;

@@ -58,6 +58,20 @@ PARALLEL_ARGS="-k --colsep , echo {2} {1} < <(printf 'a,b\nc,d\n')" \
 same "--colsep '\\t' splits at tabs" "b-a" bash -c "printf 'a\tb\n' | '$run' --colsep '\\t' echo {2}-{1}"
 same "-r is accepted, empty lines never run" "x" bash -c "printf '\n\nx\n' | '$run' -r echo"
 
+# --- --pipe: blocks of whole records to the jobs' standard input
+check "--pipe: every record once, whole, in order with -k" bash -c "seq 100000 | '$run' --pipe --block 50k -k cat | cmp -s - <(seq 100000)"
+# 50k is 50000 bytes, 50K 51200: the whole lines that fit, as GNU parallel cuts them.
+for size in 50k:10184:8333:6486 50K:10384:8533:4286; do
+    IFS=: read -r block first middle last <<<"$size"
+    PARALLEL_ARGS="--pipe --block $block -k wc -l < <(seq 100000)" \
+        same "--pipe --block $block: blocks of whole lines up to the size" \
+        "$(echo "$first"; for _ in $(seq 10); do echo "$middle"; done; echo "$last")" \
+        bash -c "seq 100000 | '$run' --pipe --block $block -k wc -l"
+done
+check "--pipe makes several jobs" test "$(seq 100000 | "$run" --pipe --block 50k -k wc -l | wc -l)" -eq 12
+"$run" --pipe </dev/null >/dev/null 2>&1
+check "--pipe without a program is a usage error" test $? -eq 2
+
 # --- replacement strings
 PARALLEL_ARGS="-k echo {//} {/} {.} {/.} ::: dir/sub.d/file.tar.gz file a.b/c" \
     same "{//} {/} {.} {/.}" "$(printf 'dir/sub.d file.tar.gz dir/sub.d/file.tar file.tar\n. file file file\na.b c a.b/c c')" \
@@ -185,7 +199,7 @@ check "no progress line when standard error is not a terminal" test ! -s "$work/
 
 # --- --help and bash completion
 for option in --jobs --timeout --null --delimiter --colsep --no-run-if-empty --verbose --delay --progress --arg-file --max-args -N -I --tag --dry-run --joblog --resume --retries \
-    --halt --tagstring --line-buffer --ungroup --eta --bar --keep-order --json; do
+    --halt --tagstring --pipe --block --line-buffer --ungroup --eta --bar --keep-order --json; do
     "$run" --help | grep -q -- "$option" || not_ok "--help lists $option"
 done
 ok "--help lists every option"
