@@ -5,19 +5,9 @@
 # Prints TAP; exits non-zero when a check fails.
 set -u
 run=${1:?usage: test-procreact-run.sh PROCREACT_RUN}
-py=/usr/bin/python3
-[[ -x $py ]] || py=python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-marker="procreact-run-test-$$"
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for line in "$@"; do echo "# $line"; done; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "command: $*"; fi; }
-now() { date +%s.%N; }
-elapsed_between() { awk -v a="$1" -v b="$2" -v lo="$3" -v hi="$4" 'BEGIN { d = b - a; exit !(d >= lo && d < hi) }'; }
+here=$(dirname "$0")
+# shellcheck source=tests/cli/lib.sh
+source "$here/lib.sh"
 
 # --- shell mode: every line runs through sh -c; empty lines are skipped
 printf 'echo one\n\necho two; exit 0\n' | "$run" -j 2 >"$work/out" 2>"$work/err"
@@ -63,7 +53,7 @@ echo x | "$run" -- procreact-no-such-program-$$ >/dev/null 2>"$work/err"
 rc=$?
 check "a program that cannot run fails the run" test "$rc" -eq 1
 check "the exec failure is reported" grep -q "cannot run 'procreact-no-such-program-$$ x': No such file or directory" "$work/err"
-"$run" --jobs 0 </dev/null >/dev/null 2>&1
+"$run" --jobs many </dev/null >/dev/null 2>&1
 check "a bad option value is a usage error (2)" test $? -eq 2
 "$run" --no-such-option </dev/null >/dev/null 2>&1
 check "an unknown option is a usage error (2)" test $? -eq 2
@@ -139,8 +129,4 @@ check "SIGINT stops the run with status 130" test "$rc" -eq 130
 sleep 0.2
 check "no job is left behind after SIGINT" test -z "$(pgrep -f "$marker-int")"
 
-echo "1..$n"
-if ((failed > 0)); then
-    echo "# $failed of $n checks failed"
-    exit 1
-fi
+finish
