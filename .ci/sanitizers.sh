@@ -85,18 +85,7 @@ for step in $steps; do
       status=1
       continue
     fi
-    # The multithreaded suites fork children that run library code and
-    # _exit(): they run under 'valgrindforked' (the same flags, leaks
-    # reported but not errors; see tests/meson.build).
-    mt=(threads foreign forkmt)
-    no_mt=()
-    mt_suites=()
-    for s in "${mt[@]}"; do
-      no_mt+=(--no-suite "$s")
-      mt_suites+=(--suite "$s")
-    done
-    HARDENING_SCALE=20 run_tests build-vg --setup valgrind "${compiled[@]}" "${no_mt[@]}" || status=1
-    HARDENING_SCALE=20 run_tests build-vg --setup valgrindforked "${mt_suites[@]}" || status=1
+    HARDENING_SCALE=20 run_tests build-vg --setup valgrind "${compiled[@]}" || status=1
     ;;
   *)
     echo "unknown step: $step" >&2

@@ -70,7 +70,7 @@ static pid_t lib_pid_next(void *data)
     pid_t pid = fork();
     if (pid == 0) {
         hard_sleep_ms(i % 5);
-        _exit(3);
+        hard_child_exit(3);
     }
     return pid;
 }
@@ -90,7 +90,7 @@ static ProcReact_Future lib_future_next(void *data)
     c->next++;
     ProcReact_Future f = procreact_initialize_future(procreact_create_string_type());
     if (f.pid == 0)
-        _exit(hard_write_all(f.fd, "lib", 3) == 0 ? 0 : 1);
+        hard_child_exit(hard_write_all(f.fd, "lib", 3) == 0 ? 0 : 1);
     return f;
 }
 
@@ -116,7 +116,7 @@ static void foreign_children_are_left_alone(void **unused)
         pid_t pid = fork();
         if (pid == 0) {
             hard_sleep_ms(5 + (i * 7) % 60);
-            _exit(glib_code(i));
+            hard_child_exit(glib_code(i));
         }
         assert_true(pid > 0);
         GlibChild *c = g_new0(GlibChild, 1);
@@ -135,7 +135,7 @@ static void foreign_children_are_left_alone(void **unused)
         app[i] = fork();
         if (app[i] == 0) {
             hard_sleep_ms((i * 13) % 40);
-            _exit(app_code(i));
+            hard_child_exit(app_code(i));
         }
         assert_true(app[i] > 0);
     }

@@ -45,7 +45,7 @@ static ProcReact_Future c_future_next(void *data)
     if (f.pid == 0) {
         char buf[32];
         int len = snprintf(buf, sizeof buf, "%ld", i);
-        _exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
+        hard_child_exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
     }
     return f;
 }
@@ -64,7 +64,7 @@ static pid_t c_pid_next(void *data)
     c->next++;
     pid_t pid = fork();
     if (pid == 0)
-        _exit(0);
+        hard_child_exit(0);
     return pid;
 }
 
@@ -109,11 +109,11 @@ static int nested_work(void)
     if (outer.pid == 0) {
         ProcReact_Future inner = procreact_initialize_future(procreact_create_string_type());
         if (inner.pid == 0)
-            _exit(hard_write_all(inner.fd, "inner", 5) == 0 ? 0 : 1);
+            hard_child_exit(hard_write_all(inner.fd, "inner", 5) == 0 ? 0 : 1);
         ProcReact_Status st;
         char *s = procreact_future_get(&inner, &st);
         int ok = st == PROCREACT_STATUS_OK && s != NULL && strcmp(s, "inner") == 0;
-        _exit(ok && hard_write_all(outer.fd, "outer+inner", 11) == 0 ? 0 : 1);
+        hard_child_exit(ok && hard_write_all(outer.fd, "outer+inner", 11) == 0 ? 0 : 1);
     }
     ProcReact_Status st;
     char *s = procreact_future_get(&outer, &st);
@@ -150,7 +150,7 @@ static void plain_fork_while_busy(void **unused)
     for (long i = 0; i < n; ++i) {
         pid_t pid = fork();
         if (pid == 0)
-            _exit(nested_work() ? 0 : 1);
+            hard_child_exit(nested_work() ? 0 : 1);
         assert_true(pid > 0);
         int status = hard_wait_deadline(pid, g_child_deadline);
         if (status == -1)
@@ -182,7 +182,7 @@ static void future_child_while_busy(void **unused)
         if (f.pid == 0) {
             /* the library's own child, forked while the others are busy */
             int good = nested_work();
-            _exit(good && hard_write_all(f.fd, "nested ok", 9) == 0 ? 0 : 1);
+            hard_child_exit(good && hard_write_all(f.fd, "nested ok", 9) == 0 ? 0 : 1);
         }
         assert_true(f.pid > 0);
         /* a deadlocked child would block get() forever: watch it from here */

@@ -51,7 +51,7 @@ static ProcReact_Future future_next(void *data)
         int len = snprintf(buf, sizeof buf, "%d %ld", w->thread, i);
         if (i % 3 == 0)
             hard_sleep_ms(2);
-        _exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
+        hard_child_exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
     }
     return f;
 }
@@ -85,7 +85,7 @@ static pid_t pid_next(void *data)
     if (pid == 0) {
         if (i % 4 == 0)
             hard_sleep_ms(3);
-        _exit(exit_code_for(w->thread, i));
+        hard_child_exit(exit_code_for(w->thread, i));
     }
     w->pids[i] = pid;
     return pid;
@@ -150,7 +150,7 @@ static void *worker(void *arg)
         if (f.pid == 0) {
             char buf[32];
             int len = snprintf(buf, sizeof buf, "solo %d", res->index);
-            _exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
+            hard_child_exit(hard_write_all(f.fd, buf, (size_t)len) == 0 ? 0 : 1);
         }
         ProcReact_Status st;
         char *s = procreact_future_get(&f, &st);
