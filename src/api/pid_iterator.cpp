@@ -17,9 +17,9 @@ using namespace procreact;
 extern "C" {
 
 ProcReact_PidIterator procreact_initialize_pid_iterator(ProcReact_PidIteratorHasNext has_next,
-                                                       ProcReact_PidIteratorNext next,
-                                                       ProcReact_RetrieveResult retrieve,
-                                                       ProcReact_PidIteratorComplete complete, void *data) noexcept
+                                                        ProcReact_PidIteratorNext next,
+                                                        ProcReact_RetrieveResult retrieve,
+                                                        ProcReact_PidIteratorComplete complete, void *data) noexcept
 {
     ProcReact_PidIterator iterator;
     iterator.has_next = has_next;

@@ -10,7 +10,8 @@
 
 using namespace procreact;
 
-namespace {
+namespace
+{
 
 ProcReact_Future failed(const ProcReact_Type &type, int error) noexcept
 {

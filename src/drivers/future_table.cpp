@@ -133,15 +133,13 @@ bool visit_waiting(const ProcReact_Future &future, void (*visit)(Member &, void 
     if (future.pid <= 0)
         return false;
     bool found = false;
-    g_futures.take_if(
-        future.state,
-        [&](Member &entry) {
-            if (matches(entry, future)) {
-                found = true;
-                visit(entry, arg);
-            }
-            return false; // stays listed
-        });
+    g_futures.take_if(future.state, [&](Member &entry) {
+        if (matches(entry, future)) {
+            found = true;
+            visit(entry, arg);
+        }
+        return false; // stays listed
+    });
     return found;
 }
 
@@ -150,8 +148,8 @@ bool cancel_waiting(const ProcReact_Future &future) noexcept
     if (future.pid <= 0)
         return false;
     Serial serial = 0;
-    std::unique_ptr<Member> lent =
-        g_futures.take_if(future.state, [&](const Member &entry) { return matches(entry, future); }, true, &serial);
+    std::unique_ptr<Member> lent = g_futures.take_if(
+        future.state, [&](const Member &entry) { return matches(entry, future); }, true, &serial);
     if (!lent)
         return false;
     begin_stop(*lent, PROCREACT_EXIT_CANCELLED, monotonic_ns());

@@ -35,7 +35,8 @@ enum class Identity {
 /// table into @p member. With @p driver, the member is registered as driven
 /// by it in the same locked step (a cancellation from another thread then
 /// reaches the driver).
-Identity claim(const ProcReact_Future &future, std::unique_ptr<Member> &member, const WakerRef *driver = nullptr) noexcept;
+Identity claim(const ProcReact_Future &future, std::unique_ptr<Member> &member,
+               const WakerRef *driver = nullptr) noexcept;
 
 /// Runs @p visit (under the table lock: table edits only) on the member of
 /// @p future while it waits, listed, to be collected. False when there is none.

@@ -100,7 +100,7 @@ bool next_child(ProcReact_PidIterator *iterator, std::unique_ptr<Member> &m) noe
         int result = -1;
         if (reaped)
             result = (iterator->retrieve ? iterator->retrieve : procreact_retrieve_exit_status)(pid, record.wstatus,
-                                                                                              &status);
+                                                                                                &status);
         deliver(iterator, pid, status, result);
         return true;
     }
@@ -292,7 +292,8 @@ void complete_finished_by_hand(ProcReact_PidIterator *iterator) noexcept
 
 int pool_fd(ProcReact_PidIterator *iterator) noexcept
 {
-    if (!edit_settings(iterator, [](PoolSettings &, void *) {}, nullptr))
+    if (!edit_settings(
+            iterator, [](PoolSettings &, void *) {}, nullptr))
         return -1;
     PoolLease lease(iterator, true);
     Collection *c = lease.running();

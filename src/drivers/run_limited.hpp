@@ -4,7 +4,8 @@
 // running, step until none runs and none is left.
 #pragma once
 
-namespace procreact {
+namespace procreact
+{
 
 /// Spawns with @p spawn while fewer than @p limit run (0: no limit) and the
 /// collection has more, then calls @p step (which sleeps until something

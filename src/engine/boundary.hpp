@@ -11,10 +11,10 @@
 
 #include "procreact_pid.h"
 
-namespace procreact {
+namespace procreact
+{
 
-template <typename R, typename F>
-R guard(R on_error, F &&body) noexcept
+template <typename R, typename F> R guard(R on_error, F &&body) noexcept
 {
     try {
         return body();
@@ -26,8 +26,7 @@ R guard(R on_error, F &&body) noexcept
     }
 }
 
-template <typename F>
-void guard_void(F &&body) noexcept
+template <typename F> void guard_void(F &&body) noexcept
 {
     try {
         body();
@@ -36,13 +35,14 @@ void guard_void(F &&body) noexcept
 }
 
 /// Where a caller passed no status pointer, write to a scratch one.
-class StatusOut {
-public:
+class StatusOut
+{
+  public:
     explicit StatusOut(ProcReact_Status *status) noexcept : ptr_(status ? status : &scratch_) {}
     ProcReact_Status *get() noexcept { return ptr_; }
     void set(ProcReact_Status s) noexcept { *ptr_ = s; }
 
-private:
+  private:
     ProcReact_Status scratch_ = PROCREACT_STATUS_OK;
     ProcReact_Status *ptr_;
 };

@@ -108,5 +108,4 @@ void Details::fill(ProcReact_ExitInfo *info) noexcept
     err_size = err_capacity = 0;
 }
 
-
 } // namespace procreact

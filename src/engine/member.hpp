@@ -60,10 +60,10 @@ struct Member {
     // The collection's bookkeeping.
     std::size_t index = 0;
     bool exited = false;
-    bool queued = false;          // on the collection's done list
-    bool unwatched = false;       // its exit is looked for now and then (no pidfd)
-    Member *next_done = nullptr;  // the done list is intrusive: no allocation
-    long long timer_due = 0;      // its key in the timer queue (0: none)
+    bool queued = false;           // on the collection's done list
+    bool unwatched = false;        // its exit is looked for now and then (no pidfd)
+    Member *next_done = nullptr;   // the done list is intrusive: no allocation
+    long long timer_due = 0;       // its key in the timer queue (0: none)
     TimerQueue::iterator timer_it; // valid while timer_due != 0
 };
 

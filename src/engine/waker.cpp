@@ -34,9 +34,7 @@ __attribute__((constructor)) void install_hook()
 
 } // namespace
 
-Waker::Waker() noexcept : fd_(move_above_stdio(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)))
-{
-}
+Waker::Waker() noexcept : fd_(move_above_stdio(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))) {}
 
 void Waker::post_locked(Serial serial)
 {
