@@ -27,13 +27,32 @@ namespace procreact
 namespace
 {
 
+// The first bytes are read into the state itself, which was allocated
+// before the child existed: a forked child shares every page of the parent
+// until it exits, and each page the parent writes meanwhile costs a copy.
+// A large first buffer would also make malloc() consolidate its free lists
+// (writing more pages) while the child still runs. Small results, the
+// common case, then get one allocation of their exact size at the end.
+constexpr std::size_t kSmall = 448;
+
 struct BytesState {
-    char *data;
+    char *data; // the buffer, once the bytes outgrow `small` (else null)
     std::size_t size;
     std::size_t capacity;
     std::size_t populated; // bytes of data known to be faulted in (see prefault())
     ProcReact_Status error;
+    char small[kSmall];
 };
+
+// A malloc'ed copy of the bytes still in `small` (with @p extra bytes more
+// room), or null when out of memory.
+char *copy_small(const BytesState *s, std::size_t extra) noexcept
+{
+    auto *copy = static_cast<char *>(std::malloc(s->size + extra));
+    if (copy != nullptr && s->size != 0)
+        std::memcpy(copy, s->small, s->size);
+    return copy;
+}
 
 // Once a transfer is large, the parent's time goes mostly to page faults on
 // the fresh buffer, one per 4 KiB that a read() fills. MADV_POPULATE_WRITE
@@ -96,6 +115,14 @@ void *finish_bytes(BytesState *s, Outcome outcome, StatusOut &out) noexcept
             if (s->size == 0) {
                 std::free(data);
                 data = nullptr;
+            } else if (data == nullptr) {
+                data = copy_small(s, 0);
+                if (data == nullptr) {
+                    std::free(bytes);
+                    out.set(PROCREACT_STATUS_OUT_OF_MEMORY);
+                    free_bytes_state(s);
+                    return nullptr;
+                }
             } else if (s->capacity - s->size > s->size / 8) {
                 if (void *shrunk = std::realloc(data, s->size))
                     data = shrunk;
@@ -118,7 +145,9 @@ void *finish_string(BytesState *s, Outcome outcome, StatusOut &out) noexcept
     if (wants_result(s, outcome, out)) {
         char *data = s->data;
         const bool no_room = s->capacity == s->size;
-        if (no_room || s->capacity - s->size > s->size / 8 + 1) {
+        if (data == nullptr) {
+            data = copy_small(s, 1);
+        } else if (no_room || s->capacity - s->size > s->size / 8 + 1) {
             if (auto *resized = static_cast<char *>(std::realloc(data, s->size + 1)))
                 data = resized;
             else if (no_room)
@@ -140,6 +169,30 @@ ssize_t append_bytes(BytesState *s, BuiltinKind kind, int fd) noexcept
 {
     if (s->error != PROCREACT_STATUS_OK)
         return read_discard(fd);
+    if (s->data == nullptr && s->size < kSmall) {
+        const ssize_t n = read_retry(fd, s->small + s->size, kSmall - s->size);
+        if (n > 0)
+            s->size += static_cast<std::size_t>(n);
+        else if (is_read_error(n)) {
+            const int err = errno;
+            fail_bytes(s, PROCREACT_STATUS_READ_FAIL);
+            errno = err;
+        }
+        return n;
+    }
+    if (s->data == nullptr) {
+        // `small` is full: the bytes move to a buffer that grows.
+        char *moved = nullptr;
+        std::size_t capacity = 0;
+        if (!ensure_room(moved, capacity, 0, s->size + kMinRead)) {
+            fail_bytes(s, PROCREACT_STATUS_OUT_OF_MEMORY);
+            return read_discard(fd);
+        }
+        std::memcpy(moved, s->small, s->size);
+        s->data = moved;
+        s->capacity = capacity;
+        s->populated = 0;
+    }
     char *data = s->data;
     if (!ensure_room(data, s->capacity, s->size, kMinRead)) {
         fail_bytes(s, PROCREACT_STATUS_OUT_OF_MEMORY);

@@ -25,6 +25,10 @@ constexpr std::uintptr_t kStreamMask = 3;
 constexpr int kFirstBackoffMs = 1;
 constexpr int kMaxBackoffMs = 50;
 
+// Events taken per wait: a small array keeps the step on the stack pages
+// already in use (a new page written while a forked child shares it is a copy).
+constexpr int kEventsPerWait = 16;
+
 } // namespace
 
 std::uint64_t Collection::tag(Member *m, Stream s) noexcept
@@ -94,10 +98,10 @@ bool Collection::add(std::unique_ptr<Member> &member)
 
 void Collection::step(bool block)
 {
-    Watcher::Event events[64];
+    Watcher::Event events[kEventsPerWait];
     const long long before = monotonic_ns();
     const int timeout = block ? ms_until(next_due(before), before) : 0;
-    const int n = watcher_.wait(events, 64, timeout);
+    const int n = watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
     const long long now = monotonic_ns();
