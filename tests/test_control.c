@@ -341,7 +341,7 @@ static ProcReact_bool run_has_next(void *data)
 static ProcReact_Future run_next(void *data)
 {
     Run *r = data;
-    int index = r->spawned++;
+    int index = __atomic_fetch_add(&r->spawned, 1, __ATOMIC_RELEASE); /* read by a cancelling thread */
     ProcReact_Future f =
         spawn_sh(index == r->hung_index ? "exec sleep 100" : r->script, 0, procreact_create_bytes_type());
     if (index == r->hung_index)
@@ -437,6 +437,7 @@ static void test_iterator_cancel_from_callback(void **state)
 
 typedef struct {
     ProcReact_FutureIterator *it;
+    const Run *run; /* when set: wait for its 4 children to have started first */
     long delay_ms;
     int rc;
 } IterCancel;
@@ -444,6 +445,10 @@ typedef struct {
 static void *cancel_iterator_later(void *arg)
 {
     IterCancel *c = arg;
+    /* A slow (sanitized, loaded) machine may take longer than the delay to
+     * start the children: the delay counts from the last spawn. */
+    while (c->run != NULL && __atomic_load_n(&c->run->spawned, __ATOMIC_ACQUIRE) < 4)
+        t_sleep_ms(5);
     t_sleep_ms(c->delay_ms);
     c->rc = procreact_future_iterator_cancel(c->it);
     return NULL;
@@ -461,6 +466,7 @@ static void test_iterator_cancel_from_another_thread(void **state)
     assert_int_equal(procreact_future_iterator_set_stop(&it, SIGTERM, 0.2), 0);
     assert_true(procreact_future_iterator_fd(&it) >= 0); /* started: cancellable from a thread */
     c.it = &it;
+    c.run = &r;
     c.delay_ms = 200;
     c.rc = 99;
     assert_int_equal(pthread_create(&thread, NULL, cancel_iterator_later, &c), 0);
