@@ -33,6 +33,15 @@ class Watcher
     /// Stops watching @p fd (ignores -1 and descriptors not watched).
     void remove(int fd) noexcept;
 
+    /// add() for a descriptor that reports once and is then done with (a
+    /// pidfd): after its event, fired() forgets it without a system call.
+    bool add_once(int fd, std::uint64_t tag, std::uint32_t events) noexcept;
+    /// @p fd, added with add_once(), has reported its event. An epoll set
+    /// keeps the disabled registration until the descriptor is closed (the
+    /// kernel drops it then): no EPOLL_CTL_DEL per child. Before that it
+    /// may still be removed with remove().
+    void fired(int fd) noexcept;
+
     /// Waits up to @p timeout_ms (-1: forever, 0: only looks) and stores at
     /// most @p max events. EINTR restarts with the time left. Returns the
     /// number of events, or -1 with errno set.
