@@ -52,7 +52,7 @@ struct Launched {
 /// descriptor closed. Returns 0 with @p launched's pid and start time set,
 /// or an errno value with no child left.
 int spawn_with_posix(const ProcReact_Command &command, const std::string &path, std::vector<char *> &argv,
-                     std::vector<char *> &envp, const int sources[3], const std::vector<int> &pass, Launched &launched);
+                     char *const *envp, const int sources[3], const std::vector<int> &pass, Launched &launched);
 
 /// Starts @p command. Returns 0 with @p launched filled, or an errno value:
 /// no child exists then and nothing leaks (see procreact_command_spawn()).

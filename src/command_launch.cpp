@@ -47,9 +47,13 @@ bool is_open(int fd) noexcept
 }
 
 // The program's environment: the parent's (unless cleared) with the edits.
-// @p storage owns the strings that @p envp points into.
-void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
+// Without edits it is the parent's own array, used as it is (no copy per
+// spawn); otherwise @p storage owns the strings that @p envp points into.
+char *const *build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
 {
+    static char *const kEmpty[] = {nullptr};
+    if (c.env_edits.empty())
+        return c.clear_env || environ == nullptr ? kEmpty : environ;
     storage.clear();
     if (!c.clear_env && environ != nullptr)
         for (char **e = environ; *e != nullptr; ++e)
@@ -70,14 +74,16 @@ void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, st
     for (auto &entry : storage)
         envp.push_back(&entry[0]);
     envp.push_back(nullptr);
+    return envp.data();
 }
 
-const char *find_in(const std::vector<std::string> &storage, const char *name) noexcept
+// The value of @p name in @p env, or null.
+const char *find_in(char *const *env, const char *name) noexcept
 {
     const std::size_t len = std::strlen(name);
-    for (const auto &entry : storage)
-        if (entry.size() > len && entry.compare(0, len, name) == 0 && entry[len] == '=')
-            return entry.c_str() + len + 1;
+    for (; *env != nullptr; ++env)
+        if (std::strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+            return *env + len + 1;
     return nullptr;
 }
 
@@ -97,8 +103,7 @@ int executable(const std::string &path, const std::string &cwd)
 }
 
 // execvp()'s search: the path to run, or an errno value.
-int resolve(const std::string &program, const std::vector<std::string> &env, const ProcReact_Command &c,
-            std::string &path)
+int resolve(const std::string &program, char *const *env, const ProcReact_Command &c, std::string &path)
 {
     const std::string cwd = c.has_cwd ? c.cwd : std::string();
     if (program.find('/') != std::string::npos) {
@@ -129,28 +134,6 @@ int resolve(const std::string &program, const std::vector<std::string> &env, con
         p = end;
     }
     return error;
-}
-
-// The paths the child tries in turn (execvp()'s search), without looking
-// at any of them here.
-void candidates(const std::string &program, const std::vector<std::string> &env, std::vector<std::string> &paths)
-{
-    paths.clear();
-    if (program.find('/') != std::string::npos) {
-        paths.push_back(program);
-        return;
-    }
-    const char *search = find_in(env, "PATH");
-    if (search == nullptr || search[0] == '\0')
-        search = "/bin:/usr/bin";
-    for (const char *p = search;; ++p) {
-        const char *end = std::strchr(p, ':');
-        const std::string dir = end ? std::string(p, end) : std::string(p);
-        paths.push_back((dir.empty() ? std::string(".") : dir) + "/" + program);
-        if (end == nullptr)
-            break;
-        p = end;
-    }
 }
 
 // A stream that reads from or writes to /dev/null: the child opens it
@@ -226,8 +209,8 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         }
 
         std::vector<std::string> env_storage;
-        std::vector<char *> envp;
-        build_env(c, env_storage, envp);
+        std::vector<char *> env_array;
+        char *const *envp = build_env(c, env_storage, env_array);
         std::vector<char *> argv;
         argv.reserve(c.argv.size() + 1);
         for (const auto &arg : c.argv)
@@ -239,7 +222,7 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         // (see the top of this file).
         bool checked = !cloning || !clone_exec_verified();
         if (checked)
-            if (const int error = resolve(c.argv[0], env_storage, c, path))
+            if (const int error = resolve(c.argv[0], envp, c, path))
                 return error;
 
         // The child's ends: held here until the spawn, then closed.
@@ -282,20 +265,18 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
 
         if (cloning) {
-            std::vector<std::string> paths;
-            if (checked)
-                paths.push_back(path);
-            else
-                candidates(c.argv[0], env_storage, paths);
-            std::vector<const char *> path_list;
-            path_list.reserve(paths.size() + 1);
-            for (const auto &candidate : paths)
-                path_list.push_back(candidate.c_str());
-            path_list.push_back(nullptr);
             ChildPlan plan;
-            plan.paths = path_list.data();
+            if (checked || c.argv[0].find('/') != std::string::npos) {
+                plan.path = checked ? path.c_str() : c.argv[0].c_str();
+            } else {
+                // As resolve(): the program's own PATH, else the default.
+                plan.file = c.argv[0].c_str();
+                plan.search = find_in(envp, "PATH");
+                if (plan.search == nullptr || plan.search[0] == '\0')
+                    plan.search = "/bin:/usr/bin";
+            }
             plan.argv = argv.data();
-            plan.envp = envp.data();
+            plan.envp = envp;
             std::copy(sources, sources + 3, plan.sources);
             plan.merge_stderr = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
             if (plan.merge_stderr)
@@ -313,7 +294,7 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
                 return r; // started, or failed with no child left
             // The launcher does not work here: posix_spawn(), with the check.
             if (!checked)
-                if (const int error = resolve(c.argv[0], env_storage, c, path))
+                if (const int error = resolve(c.argv[0], envp, c, path))
                     return error;
         }
         return spawn_with_posix(c, path, argv, envp, sources, pass, launched);

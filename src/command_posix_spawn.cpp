@@ -50,8 +50,8 @@ class SpawnSetup
 
 } // namespace
 
-int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv,
-                     std::vector<char *> &envp, const int sources[3], const std::vector<int> &pass, Launched &launched)
+int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv, char *const *envp,
+                     const int sources[3], const std::vector<int> &pass, Launched &launched)
 {
     SpawnSetup setup;
     if (!setup.ok())
@@ -110,7 +110,7 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
 
     launched.start_ns = monotonic_ns();
     pid_t pid = -1;
-    r = ::posix_spawn(&pid, path.c_str(), fa, attr, argv.data(), envp.data());
+    r = ::posix_spawn(&pid, path.c_str(), fa, attr, argv.data(), envp);
     if (r != 0)
         return r; // no child: glibc reaped the one that failed to exec
     launched.pid = pid;

@@ -156,17 +156,39 @@ int child_main(void *arg) noexcept
         fail(plan, errno);
     const unsigned long none = 0;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, kSigsetBytes);
+    if (plan.path != nullptr) {
+        ::syscall(SYS_execve, plan.path, plan.argv, plan.envp);
+        fail(plan, errno);
+    }
     // execvp()'s search: a candidate that is not there (or not a directory
-    // on the way) gives way to the next; one that is there but may not run
-    // is remembered; anything else ends the search.
+    // on the way, or too long a name) gives way to the next; one that is
+    // there but may not run is remembered; anything else ends the search.
+    // The name is put together on this stack: no allocation here.
+    char candidate[4096];
+    const std::size_t file_len = std::strlen(plan.file);
     int error = ENOENT;
-    for (const char *const *path = plan.paths; *path != nullptr; ++path) {
-        ::syscall(SYS_execve, *path, plan.argv, plan.envp);
-        const int e = errno;
-        if (e == EACCES)
-            error = EACCES;
-        else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
-            fail(plan, e);
+    for (const char *p = plan.search;;) {
+        const char *end = std::strchr(p, ':');
+        std::size_t dir_len = end != nullptr ? static_cast<std::size_t>(end - p) : std::strlen(p);
+        const char *dir = p;
+        if (dir_len == 0) {
+            dir = ".";
+            dir_len = 1;
+        }
+        if (dir_len + 1 + file_len < sizeof candidate) {
+            std::memcpy(candidate, dir, dir_len);
+            candidate[dir_len] = '/';
+            std::memcpy(candidate + dir_len + 1, plan.file, file_len + 1);
+            ::syscall(SYS_execve, candidate, plan.argv, plan.envp);
+            const int e = errno;
+            if (e == EACCES)
+                error = EACCES;
+            else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
+                fail(plan, e);
+        }
+        if (end == nullptr)
+            break;
+        p = end + 1;
     }
     fail(plan, error);
 }

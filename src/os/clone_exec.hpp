@@ -28,7 +28,9 @@ constexpr int kChildDevNull = -2;
 
 /// Everything the child does, prepared by the parent (no allocation after).
 struct ChildPlan {
-    const char *const *paths = nullptr; ///< candidates to execute, in order, null-terminated
+    const char *path = nullptr;   ///< the program to execute, if known (else searched)
+    const char *file = nullptr;   ///< the program's name, looked for in each directory of search
+    const char *search = nullptr; ///< PATH's value: directories separated by ':' (empty: ".")
     char *const *argv = nullptr;
     char *const *envp = nullptr;
     int sources[3] = {-1, -1, -1}; ///< dup2 onto 0, 1, 2; -1 leaves it; kChildDevNull opens /dev/null
