@@ -11,7 +11,11 @@
  * (how long it holds this thread) is kept and its median, 99th percentile
  * and maximum go to stderr at the end.
  *
- * Usage: spawn-iter [--number] [--latency] N J [PROGRAM]
+ * With --rss MIB, it first makes itself about MIB MiB resident (as spawn-loop).
+ *
+ * With --report, it prints spawn-loop's `report:` line.
+ *
+ * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]
  */
 #define _GNU_SOURCE
 #include <procreact_exit.h>
@@ -24,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 typedef struct {
@@ -89,23 +95,62 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
     }
 }
 
+static double seconds(const struct timeval *tv)
+{
+    return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
+/* The report line: wall, own and children's CPU since @p t0, @p self0, @p kids0. */
+static void print_report(const struct timespec *t0, const struct rusage *self0, const struct rusage *kids0)
+{
+    struct timespec t1;
+    struct rusage self1, kids1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    getrusage(RUSAGE_SELF, &self1);
+    getrusage(RUSAGE_CHILDREN, &kids1);
+    fprintf(stderr, "report: wall=%.6f self=%.6f children=%.6f\n",
+            (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9,
+            seconds(&self1.ru_utime) + seconds(&self1.ru_stime) - seconds(&self0->ru_utime) -
+                seconds(&self0->ru_stime),
+            seconds(&kids1.ru_utime) + seconds(&kids1.ru_stime) - seconds(&kids0->ru_utime) -
+                seconds(&kids0->ru_stime));
+}
+
 int main(int argc, char **argv)
 {
     Run r = {0};
-    int latency = 0;
+    int latency = 0, report = 0;
+    long rss_mib = 0;
     while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
-        if (strcmp(argv[1], "--number") == 0)
+        if (strcmp(argv[1], "--number") == 0) {
             r.number = 1;
-        else if (strcmp(argv[1], "--latency") == 0)
+        } else if (strcmp(argv[1], "--latency") == 0) {
             latency = 1;
-        else
+        } else if (strcmp(argv[1], "--report") == 0) {
+            report = 1;
+        } else if (strcmp(argv[1], "--rss") == 0 && argc > 2) {
+            rss_mib = atol(argv[2]);
+            --argc;
+            ++argv;
+        } else {
             break;
+        }
         --argc;
         ++argv;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: spawn-iter [--number] [--latency] N J [PROGRAM]\n");
+        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]\n");
         return 2;
+    }
+    if (rss_mib > 0) {
+        size_t size = (size_t)rss_mib << 20;
+        char *ballast = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ballast == MAP_FAILED) {
+            perror("spawn-iter: mmap");
+            return 1;
+        }
+        for (size_t i = 0; i < size; i += 4096)
+            ballast[i] = 1;
     }
     r.n = atol(argv[1]);
     if (latency && (r.latency = calloc((size_t)(r.n > 0 ? r.n : 1), sizeof *r.latency)) == NULL) {
@@ -114,6 +159,11 @@ int main(int argc, char **argv)
     }
     long j = atol(argv[2]);
     r.program = argc > 3 ? argv[3] : "/bin/true";
+    struct timespec t0;
+    struct rusage self0, kids0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    getrusage(RUSAGE_SELF, &self0);
+    getrusage(RUSAGE_CHILDREN, &kids0);
     ProcReact_FutureIterator it = procreact_initialize_future_iterator(has_next, next, complete, &r);
     procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
     procreact_destroy_future_iterator(&it);
@@ -123,5 +173,7 @@ int main(int argc, char **argv)
                 r.latency[r.started / 2], r.latency[(r.started * 99) / 100], r.latency[r.started - 1], r.started);
         free(r.latency);
     }
+    if (report)
+        print_report(&t0, &self0, &kids0);
     return r.failed != 0;
 }
