@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <procreact_control.h>
 #include <procreact_exit.h>
@@ -224,6 +225,45 @@ static void test_spawn_exec_errors_from_the_child(void **state)
     assert_int_equal(unlink(file_b), 0);
     assert_int_equal(rmdir(dir_a), 0);
     assert_int_equal(rmdir(dir_b), 0);
+}
+
+/* With every descriptor in use, a program that needs no new descriptor
+ * (all three streams inherited) still starts: the library then watches it
+ * by pid, without a pidfd. */
+static void test_spawn_with_no_descriptor_left(void **state)
+{
+    const char *argv[] = {"true", NULL};
+    struct rlimit old, low;
+    int fds[256], count = 0, fd;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    char *out;
+    (void)state;
+    c = procreact_command_new(argv);
+    assert_non_null(c);
+    assert_int_equal(procreact_command_set_stdin(c, PROCREACT_STDIN_INHERIT, -1), 0);
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_INHERIT, -1), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type()); /* the first launch, checked */
+    free(procreact_future_get(&f, &status));
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)t_count_fds() + 200;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (count < 256 && (fd = dup(0)) >= 0)
+        fds[count++] = fd;
+    assert_int_equal(errno, EMFILE);
+    status = PROCREACT_STATUS_FORK_FAIL;
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    out = (char *)procreact_future_get(&f, &status);
+    while (count > 0)
+        close(fds[--count]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    free(out);
+    procreact_command_free(c);
+    assert_true(t_no_children());
 }
 
 /* ------------------------------------------------------------ environment */
@@ -912,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_spawn_path_from_command_env),
         cmocka_unit_test(test_spawn_path_without_path_in_env),
         cmocka_unit_test(test_spawn_exec_errors_from_the_child),
+        cmocka_unit_test(test_spawn_with_no_descriptor_left),
         cmocka_unit_test(test_spawn_environment),
         cmocka_unit_test(test_spawn_empty_environment),
         cmocka_unit_test(test_spawn_cwd),

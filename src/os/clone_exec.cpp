@@ -230,6 +230,10 @@ int clone_exec(ChildPlan &plan, pid_t &pid, UniqueFd &pidfd) noexcept
             g_mode.store(0); // no CLONE_PIDFD here (or refused): posix_spawn() from now on
             return -1;
         }
+        // No descriptor left for the pidfd: this once, posix_spawn(), which
+        // needs none (the child is then watched by its pid).
+        if (clone_errno == EMFILE || clone_errno == ENFILE)
+            return -1;
         return clone_errno;
     }
     UniqueFd owned(fd);

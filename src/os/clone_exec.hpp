@@ -55,7 +55,8 @@ bool clone_exec_verified() noexcept;
 
 /// Runs @p plan. Returns 0 with @p pid and @p pidfd set, an errno value with
 /// no child left (a child that failed is reaped), or -1 when the launcher
-/// turned out not to work here (nothing started: use posix_spawn()).
+/// cannot start this one (nothing started: use posix_spawn()), because it
+/// does not work here or no descriptor is left for the pidfd.
 int clone_exec(ChildPlan &plan, pid_t &pid, UniqueFd &pidfd) noexcept;
 
 } // namespace procreact
