@@ -14,7 +14,10 @@
 #   (--parallel-n) and its time is scaled to N.
 #   Then procreact-run alone at N/4, N/2 and N: the cost per job as N grows.
 #
-# Usage: bench/bench-run.sh [--build DIR] [--rounds R] [--jobs N] [--parallel-n M] [--program P]
+#   Every round's wall time per row also goes to RESULTS/bench-run-<time>.csv
+#   (row,round,jobs,wall_s; --results, default bench/results).
+#
+# Usage: bench/bench-run.sh [--build DIR] [--rounds R] [--jobs N] [--parallel-n M] [--program P] [--results DIR]
 set -euo pipefail
 
 build=build
@@ -22,6 +25,7 @@ rounds=3
 n=10000
 pn=1000
 program=true
+results=$(dirname "$0")/results
 while (($#)); do
     case $1 in
         --build) build=$2; shift ;;
@@ -29,6 +33,7 @@ while (($#)); do
         --jobs) n=$2; shift ;;
         --parallel-n) pn=$2; shift ;;
         --program) program=$2; shift ;;
+        --results) results=$2; shift ;;
         *) echo "bench-run: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -69,6 +74,9 @@ row_parallel() {
 rows=(loop loop0 run json xargs)
 ((have_parallel)) && rows+=(parallel)
 declare -A times
+mkdir -p "$results"
+csv=$results/bench-run-$(date -u +%Y%m%dT%H%M%SZ).csv
+echo "row,round,jobs,wall_s" >"$csv"
 for ((r = 0; r < rounds; r++)); do
     order=("${rows[@]}")
     if ((r % 2 == 1)); then
@@ -76,7 +84,9 @@ for ((r = 0; r < rounds; r++)); do
         for ((i = ${#rows[@]} - 1; i >= 0; i--)); do order+=("${rows[i]}"); done
     fi
     for row in "${order[@]}"; do
-        times[$row]+="$("row_$row") "
+        t=$("row_$row")
+        times[$row]+="$t "
+        echo "$row,$r,$n,$t" >>"$csv"
     done
 done
 
@@ -92,6 +102,7 @@ for row in "${rows[@]}"; do
         'BEGIN { printf "%-42s %8.3f s %10.0f %9.2fx\n", l, m, n / m, m / b }'
 done
 
+echo "results: $csv"
 echo
 echo "procreact-run -j 8 as the number of jobs grows"
 printf '%10s %10s %14s\n' "jobs" "wall" "per job"

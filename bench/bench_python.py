@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: MIT
 """bench_python.py: N programs, 8 at a time, from a Python parent.
 
+Every row runs the same command lines: job k (1..N) is `PROGRAM k`, as in
+bench/bench-run.sh and bench/bench-throughput (which imports these rows).
+
 Rows: procreact.run_many; concurrent.futures.ThreadPoolExecutor(8) with
 subprocess.run; asyncio.create_subprocess_exec with a Semaphore(8);
 multiprocessing.Pool(8) calling subprocess.run; and the hand-written C loop
@@ -45,33 +48,37 @@ def cpu_children():
     return u.ru_utime + u.ru_stime
 
 
-def row_procreact(program, n):
-    results = procreact.run_many(([program] for _ in range(n)), limit=LIMIT, stdout=procreact.DEVNULL,
-                                 stderr=procreact.DEVNULL)
+def commands(program, n):
+    """Job k (1..n) runs `program k`."""
+    return [[program, str(k)] for k in range(1, n + 1)]
+
+
+def row_procreact(cmds):
+    results = procreact.run_many(iter(cmds), limit=LIMIT, stdout=procreact.DEVNULL, stderr=procreact.DEVNULL)
     failed = sum(1 for r in results if not r.ok)
     assert failed == 0, f"{failed} failed"
 
 
-def _one(program):
-    return subprocess.run([program], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+def _one(argv):
+    return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
 
-def row_threads(program, n):
+def row_threads(cmds):
     with concurrent.futures.ThreadPoolExecutor(LIMIT) as pool:
-        codes = list(pool.map(_one, [program] * n))
+        codes = list(pool.map(_one, cmds))
     assert not any(codes)
 
 
-def row_asyncio(program, n):
+def row_asyncio(cmds):
     async def main():
         sem = asyncio.Semaphore(LIMIT)
 
-        async def one():
+        async def one(argv):
             async with sem:
-                proc = await asyncio.create_subprocess_exec(program, stdout=asyncio.subprocess.DEVNULL,
+                proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.DEVNULL,
                                                             stderr=asyncio.subprocess.DEVNULL)
                 return await proc.wait()
-        codes = await asyncio.gather(*(one() for _ in range(n)))
+        codes = await asyncio.gather(*(one(argv) for argv in cmds))
         assert not any(codes)
     asyncio.run(main())
 
@@ -79,13 +86,24 @@ def row_asyncio(program, n):
 _POOL = None
 
 
-def row_pool(program, n):
-    codes = _POOL.map(_one, [program] * n, chunksize=8)
+def start_pool():
+    """The worker processes of row_pool (forked now, from this parent)."""
+    global _POOL
+    _POOL = multiprocessing.get_context("fork").Pool(LIMIT)
+
+
+def stop_pool():
+    _POOL.close()
+    _POOL.join()
+
+
+def row_pool(cmds):
+    codes = _POOL.map(_one, cmds, chunksize=8)
     assert not any(codes)
 
 
 def row_loop(loop, program, n):
-    subprocess.run([loop, str(n), str(LIMIT), program], check=True)
+    subprocess.run([loop, "--number", str(n), str(LIMIT), program], check=True)
 
 
 def measure(fn):
@@ -96,7 +114,6 @@ def measure(fn):
 
 
 def main():
-    global _POOL
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
     parser.add_argument("--rounds", type=int, default=3)
@@ -117,13 +134,14 @@ def main():
         ballast = bytearray(max(0, size - base) << 20)
         for i in range(0, len(ballast), 4096):
             ballast[i] = 1
-        _POOL = multiprocessing.get_context("fork").Pool(LIMIT)
+        start_pool()
+        cmds = commands(program, n)
         rows = {
             "C loop (posix_spawn + waitpid)": lambda: row_loop(loop, program, n),
-            "procreact.run_many": lambda: row_procreact(program, n),
-            "ThreadPoolExecutor(8) + subprocess.run": lambda: row_threads(program, n),
-            "asyncio subprocess + Semaphore(8)": lambda: row_asyncio(program, n),
-            "multiprocessing.Pool(8) + subprocess.run": lambda: row_pool(program, n),
+            "procreact.run_many": lambda: row_procreact(cmds),
+            "ThreadPoolExecutor(8) + subprocess.run": lambda: row_threads(cmds),
+            "asyncio subprocess + Semaphore(8)": lambda: row_asyncio(cmds),
+            "multiprocessing.Pool(8) + subprocess.run": lambda: row_pool(cmds),
         }
         names = list(rows)
         walls = {k: [] for k in names}
@@ -133,8 +151,7 @@ def main():
                 wall, cpu, child_cpu = measure(rows[name])
                 walls[name].append(wall)
                 cpus[name].append(child_cpu if name.startswith("C loop") else cpu)
-        _POOL.close()
-        _POOL.join()
+        stop_pool()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         print(f"\nparent of {size} MiB (peak resident {rss} MiB)")
         print(f"{'':44} {'programs/s':>11} {'vs C loop':>10} {'parent CPU/program':>19}")

@@ -10,7 +10,15 @@
  * up its locale (to answer --help), which costs the child about 0.3 ms of
  * CPU that `true` without one skips.
  *
- * Usage: spawn-loop [--number] N J [PROGRAM]
+ * With --rss MIB, the loop first makes itself about MIB MiB resident (an
+ * anonymous mapping, one byte written in every page), to spawn from a
+ * parent of that size.
+ *
+ * With --report, it prints to stderr, measured from after that set-up to
+ * the end: `report: wall=S self=S children=S` (seconds: wall time, its own
+ * CPU time, and its reaped children's, from getrusage()).
+ *
+ * Usage: spawn-loop [--number] [--rss MIB] [--report] N J [PROGRAM]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,19 +26,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 
 extern char **environ;
 
+static double seconds(const struct timeval *tv)
+{
+    return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
+/* The report line: wall, own and children's CPU since @p t0, @p self0, @p kids0. */
+static void print_report(const struct timespec *t0, const struct rusage *self0, const struct rusage *kids0)
+{
+    struct timespec t1;
+    struct rusage self1, kids1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    getrusage(RUSAGE_SELF, &self1);
+    getrusage(RUSAGE_CHILDREN, &kids1);
+    fprintf(stderr, "report: wall=%.6f self=%.6f children=%.6f\n",
+            (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9,
+            seconds(&self1.ru_utime) + seconds(&self1.ru_stime) - seconds(&self0->ru_utime) -
+                seconds(&self0->ru_stime),
+            seconds(&kids1.ru_utime) + seconds(&kids1.ru_stime) - seconds(&kids0->ru_utime) -
+                seconds(&kids0->ru_stime));
+}
+
 int main(int argc, char **argv)
 {
-    int number = argc > 1 && strcmp(argv[1], "--number") == 0;
-    argc -= number;
-    argv += number;
+    int number = 0, report = 0;
+    long rss_mib = 0;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--number") == 0) {
+            number = 1;
+        } else if (strcmp(argv[1], "--report") == 0) {
+            report = 1;
+        } else if (strcmp(argv[1], "--rss") == 0 && argc > 2) {
+            rss_mib = atol(argv[2]);
+            --argc;
+            ++argv;
+        } else {
+            break;
+        }
+        --argc;
+        ++argv;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: spawn-loop [--number] N J [PROGRAM]\n");
+        fprintf(stderr, "usage: spawn-loop [--number] [--rss MIB] [--report] N J [PROGRAM]\n");
         return 2;
     }
+    if (rss_mib > 0) {
+        size_t size = (size_t)rss_mib << 20;
+        char *ballast = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ballast == MAP_FAILED) {
+            perror("spawn-loop: mmap");
+            return 1;
+        }
+        for (size_t i = 0; i < size; i += 4096)
+            ballast[i] = 1;
+    }
+    struct timespec t0;
+    struct rusage self0, kids0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    getrusage(RUSAGE_SELF, &self0);
+    getrusage(RUSAGE_CHILDREN, &kids0);
     long n = atol(argv[1]), j = atol(argv[2]), started = 0, running = 0, failed = 0;
     char *program = argc > 3 ? argv[3] : "/bin/true";
     char arg[32];
@@ -58,5 +119,7 @@ int main(int argc, char **argv)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failed++;
     }
+    if (report)
+        print_report(&t0, &self0, &kids0);
     return failed != 0;
 }

@@ -67,8 +67,8 @@ typedef struct {
      * child's own peak: the kernel counts, as part of the child, the address
      * space it had before it executed its program.
      * - A program started by procreact_command_spawn() runs, until its
-     *   `exec`, in the parent's address space (`posix_spawn()` shares it, as
-     *   `vfork()` does), so its value is at least the parent's own peak
+     *   `exec`, in the parent's address space (its `clone(CLONE_VM)` shares
+     *   it, as `vfork()` does), so its value is at least the parent's own peak
      *   (VmHWM in /proc/self/status) at the time of the spawn: a `sleep`
      *   spawned from a parent that once held 400 MiB reports about 400 MiB.
      * - A forked future's child starts with a copy of the parent's page

@@ -9,10 +9,12 @@
  *        ProcReact_Future: procreact_future_get(), procreact_destroy_future()
  *        and both future-iterator drivers work on it unchanged.
  *
- * The child is started with `posix_spawn()` (glibc uses
- * `clone(CLONE_VM|CLONE_VFORK)`: no copy of the parent's page tables, so
- * the cost does not grow with the parent's memory, and no caller code runs
- * in the child). In the child, every signal disposition is the default,
+ * The child is started with `clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`
+ * straight into `execve()` (Linux 5.9 and later on x86-64 and AArch64;
+ * elsewhere, or with `PROCREACT_NO_CLONE_EXEC=1` in the environment, with
+ * `posix_spawn()`, which glibc starts the same way): no copy of the
+ * parent's page tables, so the cost does not grow with the parent's memory,
+ * and no caller code runs in the child. In the child, every signal disposition is the default,
  * the signal mask is empty, and exactly standard input, output, error and
  * the descriptors named with procreact_command_pass_fd() are open: every
  * other descriptor, the application's included, is closed, so a spawned

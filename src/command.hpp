@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// A command description, and the launcher that starts it with posix_spawn().
+// A command description, and the launcher that starts it (clone_exec() or posix_spawn()).
 #pragma once
 
 #include <memory>
@@ -33,16 +33,26 @@ struct ProcReact_Command {
     int stderr_fd = -1;
 };
 
-namespace procreact {
+namespace procreact
+{
 
 /// A started program: its pid and the parent's ends of its pipes.
 struct Launched {
     pid_t pid = -1;
-    UniqueFd out; ///< read end of captured stdout (with stderr when merged)
-    UniqueFd err; ///< read end of captured stderr
-    WriteEnd in;  ///< write end of stdin fed from bytes (non-blocking)
+    UniqueFd out;   ///< read end of captured stdout (with stderr when merged)
+    UniqueFd err;   ///< read end of captured stderr
+    WriteEnd in;    ///< write end of stdin fed from bytes (non-blocking)
+    UniqueFd pidfd; ///< the child's pidfd, when the launcher made one
     long long start_ns = 0;
 };
+
+/// Starts the program at @p path with posix_spawn() (the launcher's
+/// fallback): @p sources are dup2'ed onto 0-2 (-1: left alone;
+/// kChildDevNull: /dev/null), @p pass (sorted, unique) kept, every other
+/// descriptor closed. Returns 0 with @p launched's pid and start time set,
+/// or an errno value with no child left.
+int spawn_with_posix(const ProcReact_Command &command, const std::string &path, std::vector<char *> &argv,
+                     char *const *envp, const int sources[3], const std::vector<int> &pass, Launched &launched);
 
 /// Starts @p command. Returns 0 with @p launched filled, or an errno value:
 /// no child exists then and nothing leaks (see procreact_command_spawn()).

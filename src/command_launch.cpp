@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: MIT
 //
-// The launcher: starts a ProcReact_Command with posix_spawn() (the description is in command.cpp).
+// The launcher: starts a ProcReact_Command (the description is in command.cpp)
+// with clone_exec() (os/clone_exec.hpp) where it works, else posix_spawn().
 //
-// Why posix_spawn(): glibc starts the child with clone(CLONE_VM|CLONE_VFORK)
-// on a stack of its own, so the parent's page tables are not copied (a
-// fork() costs more the bigger the parent: see bench/bench-spawn), no
-// pthread_atfork handler runs, and an exec failure comes back as the
-// function's return value, its failed child already reaped. The file actions
-// say everything the child must do (dup2 onto 0-2, keep the passed
-// descriptors, close every other one with closefrom, chdir), so no code of
-// ours runs in the child either. Measured (bench/bench-spawn): spawning this
-// way costs 0.96-1.01x a hand-written posix_spawn()+waitpid() loop from a
-// parent of 10 MiB to 4 GiB, and 1.3x from 4 GiB what it costs from 10 MiB,
-// where fork()+execve() costs 150x. A clone3()/vfork() path of our own was
-// not built: with the library already at the hand loop's cost there is
-// nothing measurable left for it to win, and it would have to redo glibc's
-// signal handling in the child.
+// Why a launcher of our own (measured: doc/design.md, "Spawning programs"):
+// it costs the parent three system calls per program (the signal mask twice
+// and the clone, which also gives the pidfd), where posix_spawn() costs a
+// stack mapped and unmapped per call, a check of every file action's
+// descriptor against RLIMIT_NOFILE (prlimit64), and a pidfd_open() after.
+// Either way the child shares the parent's memory (CLONE_VM|CLONE_VFORK):
+// no page tables are copied and no pthread_atfork handler runs, and an
+// exec failure comes back to the parent, the failed child reaped.
+//
+// The program is looked for in the parent (stat and access of each
+// candidate) only where the spawn cannot report an exec error itself: with
+// posix_spawn() (valgrind, for one, emulates its child as a copy that cannot
+// report it), and with the launcher until one launch has shown that the
+// child shares our memory (under valgrind it does not, and the launcher
+// turns itself off). Otherwise the child searches, as execvp() does.
 #include "command.hpp"
 
 #include <algorithm>
@@ -25,12 +27,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/boundary.hpp"
 #include "os/child_watch.hpp"
+#include "os/clone_exec.hpp"
 
 extern char **environ;
 
@@ -45,9 +47,13 @@ bool is_open(int fd) noexcept
 }
 
 // The program's environment: the parent's (unless cleared) with the edits.
-// @p storage owns the strings that @p envp points into.
-void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
+// Without edits it is the parent's own array, used as it is (no copy per
+// spawn); otherwise @p storage owns the strings that @p envp points into.
+char *const *build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
 {
+    static char *const kEmpty[] = {nullptr};
+    if (c.env_edits.empty())
+        return c.clear_env || environ == nullptr ? kEmpty : environ;
     storage.clear();
     if (!c.clear_env && environ != nullptr)
         for (char **e = environ; *e != nullptr; ++e)
@@ -68,14 +74,16 @@ void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, st
     for (auto &entry : storage)
         envp.push_back(&entry[0]);
     envp.push_back(nullptr);
+    return envp.data();
 }
 
-const char *find_in(const std::vector<std::string> &storage, const char *name) noexcept
+// The value of @p name in @p env, or null.
+const char *find_in(char *const *env, const char *name) noexcept
 {
     const std::size_t len = std::strlen(name);
-    for (const auto &entry : storage)
-        if (entry.size() > len && entry.compare(0, len, name) == 0 && entry[len] == '=')
-            return entry.c_str() + len + 1;
+    for (; *env != nullptr; ++env)
+        if (std::strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+            return *env + len + 1;
     return nullptr;
 }
 
@@ -95,8 +103,7 @@ int executable(const std::string &path, const std::string &cwd)
 }
 
 // execvp()'s search: the path to run, or an errno value.
-int resolve(const std::string &program, const std::vector<std::string> &env, const ProcReact_Command &c,
-            std::string &path)
+int resolve(const std::string &program, char *const *env, const ProcReact_Command &c, std::string &path)
 {
     const std::string cwd = c.has_cwd ? c.cwd : std::string();
     if (program.find('/') != std::string::npos) {
@@ -133,7 +140,7 @@ int resolve(const std::string &program, const std::vector<std::string> &env, con
 // itself (a posix_spawn file action), so the program never gets a
 // descriptor of the parent's that an application may have closed and
 // reused since (a cached one would be handed over whatever it had become).
-constexpr int kDevNull = -2;
+constexpr int kDevNull = kChildDevNull;
 
 // A descriptor of the caller's in 0-2 may be overwritten by another
 // stream's dup2 before its own: a copy above 2 is used instead.
@@ -175,35 +182,6 @@ int setup_output(ProcReact_OutputMode mode, int fd, int target, UniqueFd &parent
     }
 }
 
-class SpawnSetup
-{
-  public:
-    SpawnSetup() noexcept
-    {
-        actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
-        attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
-    }
-    ~SpawnSetup()
-    {
-        if (actions_ok_)
-            ::posix_spawn_file_actions_destroy(&actions_);
-        if (attr_ok_)
-            ::posix_spawnattr_destroy(&attr_);
-    }
-    SpawnSetup(const SpawnSetup &) = delete;
-    SpawnSetup &operator=(const SpawnSetup &) = delete;
-
-    bool ok() const noexcept { return actions_ok_ && attr_ok_; }
-    posix_spawn_file_actions_t *actions() noexcept { return &actions_; }
-    posix_spawnattr_t *attr() noexcept { return &attr_; }
-
-  private:
-    posix_spawn_file_actions_t actions_{};
-    posix_spawnattr_t attr_{};
-    bool actions_ok_ = false;
-    bool attr_ok_ = false;
-};
-
 } // namespace
 
 int launch(const ProcReact_Command &c, Launched &launched) noexcept
@@ -231,21 +209,21 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         }
 
         std::vector<std::string> env_storage;
-        std::vector<char *> envp;
-        build_env(c, env_storage, envp);
-        std::string path;
-        if (const int error = resolve(c.argv[0], env_storage, c, path))
-            return error;
+        std::vector<char *> env_array;
+        char *const *envp = build_env(c, env_storage, env_array);
         std::vector<char *> argv;
         argv.reserve(c.argv.size() + 1);
         for (const auto &arg : c.argv)
             argv.push_back(const_cast<char *>(arg.c_str()));
         argv.push_back(nullptr);
-
-        SpawnSetup setup;
-        if (!setup.ok())
-            return ENOMEM;
-        posix_spawn_file_actions_t *fa = setup.actions();
+        const bool cloning = clone_exec_enabled();
+        std::string path;
+        // The program check, where the spawn could not report an exec error
+        // (see the top of this file).
+        bool checked = !cloning || !clone_exec_verified();
+        if (checked)
+            if (const int error = resolve(c.argv[0], envp, c, path))
+                return error;
 
         // The child's ends: held here until the spawn, then closed.
         UniqueFd child_in, copy_in;
@@ -280,68 +258,46 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
             return error;
         if (in_source < 0 && c.stdin_mode == PROCREACT_STDIN_FD)
             return errno;
+        const int sources[3] = {in_source, out_source, err_source};
 
-        int r = 0;
-        const auto redirect = [fa](int source, int target) {
-            if (source == kDevNull)
-                return ::posix_spawn_file_actions_addopen(fa, target, "/dev/null",
-                                                          target == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
-            return source >= 0 ? ::posix_spawn_file_actions_adddup2(fa, source, target) : 0;
-        };
-        r = redirect(in_source, STDIN_FILENO);
-        r = r ? r : redirect(out_source, STDOUT_FILENO);
-        if (c.stderr_mode == PROCREACT_OUTPUT_MERGE)
-            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
-        else
-            r = r ? r : redirect(err_source, STDERR_FILENO);
-        // Passed descriptors stay (a dup2 onto itself clears close-on-exec);
-        // every other descriptor above 2 is closed.
         std::vector<int> pass(c.pass_fds);
         std::sort(pass.begin(), pass.end());
         pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
-        int next_closed = STDERR_FILENO + 1;
-        for (int fd : pass) {
-            for (int gap = next_closed; gap < fd && r == 0; ++gap)
-                r = ::posix_spawn_file_actions_addclose(fa, gap);
-            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, fd, fd);
-            next_closed = fd + 1;
-        }
-        r = r ? r : ::posix_spawn_file_actions_addclosefrom_np(fa, next_closed);
-        if (c.has_cwd)
-            r = r ? r : ::posix_spawn_file_actions_addchdir_np(fa, c.cwd.c_str());
 
-        // Default dispositions for every signal, an empty mask, and a group.
-        posix_spawnattr_t *attr = setup.attr();
-        sigset_t all, none;
-        sigfillset(&all);
-        sigemptyset(&none);
-#if defined(__GLIBC__) && defined(__linux__)
-        // glibc's sigfillset() leaves out its two internal signals (32 and
-        // 33), and its posix_spawn() then sets them to SIG_IGN in the child,
-        // which exec keeps: the program would start with real-time signals
-        // ignored. Their bits go into the set directly, so they get SIG_DFL.
-        for (int sig = 32; sig <= 33; ++sig)
-            reinterpret_cast<unsigned long *>(&all)[(sig - 1) / (8 * sizeof(unsigned long))] |=
-                1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
-#endif
-        short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-        if (c.new_group) {
-            flags |= POSIX_SPAWN_SETPGROUP;
-            r = r ? r : ::posix_spawnattr_setpgroup(attr, 0);
+        if (cloning) {
+            ChildPlan plan;
+            if (checked || c.argv[0].find('/') != std::string::npos) {
+                plan.path = checked ? path.c_str() : c.argv[0].c_str();
+            } else {
+                // As resolve(): the program's own PATH, else the default.
+                plan.file = c.argv[0].c_str();
+                plan.search = find_in(envp, "PATH");
+                if (plan.search == nullptr || plan.search[0] == '\0')
+                    plan.search = "/bin:/usr/bin";
+            }
+            plan.argv = argv.data();
+            plan.envp = envp;
+            std::copy(sources, sources + 3, plan.sources);
+            plan.merge_stderr = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
+            if (plan.merge_stderr)
+                plan.sources[STDERR_FILENO] = -1;
+            plan.pass = pass.data();
+            plan.pass_count = pass.size();
+            plan.cwd = c.has_cwd ? c.cwd.c_str() : nullptr;
+            plan.new_group = c.new_group;
+            launched.start_ns = monotonic_ns();
+            pid_t pid = -1;
+            const int r = clone_exec(plan, pid, launched.pidfd);
+            if (r == 0)
+                launched.pid = pid;
+            if (r >= 0)
+                return r; // started, or failed with no child left
+            // The launcher does not work here: posix_spawn(), with the check.
+            if (!checked)
+                if (const int error = resolve(c.argv[0], envp, c, path))
+                    return error;
         }
-        r = r ? r : ::posix_spawnattr_setsigdefault(attr, &all);
-        r = r ? r : ::posix_spawnattr_setsigmask(attr, &none);
-        r = r ? r : ::posix_spawnattr_setflags(attr, flags);
-        if (r != 0)
-            return r;
-
-        launched.start_ns = monotonic_ns();
-        pid_t pid = -1;
-        r = ::posix_spawn(&pid, path.c_str(), fa, attr, argv.data(), envp.data());
-        if (r != 0)
-            return r; // no child: glibc reaped the one that failed to exec
-        launched.pid = pid;
-        return 0; // the child's ends close here, the write ends off the fork list
+        return spawn_with_posix(c, path, argv, envp, sources, pass, launched);
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }

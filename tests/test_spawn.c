@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <procreact_control.h>
 #include <procreact_exit.h>
@@ -144,6 +145,125 @@ static void test_spawn_path_without_path_in_env(void **state)
     free(path);
     assert_int_equal(unlink(script), 0);
     assert_int_equal(rmdir(g_probe_dir), 0);
+}
+
+/* Exec errors the child finds itself (the launcher searches PATH in the
+ * child once a launch has shown that its errors reach the parent): a file
+ * that is there but may not run gives way to a later one, and is reported
+ * (EACCES) only when nothing later runs; a missing program is ENOENT; a
+ * path component that is a file is skipped; no child, no descriptor left. */
+static void test_spawn_exec_errors_from_the_child(void **state)
+{
+    const char *warm[] = {"true", NULL};
+    const char *probe[] = {"pr-exec-probe", NULL};
+    const char *missing[] = {"pr-no-such-program", NULL};
+    const char *dir_prog[] = {"/tmp", NULL};
+    char dir_a[64], dir_b[64], file_a[128], file_b[128], path[400];
+    ProcReact_ExitInfo info;
+    ProcReact_Status status;
+    char *out;
+    FILE *f;
+    int before;
+    (void)state;
+    out = run(warm, NULL, &info, &status); /* the first launch: checked in the parent */
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    free(out);
+    before = t_count_fds();
+    strcpy(dir_a, "/tmp/procreact-exec-a-XXXXXX");
+    strcpy(dir_b, "/tmp/procreact-exec-b-XXXXXX");
+    assert_non_null(mkdtemp(dir_a));
+    assert_non_null(mkdtemp(dir_b));
+    snprintf(file_a, sizeof file_a, "%s/pr-exec-probe", dir_a);
+    snprintf(file_b, sizeof file_b, "%s/pr-exec-probe", dir_b);
+    f = fopen(file_a, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho a\n", f);
+    fclose(f);
+    assert_int_equal(chmod(file_a, 0644), 0); /* there, not executable */
+    f = fopen(file_b, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho b\n", f);
+    fclose(f);
+    assert_int_equal(chmod(file_b, 0755), 0);
+
+    /* A file as a directory of PATH (ENOTDIR), the unrunnable one, the good one. */
+    snprintf(path, sizeof path, "PATH=%s:%s:%s", file_b, dir_a, dir_b);
+    ProcReact_Command *c = procreact_command_new(probe);
+    assert_non_null(c);
+    assert_int_equal(procreact_command_put_env(c, path), 0);
+    ProcReact_Future fut = procreact_command_spawn(c, procreact_create_string_type());
+    out = (char *)procreact_future_get_with_info(&fut, &status, &info);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(out, "b\n");
+    free(out);
+
+    /* Only the unrunnable one: EACCES. */
+    snprintf(path, sizeof path, "PATH=%s:/nonexistent", dir_a);
+    assert_int_equal(procreact_command_put_env(c, path), 0);
+    fut = procreact_command_spawn(c, procreact_create_string_type());
+    assert_int_equal(fut.pid, -1);
+    assert_int_equal(errno, EACCES);
+    assert_null(procreact_future_get_with_info(&fut, &status, &info));
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, EACCES);
+    procreact_destroy_future(&fut);
+    procreact_command_free(c);
+
+    /* Not anywhere in PATH: ENOENT. A directory named by path: EACCES. */
+    out = run(missing, NULL, &info, &status);
+    assert_null(out);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, ENOENT);
+    out = run(dir_prog, NULL, &info, &status);
+    assert_null(out);
+    assert_int_equal(status, PROCREACT_STATUS_FORK_FAIL);
+    assert_int_equal(info.exec_errno, EACCES);
+
+    assert_true(t_no_children());
+    assert_int_equal(t_count_fds(), before);
+    assert_int_equal(unlink(file_a), 0);
+    assert_int_equal(unlink(file_b), 0);
+    assert_int_equal(rmdir(dir_a), 0);
+    assert_int_equal(rmdir(dir_b), 0);
+}
+
+/* With every descriptor in use, a program that needs no new descriptor
+ * (all three streams inherited) still starts: the library then watches it
+ * by pid, without a pidfd. */
+static void test_spawn_with_no_descriptor_left(void **state)
+{
+    const char *argv[] = {"true", NULL};
+    struct rlimit old, low;
+    int fds[256], count = 0, fd;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_Command *c;
+    ProcReact_Future f;
+    char *out;
+    (void)state;
+    c = procreact_command_new(argv);
+    assert_non_null(c);
+    assert_int_equal(procreact_command_set_stdin(c, PROCREACT_STDIN_INHERIT, -1), 0);
+    assert_int_equal(procreact_command_set_stdout(c, PROCREACT_OUTPUT_INHERIT, -1), 0);
+    f = procreact_command_spawn(c, procreact_create_string_type()); /* the first launch, checked */
+    free(procreact_future_get(&f, &status));
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)t_count_fds() + 200;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (count < 256 && (fd = dup(0)) >= 0)
+        fds[count++] = fd;
+    assert_int_equal(errno, EMFILE);
+    status = PROCREACT_STATUS_FORK_FAIL;
+    f = procreact_command_spawn(c, procreact_create_string_type());
+    out = (char *)procreact_future_get(&f, &status);
+    while (count > 0)
+        close(fds[--count]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    free(out);
+    procreact_command_free(c);
+    assert_true(t_no_children());
 }
 
 /* ------------------------------------------------------------ environment */
@@ -831,6 +951,8 @@ int main(void)
         cmocka_unit_test(test_spawn_argv_and_path),
         cmocka_unit_test(test_spawn_path_from_command_env),
         cmocka_unit_test(test_spawn_path_without_path_in_env),
+        cmocka_unit_test(test_spawn_exec_errors_from_the_child),
+        cmocka_unit_test(test_spawn_with_no_descriptor_left),
         cmocka_unit_test(test_spawn_environment),
         cmocka_unit_test(test_spawn_empty_environment),
         cmocka_unit_test(test_spawn_cwd),

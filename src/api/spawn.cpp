@@ -42,7 +42,8 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
     Launched launched;
     if (const int error = launch(*command, launched))
         return failed(type, error);
-    core->child = ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn);
+    core->child = launched.pidfd ? ChildWatch(launched.pid, std::move(launched.pidfd))
+                                 : ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn);
     // The reading state comes once the program runs: a failed spawn leaves
     // no state of a custom type behind, which nothing could free.
     if (type.initialize != nullptr) {

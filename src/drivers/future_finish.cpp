@@ -17,10 +17,8 @@ void settle_child(ChildWatch &child) noexcept
 {
     if (!child.owns())
         return;
-    if (!child.is_our_child()) {
-        child.release(); // the finalize reaped it
-        return;
-    }
+    // One look that reaps: 1, reaped now; -1 (ECHILD), the finalize reaped
+    // it (the watch lets go); 0, it still runs.
     if (child.reap(nullptr, false) != 0)
         return;
     hand_to_reaper(std::move(child));
@@ -59,7 +57,8 @@ void *finish(ProcReact_Future &future, std::unique_ptr<Member> member, ProcReact
         // child through a pidfd first (while it is certainly unreaped) lets
         // the library tell afterwards, exactly, whether it is left to reap.
         m.child.ensure_pidfd();
-        m.child.wait_exited();
+        if (!m.exited) // a collection that handed it over saw it exit
+            m.child.wait_exited();
         if (m.child.peek(&d.exit) == 1) {
             d.have_exit = true;
             d.end_ns = monotonic_ns();

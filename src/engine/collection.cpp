@@ -187,7 +187,7 @@ void Collection::handle(Member &m, std::uintptr_t stream, long long now) noexcep
 {
     switch (stream) {
     case kPid:
-        watcher_.remove(m.child.pidfd());
+        watcher_.fired(m.child.pidfd());
         m.exited = true;
         if (reading_done(m))
             queue(m);
@@ -395,7 +395,7 @@ void Collection::watch_exit(Member &m) noexcept
         return;
     if (m.child.pidfd() < 0)
         m.child.ensure_pidfd(true);
-    if (m.child.pidfd() >= 0 && watcher_.add(m.child.pidfd(), tag(&m, kPid), EPOLLIN))
+    if (m.child.pidfd() >= 0 && watcher_.add_once(m.child.pidfd(), tag(&m, kPid), EPOLLIN))
         return;
     if (m.child.has_exited()) {
         m.exited = true;

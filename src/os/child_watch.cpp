@@ -184,6 +184,19 @@ ChildWatch::ChildWatch(pid_t pid, Pidfd pidfd) noexcept : pid_(pid > 0 ? pid : -
         pidfd_.reset(open_pidfd(pid_, pidfd == Pidfd::Budgeted ? 1 : pidfd == Pidfd::Spawn ? 4 : 0));
 }
 
+ChildWatch::ChildWatch(pid_t pid, UniqueFd pidfd) noexcept : ChildWatch(pid, Pidfd::Later)
+{
+    if (pid_ <= 0 || !pidfd || !pidfd_enabled())
+        return;
+    if (g_pidfds.load(std::memory_order_relaxed) >= pidfd_share() / 4)
+        return; // over the share: watched by pid, as Pidfd::Spawn would be
+    const int moved = move_above_stdio(pidfd.release());
+    if (moved < 0)
+        return;
+    pidfd_.reset(moved);
+    g_pidfds.fetch_add(1, std::memory_order_relaxed);
+}
+
 ChildWatch &ChildWatch::operator=(ChildWatch &&other) noexcept
 {
     if (this != &other) {

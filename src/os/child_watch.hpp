@@ -63,6 +63,9 @@ class ChildWatch
     /// unless another watch owns it already: then this one owns nothing and
     /// duplicate() says so. Never call it with the table lock held.
     explicit ChildWatch(pid_t pid, Pidfd pidfd = Pidfd::Now) noexcept;
+    /// As above, for a child that came with @p pidfd (a clone with
+    /// CLONE_PIDFD): it is kept where Pidfd::Spawn would open one, else closed.
+    ChildWatch(pid_t pid, UniqueFd pidfd) noexcept;
     /// Kills and reaps an owned child. Never with the table lock held.
     ~ChildWatch() { kill_and_reap(); }
 

@@ -28,6 +28,17 @@ bool Watcher::add(int fd, std::uint64_t tag, std::uint32_t events) noexcept
     return true;
 }
 
+bool Watcher::add_once(int fd, std::uint64_t tag, std::uint32_t events) noexcept
+{
+    return add(fd, tag, events | EPOLLONESHOT);
+}
+
+void Watcher::fired(int fd) noexcept
+{
+    if (!epoll_)
+        remove(fd); // poll() has no one-shot: forget it here
+}
+
 void Watcher::remove(int fd) noexcept
 {
     if (fd < 0)
@@ -57,7 +68,7 @@ int Watcher::wait(Event *out, int max, int timeout_ms) noexcept
     struct pollfd fds[kPollMax];
     const nfds_t count = static_cast<nfds_t>(polled_count_);
     for (nfds_t i = 0; i < count; ++i)
-        fds[i] = {polled_[i].fd, static_cast<short>(polled_[i].events), 0};
+        fds[i] = {polled_[i].fd, static_cast<short>(polled_[i].events & ~EPOLLONESHOT), 0};
     const int r = wait_retry(timeout_ms, [&](int left) { return ::poll(fds, count, left); });
     if (r <= 0)
         return r;

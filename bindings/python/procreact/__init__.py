@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Run programs from Python through procreact, the C process library.
 
-No code of yours runs in a child: programs are started with posix_spawn()
-by the C library, which waits for them through pidfds, never with a SIGCHLD
-handler, so it coexists with :mod:`subprocess`, :mod:`asyncio` child
-watchers and anything else that runs children.
+No code of yours runs in a child: programs are started by the C library
+(clone with CLONE_VM|CLONE_VFORK straight into execve, or posix_spawn),
+which waits for them through pidfds, never with a SIGCHLD handler, so it
+coexists with :mod:`subprocess`, :mod:`asyncio` child watchers and
+anything else that runs children.
 
 - :func:`run` runs one program and returns a :class:`Result`.
 - :func:`run_many` runs many, at most ``limit`` at once, and yields results

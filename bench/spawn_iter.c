@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spawn-iter: spawn-loop's jobs through the library: a future iterator whose
+ * next() makes a command and returns procreact_command_spawn() of it, driven
+ * by procreact_fork_buffer_and_wait_in_parallel_limit() with J in flight.
+ * Standard input, output and error are inherited, as in spawn-loop, so both
+ * start the very same programs the same way; only the parent differs.
+ *
+ * With --number, job k (1..N) runs as `PROGRAM k` (spawn-loop's --number).
+ * With --latency, the wall time of every procreact_command_spawn() call
+ * (how long it holds this thread) is kept and its median, 99th percentile
+ * and maximum go to stderr at the end.
+ *
+ * With --rss MIB, it first makes itself about MIB MiB resident (as spawn-loop).
+ *
+ * With --report, it prints spawn-loop's `report:` line.
+ *
+ * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]
+ */
+#define _GNU_SOURCE
+#include <procreact_exit.h>
+#include <procreact_future.h>
+#include <procreact_future_iterator.h>
+#include <procreact_spawn.h>
+#include <procreact_types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+
+typedef struct {
+    const char *program;
+    int number;
+    long n, started, failed;
+    double *latency; /* per spawn call, in us, with --latency */
+    char arg[32];
+} Run;
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static ProcReact_bool has_next(void *data)
+{
+    const Run *r = data;
+    return r->started < r->n;
+}
+
+static ProcReact_Future next(void *data)
+{
+    Run *r = data;
+    ++r->started;
+    snprintf(r->arg, sizeof r->arg, "%ld", r->started);
+    const char *argv[] = {r->program, r->number ? r->arg : NULL, NULL};
+    ProcReact_Command *command = procreact_command_new(argv);
+    if (command == NULL) {
+        perror("spawn-iter: procreact_command_new");
+        exit(1);
+    }
+    procreact_command_set_stdin(command, PROCREACT_STDIN_INHERIT, -1);
+    procreact_command_set_stdout(command, PROCREACT_OUTPUT_INHERIT, -1);
+    const double before = r->latency != NULL ? now_us() : 0;
+    ProcReact_Future future = procreact_command_spawn(command, procreact_create_bytes_type());
+    if (r->latency != NULL)
+        r->latency[r->started - 1] = now_us() - before;
+    procreact_command_free(command);
+    return future;
+}
+
+static void complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    Run *r = data;
+    ProcReact_ExitInfo info;
+    if (status != PROCREACT_STATUS_OK || procreact_future_info(future, &info) != 0 || info.exit_code != 0) {
+        if (r->failed++ == 0)
+            fprintf(stderr, "spawn-iter: a job failed (status %d)\n", (int)status);
+    }
+    ProcReact_BytesState *bytes = future->result;
+    if (bytes != NULL) {
+        free(bytes->data);
+        free(bytes);
+    }
+}
+
+static double seconds(const struct timeval *tv)
+{
+    return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
+/* The report line: wall, own and children's CPU since @p t0, @p self0, @p kids0. */
+static void print_report(const struct timespec *t0, const struct rusage *self0, const struct rusage *kids0)
+{
+    struct timespec t1;
+    struct rusage self1, kids1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    getrusage(RUSAGE_SELF, &self1);
+    getrusage(RUSAGE_CHILDREN, &kids1);
+    fprintf(stderr, "report: wall=%.6f self=%.6f children=%.6f\n",
+            (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9,
+            seconds(&self1.ru_utime) + seconds(&self1.ru_stime) - seconds(&self0->ru_utime) -
+                seconds(&self0->ru_stime),
+            seconds(&kids1.ru_utime) + seconds(&kids1.ru_stime) - seconds(&kids0->ru_utime) -
+                seconds(&kids0->ru_stime));
+}
+
+int main(int argc, char **argv)
+{
+    Run r = {0};
+    int latency = 0, report = 0;
+    long rss_mib = 0;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--number") == 0) {
+            r.number = 1;
+        } else if (strcmp(argv[1], "--latency") == 0) {
+            latency = 1;
+        } else if (strcmp(argv[1], "--report") == 0) {
+            report = 1;
+        } else if (strcmp(argv[1], "--rss") == 0 && argc > 2) {
+            rss_mib = atol(argv[2]);
+            --argc;
+            ++argv;
+        } else {
+            break;
+        }
+        --argc;
+        ++argv;
+    }
+    if (argc < 3) {
+        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]\n");
+        return 2;
+    }
+    if (rss_mib > 0) {
+        size_t size = (size_t)rss_mib << 20;
+        char *ballast = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ballast == MAP_FAILED) {
+            perror("spawn-iter: mmap");
+            return 1;
+        }
+        for (size_t i = 0; i < size; i += 4096)
+            ballast[i] = 1;
+    }
+    r.n = atol(argv[1]);
+    if (latency && (r.latency = calloc((size_t)(r.n > 0 ? r.n : 1), sizeof *r.latency)) == NULL) {
+        perror("spawn-iter");
+        return 1;
+    }
+    long j = atol(argv[2]);
+    r.program = argc > 3 ? argv[3] : "/bin/true";
+    struct timespec t0;
+    struct rusage self0, kids0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    getrusage(RUSAGE_SELF, &self0);
+    getrusage(RUSAGE_CHILDREN, &kids0);
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(has_next, next, complete, &r);
+    procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
+    procreact_destroy_future_iterator(&it);
+    if (r.latency != NULL && r.started > 0) {
+        qsort(r.latency, (size_t)r.started, sizeof *r.latency, by_value);
+        fprintf(stderr, "spawn-iter: spawn call: median %.1f us, p99 %.1f us, max %.1f us (%ld calls)\n",
+                r.latency[r.started / 2], r.latency[(r.started * 99) / 100], r.latency[r.started - 1], r.started);
+        free(r.latency);
+    }
+    if (report)
+        print_report(&t0, &self0, &kids0);
+    return r.failed != 0;
+}
