@@ -127,6 +127,12 @@ int waitid_usage(idtype_t type, id_t id, siginfo_t *info, int options, struct ru
 
 } // namespace
 
+bool pidfd_enabled() noexcept
+{
+    const int mode = g_pidfd_mode.load(std::memory_order_relaxed);
+    return (mode < 0 ? decide_mode() : mode) == 1;
+}
+
 int wstatus_from_waitid(int code, int child_status) noexcept
 {
     // Linux's encoding, the one the W* macros decode.

@@ -28,6 +28,9 @@
 namespace procreact
 {
 
+/// Whether new children are watched through pidfds.
+bool pidfd_enabled() noexcept;
+
 /// Rebuilds a waitpid()-style status from what waitid() reported.
 int wstatus_from_waitid(int code, int child_status) noexcept;
 
