@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "os/fd.hpp"
+#include "procreact_channel.h"
 #include "procreact_spawn.h"
 
 struct ProcReact_Command {
@@ -31,6 +32,7 @@ struct ProcReact_Command {
     int stdout_fd = -1;
     ProcReact_OutputMode stderr_mode = PROCREACT_OUTPUT_INHERIT;
     int stderr_fd = -1;
+    ProcReact_ChannelMode channel_mode = PROCREACT_CHANNEL_NONE;
 };
 
 namespace procreact {
@@ -41,6 +43,7 @@ struct Launched {
     UniqueFd out; ///< read end of captured stdout (with stderr when merged)
     UniqueFd err; ///< read end of captured stderr
     WriteEnd in;  ///< write end of stdin fed from bytes (non-blocking)
+    WriteEnd chan; ///< the parent's end of the channel (with a channel mode)
     long long start_ns = 0;
 };
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "engine/boundary.hpp"
+#include "engine/channel_end.hpp"
 #include "os/child_watch.hpp"
 
 extern char **environ;
@@ -44,15 +45,27 @@ bool is_open(int fd) noexcept
     return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
 }
 
-// The program's environment: the parent's (unless cleared) with the edits.
+// The program's environment: the parent's (unless cleared) with the edits,
+// and @p channel_fd's variables when it is a channel's end (>= 0).
 // @p storage owns the strings that @p envp points into.
-void build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
+void build_env(const ProcReact_Command &c, int channel_fd, std::vector<std::string> &storage,
+               std::vector<char *> &envp)
 {
     storage.clear();
     if (!c.clear_env && environ != nullptr)
         for (char **e = environ; *e != nullptr; ++e)
             storage.emplace_back(*e);
-    for (const auto &edit : c.env_edits) {
+    std::vector<ProcReact_Command::EnvEdit> edits(c.env_edits);
+    if (channel_fd >= 0) {
+        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::to_string(channel_fd), true});
+        edits.push_back({PROCREACT_CHANNEL_MODE_ENV,
+                         c.channel_mode == PROCREACT_CHANNEL_LINES ? "lines" : "framed", true});
+    } else {
+        // An inherited number would name some other descriptor of the program's.
+        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::string(), false});
+        edits.push_back({PROCREACT_CHANNEL_MODE_ENV, std::string(), false});
+    }
+    for (const auto &edit : edits) {
         const std::size_t len = edit.name.size();
         storage.erase(std::remove_if(storage.begin(), storage.end(),
                                      [&](const std::string &entry) {
@@ -230,9 +243,15 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
                 return errno;
         }
 
+        // The channel: the program's end is the one descriptor of it that
+        // it inherits (the parent's end is listed, kept from every child).
+        WriteEnd child_chan;
+        if (c.channel_mode != PROCREACT_CHANNEL_NONE && !make_channel_pair(launched.chan, child_chan, false))
+            return errno;
+
         std::vector<std::string> env_storage;
         std::vector<char *> envp;
-        build_env(c, env_storage, envp);
+        build_env(c, child_chan.get(), env_storage, envp);
         std::string path;
         if (const int error = resolve(c.argv[0], env_storage, c, path))
             return error;
@@ -297,6 +316,8 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         // Passed descriptors stay (a dup2 onto itself clears close-on-exec);
         // every other descriptor above 2 is closed.
         std::vector<int> pass(c.pass_fds);
+        if (child_chan.valid())
+            pass.push_back(child_chan.get());
         std::sort(pass.begin(), pass.end());
         pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
         int next_closed = STDERR_FILENO + 1;

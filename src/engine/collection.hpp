@@ -81,10 +81,15 @@ class Collection
     std::unique_ptr<Member> take(Member &member) noexcept;
 
   private:
-    enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3 };
+    enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
-    void handle(Member &m, std::uintptr_t stream, long long now) noexcept;
+    void handle(Member &m, std::uintptr_t stream, std::uint32_t events, long long now) noexcept;
+    void handle_channel(Member &m, std::uint32_t events) noexcept;
+    static void channel_hook(void *owner, void *member) noexcept;
+    void channel_changed(Member &m) noexcept;
+    bool watch_channel(Member &m) noexcept;
+    void unwatch_channel(Member &m) noexcept;
     void stream_ended(Member &m, int fd, long long now) noexcept;
     void stop(Member &m, unsigned why, long long now) noexcept;
     void abandon(Member &m) noexcept;

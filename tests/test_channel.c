@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procreact_channel.h: the frame codec (byte at a time, random splits, the
+ * maximum, the >2 GiB escape, Python's Connection both ways, lines), send
+ * limits, descriptor passing, and channels with forked and spawned children.
+ */
+#include "test.h"
+
+#include <sys/socket.h>
+
+#include <procreact_channel.h>
+#include <procreact_future.h>
+#include <procreact_spawn.h>
+#include <procreact_types.h>
+
+/* ------------------------------------------------------------ helpers */
+
+/* A connected pair: *ours as a framed or line channel, *peer raw. */
+static ProcReact_Channel *pair_channel(ProcReact_ChannelMode mode, int *peer)
+{
+    int sv[2];
+    ProcReact_Channel *ch;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ch = procreact_channel_open_fd(sv[0], mode);
+    assert_non_null(ch);
+    *peer = sv[1];
+    return ch;
+}
+
+/* A framed message as Python's send_bytes() writes it, into @p out; its length. */
+static size_t frame(const void *data, uint32_t size, unsigned char *out)
+{
+    out[0] = (unsigned char)(size >> 24);
+    out[1] = (unsigned char)(size >> 16);
+    out[2] = (unsigned char)(size >> 8);
+    out[3] = (unsigned char)size;
+    memcpy(out + 4, data, size);
+    return size + 4;
+}
+
+/* Reads exactly @p len bytes from @p fd. */
+static void read_exact(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+}
+
+/* The next message must be @p size bytes of pattern starting at @p seed. */
+static void expect_message(ProcReact_Message *m, size_t size, unsigned seed)
+{
+    const unsigned char *p = procreact_message_data(m);
+    size_t i;
+    assert_int_equal(procreact_message_size(m), size);
+    for (i = 0; i < size; ++i)
+        if (p[i] != (unsigned char)(seed + i * 7))
+            fail_msg("byte %zu of a %zu-byte message differs", i, size);
+}
+
+static void fill(unsigned char *p, size_t size, unsigned seed)
+{
+    size_t i;
+    for (i = 0; i < size; ++i)
+        p[i] = (unsigned char)(seed + i * 7);
+}
+
+/* ---------------------------------------------------------- the codec */
+
+/* Fed one byte at a time, a message appears exactly with its last byte. */
+static void test_frame_byte_at_a_time(void **state)
+{
+    static const size_t sizes[] = {0, 1, 5, 300, 20000};
+    unsigned char *buf = malloc(20004);
+    int peer;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    size_t k;
+    (void)state;
+    assert_non_null(buf);
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
+        unsigned char *body = malloc(sizes[k] + 1);
+        size_t len, i;
+        ProcReact_Message *m = NULL;
+        fill(body, sizes[k], (unsigned)k);
+        len = frame(body, (uint32_t)sizes[k], buf);
+        for (i = 0; i < len; ++i) {
+            assert_int_equal(write(peer, buf + i, 1), 1);
+            if (i + 1 < len) {
+                assert_int_equal(procreact_channel_try_recv(ch, &m), -1);
+                assert_int_equal(errno, EAGAIN);
+                assert_null(m);
+            }
+        }
+        assert_int_equal(procreact_channel_try_recv(ch, &m), 0);
+        expect_message(m, sizes[k], (unsigned)k);
+        procreact_message_free(m);
+        assert_int_equal(procreact_channel_try_recv(ch, &m), -1);
+        assert_int_equal(errno, EAGAIN);
+        free(body);
+    }
+    close(peer);
+    {
+        ProcReact_Message *m = NULL;
+        assert_int_equal(procreact_channel_recv(ch, &m, 1000), 1); /* a clean end */
+        assert_null(m);
+    }
+    procreact_channel_free(ch);
+    free(buf);
+}
+
+/* Many messages written at random split points arrive whole and in order. */
+static void test_frame_random_splits(void **state)
+{
+    enum { kMessages = 400 };
+    size_t sizes[kMessages], total = 0, off = 0, at = 0;
+    unsigned char *stream;
+    int peer, received = 0;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    unsigned seed = 12345;
+    int i;
+    (void)state;
+    srand(seed);
+    for (i = 0; i < kMessages; ++i) {
+        sizes[i] = (i % 50 == 49) ? 70000 + (size_t)(rand() % 5000) : (size_t)(rand() % 600);
+        total += sizes[i] + 4;
+    }
+    stream = malloc(total);
+    assert_non_null(stream);
+    for (i = 0; i < kMessages; ++i) {
+        unsigned char *body = malloc(sizes[i] + 1);
+        fill(body, sizes[i], (unsigned)i);
+        off += frame(body, (uint32_t)sizes[i], stream + off);
+        free(body);
+    }
+    while (at < total) {
+        size_t chunk = 1 + (size_t)(rand() % 9000);
+        ProcReact_Message *m;
+        if (chunk > total - at)
+            chunk = total - at;
+        assert_int_equal(t_write_all(peer, stream + at, chunk), 0);
+        at += chunk;
+        while (procreact_channel_try_recv(ch, &m) == 0) {
+            expect_message(m, sizes[received], (unsigned)received);
+            procreact_message_free(m);
+            ++received;
+        }
+        assert_int_equal(errno, EAGAIN);
+    }
+    assert_int_equal(received, kMessages);
+    close(peer);
+    procreact_channel_free(ch);
+    free(stream);
+}
+
+/* Exactly the maximum passes; one more byte fails from the header alone. */
+static void test_frame_maximum(void **state)
+{
+    unsigned char buf[1100];
+    unsigned char body[1001];
+    ProcReact_Message *m = NULL;
+    int peer;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    (void)state;
+    assert_int_equal(procreact_channel_set_max_message(ch, 1000), 0);
+    fill(body, sizeof body, 3);
+    assert_int_equal(t_write_all(peer, buf, frame(body, 1000, buf)), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), 0);
+    expect_message(m, 1000, 3);
+    procreact_message_free(m);
+    /* Only the header of a 1001-byte message: the error needs no body. */
+    frame(body, 1001, buf);
+    assert_int_equal(t_write_all(peer, buf, 4), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    assert_null(m);
+    procreact_channel_free(ch);
+    close(peer);
+
+    /* An escaped header announcing 2^62 bytes: refused before any
+     * allocation (an attempt would have failed with ENOMEM). */
+    ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    {
+        static const unsigned char huge[12] = {0xff, 0xff, 0xff, 0xff, 0x40, 0, 0, 0, 0, 0, 0, 0};
+        assert_int_equal(t_write_all(peer, huge, sizeof huge), 0);
+    }
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    procreact_channel_free(ch);
+    close(peer);
+    assert_int_equal(procreact_channel_set_max_message(NULL, 1), -1);
+}
+
+/* The 8-byte escape is read for any length; a negative length is refused. */
+static void test_frame_escape_and_bad_header(void **state)
+{
+    static const unsigned char escaped[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+    static const unsigned char negative[] = {0x80, 0, 0, 0};
+    ProcReact_Message *m = NULL;
+    int peer;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    (void)state;
+    assert_int_equal(t_write_all(peer, escaped, sizeof escaped), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), 0);
+    assert_int_equal(procreact_message_size(m), 3);
+    assert_memory_equal(procreact_message_data(m), "abc", 3);
+    procreact_message_free(m);
+    assert_int_equal(t_write_all(peer, negative, sizeof negative), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), -1);
+    assert_int_equal(errno, EPROTO);
+    procreact_channel_free(ch);
+    close(peer);
+}
+
+/* A stream that ends inside a message: an error, and no delivery. */
+static void test_frame_partial_at_end(void **state)
+{
+    unsigned char buf[64], body[40];
+    ProcReact_Message *m = NULL;
+    int peer;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    (void)state;
+    fill(body, sizeof body, 1);
+    frame(body, 40, buf);
+    assert_int_equal(t_write_all(peer, buf, 4 + 40), 0);
+    assert_int_equal(t_write_all(peer, buf, 4 + 10), 0); /* the second one stops short */
+    close(peer);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), 0);
+    expect_message(m, 40, 1);
+    procreact_message_free(m);
+    m = NULL;
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), -1);
+    assert_int_equal(errno, ECONNRESET);
+    assert_null(m);
+    assert_int_equal(procreact_channel_try_recv(ch, &m), -1); /* it stays so */
+    assert_int_equal(errno, ECONNRESET);
+    procreact_channel_free(ch);
+}
+
+/* What we send is what Python's recv_bytes() reads, and the other way
+ * round, over the socket as a Connection (a 3 MiB message included). */
+static void test_python_connection_both_ways(void **state)
+{
+    static const char script[] =
+        "import sys\n"
+        "from multiprocessing.connection import Connection\n"
+        "c = Connection(int(sys.argv[1]))\n"
+        "while True:\n"
+        "    m = c.recv_bytes()\n"
+        "    if m == b'bye':\n"
+        "        break\n"
+        "    c.send_bytes(m[::-1])\n"
+        "c.send_bytes(b'')\n"
+        "c.send_bytes(bytes(range(256)) * 12288)\n";
+    static const size_t sizes[] = {1, 0, 17, 16384, 16385, 100000, 3 << 20};
+    int sv[2];
+    char fdarg[16];
+    pid_t pid;
+    size_t k;
+    ProcReact_Channel *ch;
+    ProcReact_Message *m = NULL;
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fcntl(sv[1], F_SETFD, 0);
+        execl("/usr/bin/python3", "python3", "-c", script, fdarg, (char *)NULL);
+        _exit(127);
+    }
+    close(sv[1]);
+    ch = procreact_channel_open_fd(sv[0], PROCREACT_CHANNEL_FRAMED);
+    assert_non_null(ch);
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
+        unsigned char *body = malloc(sizes[k] + 1);
+        const unsigned char *got;
+        size_t i;
+        fill(body, sizes[k], (unsigned)k);
+        assert_true(procreact_channel_send(ch, body, sizes[k], NULL, 0) >= 0);
+        assert_int_equal(procreact_channel_flush(ch, 10000), 0);
+        assert_int_equal(procreact_channel_recv(ch, &m, 10000), 0);
+        assert_int_equal(procreact_message_size(m), sizes[k]);
+        got = procreact_message_data(m);
+        for (i = 0; i < sizes[k]; ++i)
+            assert_int_equal(got[i], body[sizes[k] - 1 - i]);
+        procreact_message_free(m);
+        free(body);
+    }
+    assert_int_equal(procreact_channel_send(ch, "bye", 3, NULL, 0), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 10000), 0);
+    assert_int_equal(procreact_message_size(m), 0);
+    procreact_message_free(m);
+    assert_int_equal(procreact_channel_recv(ch, &m, 10000), 0);
+    assert_int_equal(procreact_message_size(m), 256 * 12288);
+    {
+        const unsigned char *got = procreact_message_data(m);
+        assert_int_equal(got[0], 0);
+        assert_int_equal(got[255], 255);
+        assert_int_equal(got[256 * 12288 - 1], 255);
+    }
+    procreact_message_free(m);
+    assert_int_equal(procreact_channel_recv(ch, &m, 10000), 1);
+    assert_int_equal(t_reap(pid), 0);
+    procreact_channel_free(ch);
+}
+
+/* Line mode: one message per line, the newline added and stripped; a
+ * line cut off by the end of the stream is an error. */
+static void test_lines(void **state)
+{
+    static const char text[] = "a\nbc\n\npartial";
+    static const char *const want[] = {"a", "bc", ""};
+    char buf[16];
+    ProcReact_Message *m = NULL;
+    int peer, i;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_LINES, &peer);
+    (void)state;
+    assert_int_equal(t_write_all(peer, text, strlen(text)), 0);
+    for (i = 0; i < 3; ++i) {
+        assert_int_equal(procreact_channel_recv(ch, &m, 2000), 0);
+        assert_int_equal(procreact_message_size(m), strlen(want[i]));
+        assert_memory_equal(procreact_message_data(m), want[i], strlen(want[i]));
+        procreact_message_free(m);
+    }
+    assert_int_equal(procreact_channel_try_recv(ch, &m), -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(procreact_channel_send(ch, "hello", 5, NULL, 0), 0);
+    read_exact(peer, buf, 6);
+    assert_memory_equal(buf, "hello\n", 6);
+    assert_int_equal(procreact_channel_send(ch, "two\nlines", 9, NULL, 0), -1);
+    assert_int_equal(errno, EINVAL);
+    close(peer);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), -1);
+    assert_int_equal(errno, ECONNRESET);
+    procreact_channel_free(ch);
+}
+
+/* ------------------------------------------------------ send and limits */
+
+/* A peer that never reads: send reports the high-water mark, fails at the
+ * hard cap with nothing queued past it, and everything queued arrives in
+ * order once the peer reads. */
+static void test_send_backpressure(void **state)
+{
+    unsigned char body[100];
+    int peer, sent = 0, high_seen = 0, r, i;
+    size_t queued_max = 0;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    ProcReact_Message *m = NULL;
+    (void)state;
+    assert_int_equal(procreact_channel_set_queue_limits(ch, 4096, 2048), -1); /* high > cap */
+    assert_int_equal(procreact_channel_set_queue_limits(ch, 2048, 8192), 0);
+    for (i = 0; i < 100000; ++i) {
+        fill(body, sizeof body, (unsigned)i);
+        r = procreact_channel_send(ch, body, sizeof body, NULL, 0);
+        if (r < 0)
+            break;
+        if (r == 1)
+            high_seen = 1;
+        if (procreact_channel_queued(ch) > queued_max)
+            queued_max = procreact_channel_queued(ch);
+        ++sent;
+    }
+    assert_int_equal(r, -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_true(high_seen);
+    assert_true(queued_max <= 8192);
+    assert_true(procreact_channel_queued(ch) > 8192 - 104);
+    /* Too big for the maximum, too many descriptors, no timeout to flush. */
+    assert_int_equal(procreact_channel_set_max_message(ch, 50), 0);
+    assert_int_equal(procreact_channel_send(ch, body, 51, NULL, 0), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    assert_int_equal(procreact_channel_flush(ch, 50), -1);
+    assert_int_equal(errno, ETIMEDOUT);
+
+    /* The peer now reads, through a channel of its own, while ours flushes:
+     * all of it, in order. */
+    {
+        ProcReact_Channel *other = procreact_channel_open_fd(peer, PROCREACT_CHANNEL_FRAMED);
+        int got = 0;
+        assert_non_null(other);
+        while (got < sent) {
+            procreact_channel_flush(ch, 0);
+            while (procreact_channel_try_recv(other, &m) == 0) {
+                expect_message(m, sizeof body, (unsigned)got);
+                procreact_message_free(m);
+                ++got;
+            }
+            assert_int_equal(errno, EAGAIN);
+        }
+        assert_int_equal(procreact_channel_queued(ch), 0);
+        procreact_channel_free(ch);
+        assert_int_equal(procreact_channel_recv(other, &m, 5000), 1);
+        procreact_channel_free(other);
+    }
+}
+
+/* A peer that is gone: EPIPE, and no SIGPIPE. */
+static void test_send_to_closed_peer(void **state)
+{
+    int peer;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    (void)state;
+    close(peer);
+    assert_int_equal(procreact_channel_send(ch, "x", 1, NULL, 0), -1);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(procreact_channel_send(ch, "x", 1, NULL, 0), -1);
+    assert_int_equal(errno, EPIPE);
+    procreact_channel_free(ch);
+    assert_null(procreact_channel_open_fd(-1, PROCREACT_CHANNEL_FRAMED));
+    assert_int_equal(errno, EINVAL);
+}
+
+/* ------------------------------------------------- channels with children */
+
+/* Whether the library read @p ch's socket to its end already (nothing
+ * left in it: a peek finds the end of the stream). */
+static int stream_read_to_end(ProcReact_Channel *ch)
+{
+    char c;
+    return recv(procreact_channel_fd(ch), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* In a forked child: ends as a program (no leak check sees the exit). */
+static void child_done(void)
+{
+    execl("/bin/true", "true", (char *)NULL);
+    _exit(127);
+}
+
+/* A forked child answers each message with its length, until "stop". */
+static void test_forked_child_conversation(void **state)
+{
+    ProcReact_Channel *child = NULL, *ch;
+    ProcReact_Future future;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_Message *m = NULL;
+    char *result;
+    int i;
+    (void)state;
+    future = procreact_initialize_future_with_channel(procreact_create_string_type(), PROCREACT_CHANNEL_FRAMED,
+                                                      &child);
+    assert_true(future.pid >= 0);
+    if (future.pid == 0) {
+        for (;;) {
+            char reply[32];
+            int n;
+            if (procreact_channel_recv(child, &m, -1) != 0)
+                _exit(3);
+            if (procreact_message_size(m) == 4 && memcmp(procreact_message_data(m), "stop", 4) == 0)
+                break;
+            n = snprintf(reply, sizeof reply, "%llu", (unsigned long long)procreact_message_size(m));
+            procreact_message_free(m);
+            if (procreact_channel_send(child, reply, (size_t)n, NULL, 0) < 0 ||
+                procreact_channel_flush(child, -1) != 0)
+                _exit(4);
+        }
+        child_done();
+    }
+    assert_null(child);
+    ch = procreact_future_channel(&future);
+    assert_non_null(ch);
+    for (i = 0; i < 20; ++i) {
+        char want[32];
+        unsigned char body[5000];
+        const size_t size = (size_t)i * 250;
+        fill(body, size, 0);
+        assert_true(procreact_channel_send(ch, body, size, NULL, 0) >= 0);
+        assert_int_equal(procreact_channel_recv(ch, &m, 10000), 0);
+        snprintf(want, sizeof want, "%zu", size);
+        assert_int_equal(procreact_message_size(m), strlen(want));
+        assert_memory_equal(procreact_message_data(m), want, strlen(want));
+        procreact_message_free(m);
+    }
+    assert_int_equal(procreact_channel_send(ch, "stop", 4, NULL, 0), 0);
+    result = procreact_future_get(&future, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_string_equal(result, "");
+    free(result);
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 1); /* ended, nothing left */
+    procreact_channel_free(ch);
+    assert_null(procreact_future_channel(&future)); /* finished: no longer reached */
+    assert_int_equal(errno, ENOENT);
+}
+
+/* Send-then-exit: 1,000 messages from 1 byte to 4 MiB, sent just before
+ * the child exits, are all delivered before the exit is reported. */
+static void test_send_then_exit(void **state)
+{
+    enum { kCount = 1000 };
+    ProcReact_Channel *child = NULL, *ch;
+    ProcReact_Future future;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_Message *m = NULL;
+    char *result;
+    int i;
+    (void)state;
+    future = procreact_initialize_future_with_channel(procreact_create_string_type(), PROCREACT_CHANNEL_FRAMED,
+                                                      &child);
+    assert_true(future.pid >= 0);
+    if (future.pid == 0) {
+        unsigned char *body = malloc(4u << 20);
+        for (i = 0; i < kCount && body != NULL; ++i) {
+            const size_t size = i == kCount - 1 ? (4u << 20) : 1 + (size_t)((i * 7919) % 40000);
+            fill(body, size, (unsigned)i);
+            if (procreact_channel_send(child, body, size, NULL, 0) < 0 || procreact_channel_flush(child, -1) != 0)
+                _exit(4);
+        }
+        child_done();
+    }
+    ch = procreact_future_channel(&future);
+    assert_non_null(ch);
+    /* Room for everything: the get reads the channel to its end first. */
+    assert_int_equal(procreact_channel_set_queue_limits(ch, 1u << 20, 64u << 20), 0);
+    result = procreact_future_get(&future, &status);
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    free(result);
+    assert_true(stream_read_to_end(ch));
+    for (i = 0; i < kCount; ++i) {
+        const size_t size = i == kCount - 1 ? (4u << 20) : 1 + (size_t)((i * 7919) % 40000);
+        assert_int_equal(procreact_channel_try_recv(ch, &m), 0); /* there already: no waiting */
+        expect_message(m, size, (unsigned)i);
+        procreact_message_free(m);
+    }
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 1);
+    procreact_channel_free(ch);
+}
+
+/* A child killed in the middle of a message: an error, nothing delivered. */
+static void test_child_killed_mid_message(void **state)
+{
+    ProcReact_Channel *child = NULL, *ch;
+    ProcReact_Future future;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    ProcReact_ExitInfo info;
+    ProcReact_Message *m = NULL;
+    (void)state;
+    future = procreact_initialize_future_with_channel(procreact_create_string_type(), PROCREACT_CHANNEL_FRAMED,
+                                                      &child);
+    assert_true(future.pid >= 0);
+    if (future.pid == 0) {
+        static const unsigned char half[] = {0, 0, 3, 0xe8, 'p', 'a', 'r', 't'}; /* 1000 announced, 4 sent */
+        procreact_channel_send(child, "whole", 5, NULL, 0);
+        procreact_channel_flush(child, -1);
+        if (write(procreact_channel_fd(child), half, sizeof half) != (ssize_t)sizeof half)
+            _exit(5);
+        raise(SIGKILL);
+        _exit(6);
+    }
+    ch = procreact_future_channel(&future);
+    assert_non_null(ch);
+    free(procreact_future_get_with_info(&future, &status, &info));
+    assert_int_equal(info.signal, SIGKILL);
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 0);
+    assert_int_equal(procreact_message_size(m), 5);
+    procreact_message_free(m);
+    m = NULL;
+    assert_int_equal(procreact_channel_try_recv(ch, &m), -1);
+    assert_int_equal(errno, ECONNRESET);
+    assert_null(m);
+    procreact_channel_free(ch);
+}
+
+/* A spawned shell in line mode, and the variables it finds. */
+static void test_spawned_shell_lines(void **state)
+{
+    static const char *const argv[] = {"sh", "-c",
+                                       "fd=$PROCREACT_CHANNEL_FD; read line <&$fd; echo \"got:$line\" >&$fd; "
+                                       "echo \"mode:$PROCREACT_CHANNEL_MODE\" >&$fd",
+                                       NULL};
+    static const char *const want[] = {"got:hello", "mode:lines"};
+    ProcReact_Command *cmd = procreact_command_new(argv);
+    ProcReact_Future future;
+    ProcReact_Channel *ch;
+    ProcReact_Message *m = NULL;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    int i;
+    (void)state;
+    assert_non_null(cmd);
+    assert_int_equal(procreact_command_set_channel(cmd, (ProcReact_ChannelMode)7), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(procreact_command_set_channel(cmd, PROCREACT_CHANNEL_LINES), 0);
+    future = procreact_command_spawn(cmd, procreact_create_string_type());
+    procreact_command_free(cmd);
+    assert_true(future.pid > 0);
+    ch = procreact_future_channel(&future);
+    assert_non_null(ch);
+    assert_int_equal(procreact_channel_send(ch, "hello", 5, NULL, 0), 0);
+    for (i = 0; i < 2; ++i) {
+        assert_int_equal(procreact_channel_recv(ch, &m, 10000), 0);
+        assert_int_equal(procreact_message_size(m), strlen(want[i]));
+        assert_memory_equal(procreact_message_data(m), want[i], strlen(want[i]));
+        procreact_message_free(m);
+    }
+    free(procreact_future_get(&future, &status));
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    assert_int_equal(procreact_channel_recv(ch, &m, 1000), 1);
+    procreact_channel_free(ch);
+}
+
+/* A spawned Python program needs nothing of ours: a Connection on the
+ * descriptor named in its environment; and a program without a channel
+ * finds no variable (even one the parent inherited). */
+static void test_spawned_python_connection(void **state)
+{
+    static const char *const argv[] = {
+        "/usr/bin/python3", "-c",
+        "import os\n"
+        "from multiprocessing.connection import Connection\n"
+        "c = Connection(int(os.environ['PROCREACT_CHANNEL_FD']))\n"
+        "m = c.recv_bytes()\n"
+        "c.send_bytes(m.upper())\n"
+        "c.send_bytes(b'x' * 70000)\n",
+        NULL};
+    static const char *const env_argv[] = {"sh", "-c", "printf %s \"${PROCREACT_CHANNEL_FD-none}\"", NULL};
+    ProcReact_Command *cmd = procreact_command_new(argv);
+    ProcReact_Future future;
+    ProcReact_Channel *ch;
+    ProcReact_Message *m = NULL;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    char *result;
+    (void)state;
+    assert_int_equal(procreact_command_set_channel(cmd, PROCREACT_CHANNEL_FRAMED), 0);
+    future = procreact_command_spawn(cmd, procreact_create_string_type());
+    procreact_command_free(cmd);
+    ch = procreact_future_channel(&future);
+    assert_non_null(ch);
+    assert_int_equal(procreact_channel_send(ch, "shout", 5, NULL, 0), 0);
+    result = procreact_future_get(&future, &status); /* the replies wait in the queue */
+    assert_int_equal(status, PROCREACT_STATUS_OK);
+    free(result);
+    assert_true(stream_read_to_end(ch));
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 0);
+    assert_memory_equal(procreact_message_data(m), "SHOUT", 5);
+    procreact_message_free(m);
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 0);
+    assert_int_equal(procreact_message_size(m), 70000);
+    procreact_message_free(m);
+    assert_int_equal(procreact_channel_try_recv(ch, &m), 1);
+    procreact_channel_free(ch);
+
+    setenv("PROCREACT_CHANNEL_FD", "5", 1);
+    cmd = procreact_command_new(env_argv);
+    future = procreact_command_spawn(cmd, procreact_create_string_type());
+    procreact_command_free(cmd);
+    assert_null(procreact_future_channel(&future));
+    result = procreact_future_get(&future, &status);
+    unsetenv("PROCREACT_CHANNEL_FD");
+    assert_string_equal(result, "none");
+    free(result);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_byte_at_a_time),
+        cmocka_unit_test(test_frame_random_splits),
+        cmocka_unit_test(test_frame_maximum),
+        cmocka_unit_test(test_frame_escape_and_bad_header),
+        cmocka_unit_test(test_frame_partial_at_end),
+        cmocka_unit_test(test_python_connection_both_ways),
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_send_backpressure),
+        cmocka_unit_test(test_send_to_closed_peer),
+        cmocka_unit_test_teardown(test_forked_child_conversation, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_send_then_exit, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_child_killed_mid_message, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_spawned_shell_lines, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_spawned_python_connection, t_teardown_no_children),
+    };
+    return cmocka_run_group_tests_name("channel", tests, NULL, NULL);
+}
