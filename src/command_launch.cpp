@@ -251,7 +251,14 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
 
         std::vector<std::string> env_storage;
         std::vector<char *> envp;
-        build_env(c, child_chan.get(), env_storage, envp);
+        // In the program, its end is the lowest number above 2 that no
+        // passed descriptor takes (a shell redirects only 0-9: `<&$fd`).
+        int chan_target = -1;
+        if (child_chan.valid())
+            for (chan_target = STDERR_FILENO + 1;
+                 std::find(c.pass_fds.begin(), c.pass_fds.end(), chan_target) != c.pass_fds.end(); ++chan_target)
+                ;
+        build_env(c, chan_target, env_storage, envp);
         std::string path;
         if (const int error = resolve(c.argv[0], env_storage, c, path))
             return error;
@@ -313,19 +320,23 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
             r = r ? r : ::posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
         else
             r = r ? r : redirect(err_source, STDERR_FILENO);
-        // Passed descriptors stay (a dup2 onto itself clears close-on-exec);
-        // every other descriptor above 2 is closed.
-        std::vector<int> pass(c.pass_fds);
+        // Passed descriptors stay (a dup2 onto itself clears close-on-exec),
+        // the channel's end moves to its number; every other descriptor
+        // above 2 is closed. Pairs of (source, number in the program).
+        std::vector<std::pair<int, int>> pass;
+        pass.reserve(c.pass_fds.size() + 1);
+        for (int fd : c.pass_fds)
+            pass.emplace_back(fd, fd);
         if (child_chan.valid())
-            pass.push_back(child_chan.get());
-        std::sort(pass.begin(), pass.end());
+            pass.emplace_back(child_chan.get(), chan_target);
+        std::sort(pass.begin(), pass.end(), [](const auto &a, const auto &b) { return a.second < b.second; });
         pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
         int next_closed = STDERR_FILENO + 1;
-        for (int fd : pass) {
-            for (int gap = next_closed; gap < fd && r == 0; ++gap)
+        for (const auto &[source, target] : pass) {
+            for (int gap = next_closed; gap < target && r == 0; ++gap)
                 r = ::posix_spawn_file_actions_addclose(fa, gap);
-            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, fd, fd);
-            next_closed = fd + 1;
+            r = r ? r : ::posix_spawn_file_actions_adddup2(fa, source, target);
+            next_closed = target + 1;
         }
         r = r ? r : ::posix_spawn_file_actions_addclosefrom_np(fa, next_closed);
         if (c.has_cwd)
