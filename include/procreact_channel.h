@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "procreact_future.h"
+#include "procreact_future_iterator.h"
 #include "procreact_spawn.h"
 #include "procreact_types.h"
 #include "procreact_util.h"
@@ -217,6 +218,41 @@ PROCREACT_API ProcReact_Future procreact_initialize_future_with_channel(ProcReac
  *         is not waiting) or `ENOMEM`.
  */
 PROCREACT_API ProcReact_Channel *procreact_future_channel(const ProcReact_Future *future) PROCREACT_NOEXCEPT;
+
+/** @brief What happened on a channel (procreact_future_iterator_set_channel_callback()). */
+typedef enum {
+    PROCREACT_CHANNEL_MESSAGE = 0,  /**< a message came: `message` is the callback's to free */
+    PROCREACT_CHANNEL_WRITABLE = 1, /**< the send queue drained after reaching its high-water mark */
+    PROCREACT_CHANNEL_CLOSED = 2    /**< nothing more will come: `error` 0 for a clean end, else an errno value */
+} ProcReact_ChannelEvent;
+
+/**
+ * @brief Called by a future iterator's step for each channel event of a
+ *        future it drives. @p channel is lent for the call (send replies
+ *        through it; procreact_future_channel() before handing the future
+ *        over gives a handle of one's own). @p message is the callback's
+ *        (procreact_message_free()) for #PROCREACT_CHANNEL_MESSAGE, else
+ *        NULL. @p error is set for #PROCREACT_CHANNEL_CLOSED only.
+ */
+typedef void (*ProcReact_ChannelCallback)(void *data, const ProcReact_Future *future, ProcReact_Channel *channel,
+                                          ProcReact_ChannelEvent event, ProcReact_Message *message, int error);
+
+/**
+ * @brief Delivers the channel events of every future @p iterator drives to
+ *        @p callback (NULL: none; messages then wait in each channel for
+ *        procreact_channel_try_recv()).
+ *
+ * Events come through the iterator's one descriptor
+ * (procreact_future_iterator_fd()) and its steps, blocking or not
+ * (procreact_future_iterator_step(), procreact_buffer()), so a main loop
+ * needs nothing more. A future's messages and then its #PROCREACT_CHANNEL_CLOSED
+ * event always come before its `complete` call. The callback may send,
+ * spawn, cancel or destroy the iterator, as a `complete` callback may.
+ * @return 0, or -1 with errno `EINVAL` or `ENOMEM`.
+ */
+PROCREACT_API int procreact_future_iterator_set_channel_callback(ProcReact_FutureIterator *iterator,
+                                                                 ProcReact_ChannelCallback callback,
+                                                                 void *data) PROCREACT_NOEXCEPT;
 
 PROCREACT_END_DECLS
 

@@ -10,6 +10,8 @@
 
 #include <procreact_channel.h>
 #include <procreact_future.h>
+#include <procreact_future_iterator.h>
+#include <procreact_control.h>
 #include <procreact_spawn.h>
 #include <procreact_types.h>
 
@@ -821,6 +823,177 @@ static void test_spawned_python_connection(void **state)
     free(result);
 }
 
+/* ------------------------------------------------ events in an iterator */
+
+#define EV_FUTURES 3
+#define EV_MESSAGES 50
+
+typedef struct {
+    pid_t pids[EV_FUTURES];
+    int messages[EV_FUTURES], closed[EV_FUTURES], completed[EV_FUTURES], wrong, replies_sent;
+} EventLog;
+
+static int ev_index(const EventLog *log, pid_t pid)
+{
+    int i;
+    for (i = 0; i < EV_FUTURES; ++i)
+        if (log->pids[i] == pid)
+            return i;
+    return -1;
+}
+
+static void ev_channel(void *data, const ProcReact_Future *future, ProcReact_Channel *channel,
+                       ProcReact_ChannelEvent event, ProcReact_Message *message, int error)
+{
+    EventLog *log = data;
+    const int i = ev_index(log, future->pid);
+    if (i < 0 || log->completed[i] || log->closed[i]) {
+        log->wrong++; /* unknown, or after its end */
+        procreact_message_free(message);
+        return;
+    }
+    switch (event) {
+    case PROCREACT_CHANNEL_MESSAGE: {
+        char want[16];
+        const int n = snprintf(want, sizeof want, "m%d", log->messages[i]);
+        if (procreact_message_size(message) != (uint64_t)n || memcmp(procreact_message_data(message), want, (size_t)n))
+            log->wrong++;
+        log->messages[i]++;
+        if (log->messages[i] == 1) { /* the first one is answered: the child waits for it */
+            if (procreact_channel_send(channel, "go", 2, NULL, 0) < 0)
+                log->wrong++;
+            log->replies_sent++;
+        }
+        procreact_message_free(message);
+        break;
+    }
+    case PROCREACT_CHANNEL_CLOSED:
+        if (error != 0)
+            log->wrong++;
+        log->closed[i] = 1;
+        break;
+    default:
+        break;
+    }
+}
+
+static void ev_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    EventLog *log = data;
+    const int i = ev_index(log, future->pid);
+    if (i < 0 || status != PROCREACT_STATUS_OK || !log->closed[i] || log->messages[i] != EV_MESSAGES)
+        log->wrong++; /* completion before the channel's last event */
+    else
+        log->completed[i] = 1;
+    free(future->result);
+}
+
+/* Channel events through the iterator's descriptor and its non-blocking
+ * step: each future's messages in order, then its end, then its
+ * completion; a reply sent from the callback reaches the child. */
+static void test_iterator_channel_events(void **state)
+{
+    static const char *const argv[] = {
+        "/usr/bin/python3", "-c",
+        "import os\n"
+        "from multiprocessing.connection import Connection\n"
+        "c = Connection(int(os.environ['PROCREACT_CHANNEL_FD']))\n"
+        "c.send_bytes(b'm0')\n"
+        "assert c.recv_bytes() == b'go'\n"
+        "for i in range(1, 50):\n"
+        "    c.send_bytes(b'm%d' % i)\n",
+        NULL};
+    EventLog log;
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(NULL, NULL, ev_complete, &log);
+    ProcReact_Command *cmd = procreact_command_new(argv);
+    int i, fd, running = 1;
+    double until;
+    (void)state;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(procreact_command_set_channel(cmd, PROCREACT_CHANNEL_FRAMED), 0);
+    assert_int_equal(procreact_future_iterator_set_channel_callback(&it, ev_channel, &log), 0);
+    for (i = 0; i < EV_FUTURES; ++i) {
+        ProcReact_Future f = procreact_command_spawn(cmd, procreact_create_string_type());
+        assert_true(f.pid > 0);
+        log.pids[i] = f.pid;
+        assert_int_equal(procreact_future_iterator_add(&it, &f), 0);
+    }
+    procreact_command_free(cmd);
+    fd = procreact_future_iterator_fd(&it);
+    assert_true(fd >= 0);
+    until = t_now() + 20;
+    while (running && t_now() < until) {
+        struct pollfd p = {fd, POLLIN, 0};
+        poll(&p, 1, 1000);
+        running = procreact_future_iterator_step(&it, 0);
+    }
+    assert_int_equal(running, 0);
+    assert_int_equal(log.wrong, 0);
+    assert_int_equal(log.replies_sent, EV_FUTURES);
+    for (i = 0; i < EV_FUTURES; ++i) {
+        assert_int_equal(log.messages[i], EV_MESSAGES);
+        assert_int_equal(log.completed[i], 1);
+    }
+    procreact_destroy_future_iterator(&it);
+}
+
+typedef struct {
+    int messages, closed, completed_after_closed, completed, wrong;
+} LateLog;
+
+static void late_channel(void *data, const ProcReact_Future *future, ProcReact_Channel *channel,
+                         ProcReact_ChannelEvent event, ProcReact_Message *message, int error)
+{
+    LateLog *log = data;
+    (void)future;
+    (void)channel;
+    if (log->completed)
+        log->wrong++;
+    if (event == PROCREACT_CHANNEL_MESSAGE)
+        log->messages++;
+    else if (event == PROCREACT_CHANNEL_CLOSED)
+        log->closed += error == 0 ? 1 : 100;
+    procreact_message_free(message);
+}
+
+static void late_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    LateLog *log = data;
+    log->completed++;
+    if (status == PROCREACT_STATUS_OK && log->closed == 1 && log->messages == 2)
+        log->completed_after_closed = 1;
+    free(future->result);
+}
+
+/* The child exits first; a grandchild holding the channel writes its last
+ * line later. The future is done in the step that reads the end, and the
+ * channel's events still come before its completion. */
+static void test_iterator_events_when_child_exited_first(void **state)
+{
+    static const char *const argv[] = {"sh", "-c",
+                                       "fd=$PROCREACT_CHANNEL_FD; echo a >&$fd; "
+                                       "(exec >/dev/null 2>&1; sleep 0.3; echo b >&$fd) & exit 0",
+                                       NULL};
+    LateLog log;
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(NULL, NULL, late_complete, &log);
+    ProcReact_Command *cmd = procreact_command_new(argv);
+    ProcReact_Future f;
+    double until = t_now() + 10;
+    (void)state;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(procreact_command_set_channel(cmd, PROCREACT_CHANNEL_LINES), 0);
+    assert_int_equal(procreact_future_iterator_set_channel_callback(&it, late_channel, &log), 0);
+    f = procreact_command_spawn(cmd, procreact_create_string_type());
+    procreact_command_free(cmd);
+    assert_int_equal(procreact_future_iterator_add(&it, &f), 0);
+    while (procreact_buffer(&it) > 0 && t_now() < until)
+        ;
+    assert_int_equal(log.completed, 1);
+    assert_int_equal(log.wrong, 0);
+    assert_int_equal(log.completed_after_closed, 1);
+    procreact_destroy_future_iterator(&it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,6 +1014,8 @@ int main(void)
         cmocka_unit_test_teardown(test_child_killed_mid_message, t_teardown_no_children),
         cmocka_unit_test_teardown(test_spawned_shell_lines, t_teardown_no_children),
         cmocka_unit_test_teardown(test_spawned_python_connection, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_iterator_channel_events, t_teardown_no_children),
+        cmocka_unit_test_teardown(test_iterator_events_when_child_exited_first, t_teardown_no_children),
     };
     return cmocka_run_group_tests_name("channel", tests, NULL, NULL);
 }

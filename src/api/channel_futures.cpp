@@ -5,6 +5,7 @@
 #include <new>
 
 #include "../command.hpp"
+#include "../drivers/future_iterators.hpp"
 #include "../drivers/future_start.hpp"
 #include "../drivers/future_table.hpp"
 #include "procreact_channel.h"
@@ -65,6 +66,12 @@ ProcReact_Channel *procreact_future_channel(const ProcReact_Future *future) noex
         return nullptr;
     }
     return handle;
+}
+
+int procreact_future_iterator_set_channel_callback(ProcReact_FutureIterator *iterator,
+                                                   ProcReact_ChannelCallback callback, void *data) noexcept
+{
+    return set_channel_callback(iterator, callback, data);
 }
 
 } // extern "C"

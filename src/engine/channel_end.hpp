@@ -68,6 +68,17 @@ class ChannelEnd
     /// 0 with @p out, 1 at a clean end, -1 with errno (EAGAIN: none yet).
     int take(MessagePtr &out) noexcept;
     bool has_message() const noexcept { return !received_.empty(); }
+    /// Once reading ended: true the first time (a closed event is due), with its error.
+    bool take_closed_event(int &error) noexcept
+    {
+        if (!read_ended_ || closed_told_)
+            return false;
+        closed_told_ = true;
+        error = read_error_;
+        return true;
+    }
+    /// Whether an event is waiting for a callback (messages, writable, closed).
+    bool has_event() const noexcept { return has_message() || writable_due_ || (read_ended_ && !closed_told_); }
     /// Ends reading with @p error (the stream was given up on).
     void abandon(int error) noexcept;
 
@@ -96,6 +107,7 @@ class ChannelEnd
     std::unique_ptr<char[]> scratch_;
     bool read_ended_ = false;
     int read_error_ = 0; // 0: a clean end
+    bool closed_told_ = false;
 
     std::deque<Outgoing> outgoing_;
     std::size_t queued_ = 0;

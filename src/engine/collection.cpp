@@ -63,6 +63,8 @@ int Collection::fd() noexcept
 bool Collection::add(std::unique_ptr<Member> &member)
 {
     members_.reserve(members_.size() + 1);
+    if (member->chan)
+        chan_ready_.reserve(members_.size() + 1); // listing a member never allocates
     Member *m = member.get();
     if (m->out && !watcher_.add(m->out.get(), tag(m, kOut), EPOLLIN))
         return false;
@@ -84,6 +86,8 @@ bool Collection::add(std::unique_ptr<Member> &member)
     if (m->chan) { // the caller's use of a handle reaches us from now on
         m->chan->attach(&Collection::channel_hook, this, m);
         m->chan_done = m->chan->read_ended();
+        m->chan_ready = false;
+        list_channel_ready(*m);
     }
     const long long now = monotonic_ns();
     defaults_.apply(m->plan, now);
@@ -343,8 +347,10 @@ void Collection::abandon(Member &m) noexcept
     unwatch_channel(m); // given up on with the pipes; its hook quiet meanwhile
     m.chan_done = true;
     end_streams(m);
-    if (m.chan)
+    if (m.chan) {
         m.chan->attach(&Collection::channel_hook, this, &m);
+        list_channel_ready(m); // its closed event
+    }
     watch_exit(m);
     if (m.exited)
         queue(m);
@@ -378,7 +384,7 @@ void Collection::schedule(Member &m, long long now) noexcept
 // The earliest moment a step has something to do (0: none known).
 long long Collection::next_due(long long now) const noexcept
 {
-    if (done_head_ != nullptr)
+    if (done_head_ != nullptr || !chan_ready_.empty())
         return now;
     long long due = timers_.empty() ? 0 : timers_.begin()->first;
     if (unwatched_ != 0) {

@@ -3,6 +3,8 @@
 // Collection: the channel part of a member (watching its socket, reading, flushing, its end).
 #include "collection.hpp"
 
+#include <algorithm>
+
 #include <sys/epoll.h>
 
 namespace procreact
@@ -53,9 +55,13 @@ bool Collection::watch_channel(Member &m) noexcept
     return true;
 }
 
-// Stops watching the channel and hearing from its handles.
+// Stops watching the channel and hearing from its handles; off the event list.
 void Collection::unwatch_channel(Member &m) noexcept
 {
+    if (m.chan_ready) {
+        chan_ready_.erase(std::find(chan_ready_.begin(), chan_ready_.end(), &m));
+        m.chan_ready = false;
+    }
     if (!m.chan)
         return;
     m.chan->detach();
@@ -74,6 +80,7 @@ void Collection::channel_changed(Member &m) noexcept
         m.chan->abandon(ENOMEM);
         m.chan->attach(&Collection::channel_hook, this, &m);
     }
+    list_channel_ready(m);
     if (m.chan_done || !m.chan->read_ended())
         return;
     m.chan_done = true;
@@ -81,6 +88,35 @@ void Collection::channel_changed(Member &m) noexcept
         watch_exit(m);
     if (m.exited && reading_done(m))
         queue(m);
+}
+
+void Collection::set_channel_callback(ProcReact_ChannelCallback callback, void *data) noexcept
+{
+    channel_cb_ = callback;
+    channel_cb_data_ = data;
+    for (auto &m : members_)
+        if (m->chan)
+            list_channel_ready(*m);
+}
+
+// Lists @p m for the callback when its channel has events for it.
+void Collection::list_channel_ready(Member &m) noexcept
+{
+    if (channel_cb_ == nullptr || m.chan_ready || !m.chan->has_event())
+        return;
+    m.chan_ready = true;
+    chan_ready_.push_back(&m); // within the capacity reserved by add()
+    rearm(monotonic_ns());    // a main loop wakes for it
+}
+
+Member *Collection::pop_channel_ready() noexcept
+{
+    if (chan_ready_.empty())
+        return nullptr;
+    Member *m = chan_ready_.front();
+    chan_ready_.erase(chan_ready_.begin());
+    m->chan_ready = false;
+    return m;
 }
 
 } // namespace procreact

@@ -59,6 +59,7 @@ struct Member {
     std::shared_ptr<ChannelEnd> chan;
     std::uint32_t chan_events = 0; // what the collection watches it for (0: not watched)
     bool chan_done = false;        // the collection saw its reading end
+    bool chan_ready = false;       // listed for channel events (see Collection::pop_channel_ready)
 
     // The public struct handed to `complete` (future iterators).
     ProcReact_Future future{};
