@@ -551,7 +551,8 @@ static int ctrunc_scenario(void)
         fds[i] = p[0];
     CHECK(3, procreact_channel_send(ours, "ten", 3, fds, 10) == 0);
     /* Room for three more descriptors only: the gaps below the limit are filled. */
-    lim.rlim_cur = lim.rlim_max = (rlim_t)(t_highest_fd() + 4);
+    CHECK(4, getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    lim.rlim_cur = (rlim_t)(t_highest_fd() + 4);
     CHECK(4, setrlimit(RLIMIT_NOFILE, &lim) == 0);
     for (;;) {
         int free_slots = 0, fd;
@@ -563,9 +564,15 @@ static int ctrunc_scenario(void)
     }
     CHECK(5, procreact_channel_recv(theirs, &m, 5000) == 0);
     CHECK(6, procreact_message_size(m) == 3);
-    CHECK(7, procreact_message_fds_truncated(m));
     got = (int)procreact_message_fd_count(m);
-    CHECK(8, got < 10);
+    if (t_under_valgrind()) {
+        /* valgrind keeps the limit it is told for itself (the kernel's stays
+         * higher), so nothing is truncated there: all ten arrive, unflagged. */
+        CHECK(7, !procreact_message_fds_truncated(m) && got == 10);
+    } else {
+        CHECK(7, procreact_message_fds_truncated(m));
+        CHECK(8, got < 10);
+    }
     procreact_message_free(m);
     procreact_channel_free(ours);
     procreact_channel_free(theirs);

@@ -28,6 +28,7 @@ void put_fds(msghdr &msg, char *control, const int *fds, unsigned n) noexcept
 {
     if (n == 0)
         return;
+    std::memset(control, 0, CMSG_SPACE(sizeof(int) * n)); // the padding too
     msg.msg_control = control;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
     cmsghdr *c = CMSG_FIRSTHDR(&msg);
