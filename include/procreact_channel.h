@@ -141,10 +141,35 @@ PROCREACT_API int procreact_channel_send(ProcReact_Channel *channel, const void 
                            unsigned int nfds) PROCREACT_NOEXCEPT;
 
 /**
+ * @brief Sends one message, waiting up to @p timeout_ms (-1: without limit)
+ *        for the socket to take it: the blocking helper of a child (or of a
+ *        simple program). The queue goes first; the message is then written
+ *        straight from @p data (nothing copied).
+ * @return 0 once it is written; 1 when the deadline passed after part of it
+ *         was written (the rest is queued and goes out with later flushes or
+ *         steps: never resend it); -1 with errno: `ETIMEDOUT` (nothing of it
+ *         was written), and the errors of procreact_channel_send().
+ */
+PROCREACT_API int procreact_channel_send_wait(ProcReact_Channel *channel, const void *data, size_t size,
+                                              const int *fds, unsigned int nfds, int timeout_ms) PROCREACT_NOEXCEPT;
+
+/**
  * @brief Writes the queue out, waiting up to @p timeout_ms (-1: without limit).
  * @return 0 once the queue is empty, -1 with errno `ETIMEDOUT` or `EPIPE`.
  */
 PROCREACT_API int procreact_channel_flush(ProcReact_Channel *channel, int timeout_ms) PROCREACT_NOEXCEPT;
+
+/**
+ * @brief Sends no more: once the queue is written, the peer reads the end
+ *        of the stream (`shutdown(SHUT_WR)`); receiving goes on. Later sends
+ *        fail with `EPIPE`.
+ *
+ * A child that reads until the end of the stream needs this (or the
+ * parent's exit): the running future holds the parent's end, so freeing
+ * the caller's handle alone does not close it.
+ * @return 0, or -1 with errno `EINVAL`.
+ */
+PROCREACT_API int procreact_channel_shutdown(ProcReact_Channel *channel) PROCREACT_NOEXCEPT;
 
 /** @brief Bytes queued for sending. */
 PROCREACT_API size_t procreact_channel_queued(const ProcReact_Channel *channel) PROCREACT_NOEXCEPT;

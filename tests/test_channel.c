@@ -411,6 +411,55 @@ static void test_send_backpressure(void **state)
     }
 }
 
+/* The blocking send: its deadline, a message started then queued, and a
+ * shutdown that the peer reads as the end while we still receive. */
+static void test_send_wait_and_shutdown(void **state)
+{
+    enum { kBig = 1 << 20 };
+    unsigned char *big = malloc(kBig);
+    int peer, got = 0;
+    size_t queued;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    ProcReact_Channel *other;
+    ProcReact_Message *m = NULL;
+    (void)state;
+    assert_non_null(big);
+    fill(big, kBig, 4);
+    /* The peer does not read: part goes, the deadline passes, the rest waits in the queue. */
+    assert_int_equal(procreact_channel_send_wait(ch, big, kBig, NULL, 0, 100), 1);
+    queued = procreact_channel_queued(ch);
+    assert_true(queued > 0 && queued < kBig + 4);
+    /* Nothing of this one can go: refused whole, nothing added. */
+    assert_int_equal(procreact_channel_send_wait(ch, "x", 1, NULL, 0, 50), -1);
+    assert_int_equal(errno, ETIMEDOUT);
+    assert_int_equal(procreact_channel_queued(ch), queued);
+    assert_int_equal(procreact_channel_shutdown(ch), 0);
+    assert_int_equal(procreact_channel_send(ch, "y", 1, NULL, 0), -1); /* no more sends */
+    assert_int_equal(errno, EPIPE);
+    other = procreact_channel_open_fd(peer, PROCREACT_CHANNEL_FRAMED);
+    assert_non_null(other);
+    while (got == 0) {
+        procreact_channel_flush(ch, 0);
+        if (procreact_channel_try_recv(other, &m) == 0) {
+            expect_message(m, kBig, 4);
+            procreact_message_free(m);
+            got = 1;
+        } else {
+            assert_int_equal(errno, EAGAIN);
+        }
+    }
+    /* The queue written, the peer reads the end; our side still receives. */
+    assert_int_equal(procreact_channel_recv(other, &m, 5000), 1);
+    assert_int_equal(procreact_channel_send_wait(other, "back", 4, NULL, 0, -1), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 5000), 0);
+    assert_memory_equal(procreact_message_data(m), "back", 4);
+    procreact_message_free(m);
+    procreact_channel_free(other);
+    assert_int_equal(procreact_channel_recv(ch, &m, 5000), 1);
+    procreact_channel_free(ch);
+    free(big);
+}
+
 /* A peer that is gone: EPIPE, and no SIGPIPE. */
 static void test_send_to_closed_peer(void **state)
 {
@@ -1012,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_python_connection_both_ways),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_send_backpressure),
+        cmocka_unit_test(test_send_wait_and_shutdown),
         cmocka_unit_test(test_send_to_closed_peer),
         cmocka_unit_test(test_fds_253_pass_254_fail),
         cmocka_unit_test(test_fds_partial_write_never_twice),

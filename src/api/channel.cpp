@@ -138,6 +138,16 @@ int procreact_channel_send(ProcReact_Channel *channel, const void *data, size_t 
     return channel->end->send(data, size, fds, nfds);
 }
 
+int procreact_channel_send_wait(ProcReact_Channel *channel, const void *data, size_t size, const int *fds,
+                                unsigned int nfds, int timeout_ms) noexcept
+{
+    if (channel == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    return channel->end->send_wait(data, size, fds, nfds, timeout_ms);
+}
+
 int procreact_channel_flush(ProcReact_Channel *channel, int timeout_ms) noexcept
 {
     if (channel == nullptr) {
@@ -163,6 +173,17 @@ int procreact_channel_flush(ProcReact_Channel *channel, int timeout_ms) noexcept
     end.changed(); // the driving collection stops waiting to write
     errno = saved;
     return result;
+}
+
+int procreact_channel_shutdown(ProcReact_Channel *channel) noexcept
+{
+    if (channel == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    channel->end->shutdown_send();
+    channel->end->changed();
+    return 0;
 }
 
 size_t procreact_channel_queued(const ProcReact_Channel *channel) noexcept

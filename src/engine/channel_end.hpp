@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/uio.h>
+
 #include "../os/fd.hpp"
 #include "channel_frame.hpp"
 
@@ -51,6 +53,12 @@ class ChannelEnd
     // Sending.
     /// 0 (under the high-water mark), 1 (at or past it), or -1 with errno.
     int send(const void *data, std::size_t size, const int *fds, unsigned nfds) noexcept;
+    /// Sends one message, waiting up to @p timeout_ms (-1: without limit)
+    /// for the socket: 0 once written, 1 when the deadline passed after it
+    /// started (its rest queued), -1 with errno (ETIMEDOUT: nothing of it sent).
+    int send_wait(const void *data, std::size_t size, const int *fds, unsigned nfds, int timeout_ms) noexcept;
+    /// No more sends: once the queue is written, the peer sees the end of the stream.
+    void shutdown_send() noexcept;
     /// Writes what the socket takes now. False on a write error (errno).
     bool flush() noexcept;
     std::size_t queued() const noexcept { return queued_; }
@@ -94,7 +102,9 @@ class ChannelEnd
         std::vector<UniqueFd> fds; // duplicates, sent with the first byte
     };
     void end_reading(int error) noexcept;
-    int frame(const void *data, std::size_t size, unsigned char *head, std::size_t &head_len) noexcept;
+    int check_send(const void *data, std::size_t size, const int *fds, unsigned nfds) const noexcept;
+    std::size_t frame_iov(const void *data, std::size_t size, unsigned char *head, iovec iov[3]) const noexcept;
+    int queue_rest(const iovec iov[3], std::size_t total, std::size_t sent, const int *fds, unsigned nfds) noexcept;
 
     WriteEnd listed_;
     UniqueFd plain_;
@@ -113,6 +123,7 @@ class ChannelEnd
     std::size_t queued_ = 0;
     int send_error_ = 0;
     bool above_high_water_ = false;
+    bool closing_ = false; // shutdown_send() asked: the write side closes once the queue is empty
     bool writable_due_ = false;
     std::size_t high_water_ = PROCREACT_CHANNEL_DEFAULT_HIGH_WATER;
     std::size_t hard_cap_ = PROCREACT_CHANNEL_DEFAULT_HARD_CAP;
