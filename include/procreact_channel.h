@@ -27,7 +27,10 @@
  * queues without bound: it says when the queue passed its high-water mark
  * and fails with `EAGAIN` past its hard cap (procreact_channel_set_queue_limits()).
  * Received messages not yet taken are bounded by the same hard cap: past
- * it, the library stops reading and the child's sends wait.
+ * it, the library stops reading and the child's sends wait (so a
+ * procreact_future_get() of a child that sends more than the cap before it
+ * exits, with nobody receiving meanwhile, waits for it: receive while it
+ * runs, use an iterator with a channel callback, or raise the cap).
  *
  * **Descriptors.** A message may carry up to #PROCREACT_CHANNEL_MAX_FDS
  * descriptors (`SCM_RIGHTS`), tied to it alone: sent with its first byte,
@@ -102,6 +105,8 @@ PROCREACT_API ProcReact_Channel *procreact_channel_open_fd(int fd, ProcReact_Cha
 /**
  * @brief In a spawned program: its end, from #PROCREACT_CHANNEL_FD_ENV and
  *        #PROCREACT_CHANNEL_MODE_ENV.
+ * The descriptor is made close-on-exec (it is not handed on to the
+ * programs this one runs).
  * @return the caller's handle, or NULL with errno `ENOENT` (no channel) or
  *         `EBADF` (the number is not an open descriptor).
  */
@@ -217,7 +222,10 @@ PROCREACT_API void procreact_message_free(ProcReact_Message *message) PROCREACT_
  *        with #PROCREACT_CHANNEL_NONE, the default). The program finds its
  *        end's number in #PROCREACT_CHANNEL_FD_ENV and the mode in
  *        #PROCREACT_CHANNEL_MODE_ENV; its end is the only channel descriptor
- *        it inherits. The parent's end: procreact_future_channel().
+ *        it inherits (the lowest number above 2 that no passed descriptor
+ *        takes). Without a channel, both variables are removed from the
+ *        program's environment (an inherited number would name some other
+ *        descriptor). The parent's end: procreact_future_channel().
  * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_command_set_channel(ProcReact_Command *command, ProcReact_ChannelMode mode) PROCREACT_NOEXCEPT;
