@@ -27,7 +27,7 @@ echo "== building the library for fuzzing"
 # The version procreact_version() reports, as Meson passes it.
 version=$(sed -n "s/^  version : '\([0-9.]*\)',$/\1/p" meson.build | head -1)
 objs=()
-for src in src/*.cpp; do
+for src in src/*.cpp src/*/*.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
   "$CXX" -std=c++17 $san -fsanitize=fuzzer-no-link -DPROCREACT_BUILDING_LIBRARY -DPROCREACT_VERSION="\"$version\"" \
     -Iinclude -Isrc -c "$src" -o "$obj"
