@@ -15,8 +15,12 @@ void take_channel_events(Collection &c, std::vector<ChannelDelivery> &out) noexc
     } catch (...) {
         return;
     }
-    while (Member *m = c.pop_channel_ready())
-        out.push_back({m->future, m->chan}); // within the reserved room
+    c.drain_channel_ready(
+        [](Member &m, void *arg) {
+            // Within the room reserved above: no allocation, no throw.
+            static_cast<std::vector<ChannelDelivery> *>(arg)->push_back({m.future, m.chan});
+        },
+        &out);
 }
 
 void deliver_channel_events(std::vector<ChannelDelivery> &ready, ProcReact_ChannelCallback callback,

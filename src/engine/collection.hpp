@@ -77,8 +77,9 @@ class Collection
     void set_channel_callback(ProcReact_ChannelCallback callback, void *data) noexcept;
     ProcReact_ChannelCallback channel_callback() const noexcept { return channel_cb_; }
     void *channel_callback_data() const noexcept { return channel_cb_data_; }
-    /// The next member with channel events for the callback, or null.
-    Member *pop_channel_ready() noexcept;
+    /// Calls @p take for every member with channel events for the callback,
+    /// in the order they came, and empties the list. @p take must not throw.
+    void drain_channel_ready(void (*take)(Member &, void *), void *arg) noexcept;
     std::size_t channel_ready_count() const noexcept { return chan_ready_.size(); }
 
     /// Takes every member out (the collection stops watching them).

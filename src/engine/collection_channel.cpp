@@ -109,14 +109,13 @@ void Collection::list_channel_ready(Member &m) noexcept
     rearm(monotonic_ns());    // a main loop wakes for it
 }
 
-Member *Collection::pop_channel_ready() noexcept
+void Collection::drain_channel_ready(void (*take)(Member &, void *), void *arg) noexcept
 {
-    if (chan_ready_.empty())
-        return nullptr;
-    Member *m = chan_ready_.front();
-    chan_ready_.erase(chan_ready_.begin());
-    m->chan_ready = false;
-    return m;
+    for (Member *m : chan_ready_) {
+        m->chan_ready = false;
+        take(*m, arg);
+    }
+    chan_ready_.clear(); // the capacity stays
 }
 
 } // namespace procreact
