@@ -234,7 +234,9 @@ PROCREACT_API int procreact_command_set_channel(ProcReact_Command *command, Proc
  * @brief procreact_initialize_future() with a channel: in the child (pid
  *        0), @p child_end is set to the child's handle; in the parent it is
  *        set to NULL and the parent's end is found with
- *        procreact_future_channel().
+ *        procreact_future_channel(). The child's end is close-on-exec: a
+ *        forked child that runs a program and wants it to have the channel
+ *        clears the flag and names the descriptor itself.
  */
 PROCREACT_API ProcReact_Future procreact_initialize_future_with_channel(ProcReact_Type type, ProcReact_ChannelMode mode,
                                                           ProcReact_Channel **child_end) PROCREACT_NOEXCEPT;

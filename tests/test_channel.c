@@ -560,6 +560,42 @@ static void test_fds_truncated_reported(void **state)
     assert_int_equal(t_isolated(ctrunc_scenario, 20), 0);
 }
 
+/* A program's side, from its environment: the number, the mode, errors. */
+static void test_child_open_from_environment(void **state)
+{
+    int sv[2];
+    char number[16];
+    ProcReact_Channel *ch;
+    ProcReact_Message *m = NULL;
+    (void)state;
+    unsetenv(PROCREACT_CHANNEL_FD_ENV);
+    assert_null(procreact_channel_child_open());
+    assert_int_equal(errno, ENOENT);
+    setenv(PROCREACT_CHANNEL_FD_ENV, "12x", 1);
+    assert_null(procreact_channel_child_open());
+    assert_int_equal(errno, EBADF);
+    setenv(PROCREACT_CHANNEL_FD_ENV, "1000", 1); /* not open */
+    assert_null(procreact_channel_child_open());
+    assert_int_equal(errno, EBADF);
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0); /* inherited: not close-on-exec */
+    snprintf(number, sizeof number, "%d", sv[1]);
+    setenv(PROCREACT_CHANNEL_FD_ENV, number, 1);
+    setenv(PROCREACT_CHANNEL_MODE_ENV, "lines", 1);
+    ch = procreact_channel_child_open();
+    assert_non_null(ch);
+    assert_int_equal(procreact_channel_fd(ch), sv[1]);
+    assert_true(fcntl(sv[1], F_GETFD) & FD_CLOEXEC); /* not handed on to its programs */
+    assert_int_equal(t_write_all(sv[0], "line\n", 5), 0);
+    assert_int_equal(procreact_channel_recv(ch, &m, 2000), 0); /* line mode, from the variable */
+    assert_int_equal(procreact_message_size(m), 4);
+    procreact_message_free(m);
+    procreact_channel_free(ch);
+    unsetenv(PROCREACT_CHANNEL_FD_ENV);
+    unsetenv(PROCREACT_CHANNEL_MODE_ENV);
+    close(sv[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_send_backpressure),
         cmocka_unit_test(test_send_wait_and_shutdown),
         cmocka_unit_test(test_send_to_closed_peer),
+        cmocka_unit_test(test_child_open_from_environment),
         cmocka_unit_test(test_fds_253_pass_254_fail),
         cmocka_unit_test(test_fds_partial_write_never_twice),
         cmocka_unit_test(test_fds_truncated_reported),
