@@ -8,7 +8,7 @@
 # crashing input is left in build-fuzz/artifacts/.
 #
 # Needs clang and its libFuzzer runtime (Debian: clang, libclang-rt-14-dev).
-# Usage: bash .ci/fuzz.sh [target ...]      (targets: split types)
+# Usage: bash .ci/fuzz.sh [target ...]      (targets: split types channel)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ seconds=${FUZZ_SECONDS:-30}
 CC=${FUZZ_CC:-clang}
 CXX=${FUZZ_CXX:-clang++}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(split types)
+[ ${#targets[@]} -eq 0 ] && targets=(split types channel)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 mkdir -p "$out/obj" "$out/artifacts"
@@ -27,7 +27,7 @@ echo "== building the library for fuzzing"
 # The version procreact_version() reports, as Meson passes it.
 version=$(sed -n "s/^  version : '\([0-9.]*\)',$/\1/p" meson.build | head -1)
 objs=()
-for src in src/*.cpp; do
+for src in src/*.cpp src/*/*.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
   "$CXX" -std=c++17 $san -fsanitize=fuzzer-no-link -DPROCREACT_BUILDING_LIBRARY -DPROCREACT_VERSION="\"$version\"" \
     -Iinclude -Isrc -c "$src" -o "$obj"

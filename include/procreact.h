@@ -16,5 +16,6 @@
 #include "procreact_exit.h"
 #include "procreact_spawn.h"
 #include "procreact_control.h"
+#include "procreact_channel.h"
 
 #endif /* PROCREACT_H */

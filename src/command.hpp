@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "os/fd.hpp"
+#include "procreact_channel.h"
 #include "procreact_spawn.h"
 
 struct ProcReact_Command {
@@ -31,6 +32,7 @@ struct ProcReact_Command {
     int stdout_fd = -1;
     ProcReact_OutputMode stderr_mode = PROCREACT_OUTPUT_INHERIT;
     int stderr_fd = -1;
+    ProcReact_ChannelMode channel_mode = PROCREACT_CHANNEL_NONE;
 };
 
 namespace procreact
@@ -42,17 +44,27 @@ struct Launched {
     UniqueFd out;   ///< read end of captured stdout (with stderr when merged)
     UniqueFd err;   ///< read end of captured stderr
     WriteEnd in;    ///< write end of stdin fed from bytes (non-blocking)
+    WriteEnd chan;  ///< the parent's end of the channel (with a channel mode)
     UniqueFd pidfd; ///< the child's pidfd, when the launcher made one
     long long start_ns = 0;
 };
 
+/// A descriptor moved to another number in the program (a channel's end);
+/// source -1 moves nothing.
+struct ChannelMove {
+    int source;
+    int target;
+};
+
 /// Starts the program at @p path with posix_spawn() (the launcher's
 /// fallback): @p sources are dup2'ed onto 0-2 (-1: left alone;
-/// kChildDevNull: /dev/null), @p pass (sorted, unique) kept, every other
+/// kChildDevNull: /dev/null), @p move's source dup2'ed onto its target,
+/// @p pass (sorted, unique; the move's target among them) kept, every other
 /// descriptor closed. Returns 0 with @p launched's pid and start time set,
 /// or an errno value with no child left.
 int spawn_with_posix(const ProcReact_Command &command, const std::string &path, std::vector<char *> &argv,
-                     char *const *envp, const int sources[3], const std::vector<int> &pass, Launched &launched);
+                     char *const *envp, const int sources[3], const std::vector<int> &pass, ChannelMove move,
+                     Launched &launched);
 
 /// Starts @p command. Returns 0 with @p launched filled, or an errno value:
 /// no child exists then and nothing leaks (see procreact_command_spawn()).

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "engine/boundary.hpp"
+#include "engine/channel_end.hpp"
 #include "os/child_watch.hpp"
 #include "os/clone_exec.hpp"
 
@@ -46,19 +47,44 @@ bool is_open(int fd) noexcept
     return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
 }
 
-// The program's environment: the parent's (unless cleared) with the edits.
-// Without edits it is the parent's own array, used as it is (no copy per
-// spawn); otherwise @p storage owns the strings that @p envp points into.
-char *const *build_env(const ProcReact_Command &c, std::vector<std::string> &storage, std::vector<char *> &envp)
+// Whether the parent's environment names a channel (its variables must not
+// reach a program that has none: the number would name another descriptor).
+bool environ_has_channel() noexcept
+{
+    if (environ == nullptr)
+        return false;
+    static const char kPrefix[] = "PROCREACT_CHANNEL_";
+    for (char **e = environ; *e != nullptr; ++e)
+        if (std::strncmp(*e, kPrefix, sizeof kPrefix - 1) == 0)
+            return true;
+    return false;
+}
+
+// The program's environment: the parent's (unless cleared) with the edits,
+// and @p channel_fd's variables when it is a channel's end (>= 0). Without
+// edits (and no channel variable to set or drop) it is the parent's own
+// array, used as it is (no copy per spawn); otherwise @p storage owns the
+// strings that @p envp points into.
+char *const *build_env(const ProcReact_Command &c, int channel_fd, std::vector<std::string> &storage,
+                       std::vector<char *> &envp)
 {
     static char *const kEmpty[] = {nullptr};
-    if (c.env_edits.empty())
+    if (c.env_edits.empty() && channel_fd < 0 && (c.clear_env || !environ_has_channel()))
         return c.clear_env || environ == nullptr ? kEmpty : environ;
     storage.clear();
     if (!c.clear_env && environ != nullptr)
         for (char **e = environ; *e != nullptr; ++e)
             storage.emplace_back(*e);
-    for (const auto &edit : c.env_edits) {
+    std::vector<ProcReact_Command::EnvEdit> edits(c.env_edits);
+    if (channel_fd >= 0) {
+        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::to_string(channel_fd), true});
+        edits.push_back(
+            {PROCREACT_CHANNEL_MODE_ENV, c.channel_mode == PROCREACT_CHANNEL_LINES ? "lines" : "framed", true});
+    } else {
+        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::string(), false});
+        edits.push_back({PROCREACT_CHANNEL_MODE_ENV, std::string(), false});
+    }
+    for (const auto &edit : edits) {
         const std::size_t len = edit.name.size();
         storage.erase(std::remove_if(storage.begin(), storage.end(),
                                      [&](const std::string &entry) {
@@ -208,9 +234,22 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
                 return errno;
         }
 
+        // The channel: the program's end is the one descriptor of it that
+        // it inherits (the parent's end is listed, kept from every child).
+        WriteEnd child_chan;
+        if (c.channel_mode != PROCREACT_CHANNEL_NONE && !make_channel_pair(launched.chan, child_chan, false))
+            return errno;
+        // In the program, its end is the lowest number above 2 that no
+        // passed descriptor takes (a shell redirects only 0-9: `<&$fd`).
+        int chan_target = -1;
+        if (child_chan.valid())
+            for (chan_target = STDERR_FILENO + 1;
+                 std::find(c.pass_fds.begin(), c.pass_fds.end(), chan_target) != c.pass_fds.end(); ++chan_target)
+                ;
+
         std::vector<std::string> env_storage;
         std::vector<char *> env_array;
-        char *const *envp = build_env(c, env_storage, env_array);
+        char *const *envp = build_env(c, chan_target, env_storage, env_array);
         std::vector<char *> argv;
         argv.reserve(c.argv.size() + 1);
         for (const auto &arg : c.argv)
@@ -260,9 +299,14 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
             return errno;
         const int sources[3] = {in_source, out_source, err_source};
 
+        // Kept in the program: the passed descriptors, and the channel's
+        // number (its end is moved there first).
         std::vector<int> pass(c.pass_fds);
+        if (child_chan.valid())
+            pass.push_back(chan_target);
         std::sort(pass.begin(), pass.end());
         pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
+        const ChannelMove move{child_chan.get(), chan_target};
 
         if (cloning) {
             ChildPlan plan;
@@ -285,6 +329,8 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
             plan.pass_count = pass.size();
             plan.cwd = c.has_cwd ? c.cwd.c_str() : nullptr;
             plan.new_group = c.new_group;
+            plan.move_source = move.source;
+            plan.move_target = move.target;
             launched.start_ns = monotonic_ns();
             pid_t pid = -1;
             const int r = clone_exec(plan, pid, launched.pidfd);
@@ -297,7 +343,7 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
                 if (const int error = resolve(c.argv[0], envp, c, path))
                     return error;
         }
-        return spawn_with_posix(c, path, argv, envp, sources, pass, launched);
+        return spawn_with_posix(c, path, argv, envp, sources, pass, move, launched);
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }

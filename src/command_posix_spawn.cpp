@@ -51,7 +51,7 @@ class SpawnSetup
 } // namespace
 
 int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv, char *const *envp,
-                     const int sources[3], const std::vector<int> &pass, Launched &launched)
+                     const int sources[3], const std::vector<int> &pass, ChannelMove move, Launched &launched)
 {
     SpawnSetup setup;
     if (!setup.ok())
@@ -70,8 +70,11 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
         r = r ? r : ::posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
     else
         r = r ? r : redirect(sources[STDERR_FILENO], STDERR_FILENO);
-    // Passed descriptors stay (a dup2 onto itself clears close-on-exec);
-    // every other descriptor above 2 is closed.
+    // The channel's end moves to its number (after 0-2, whose sources it
+    // may overwrite); passed descriptors stay (a dup2 onto itself clears
+    // close-on-exec); every other descriptor above 2 is closed.
+    if (move.source >= 0)
+        r = r ? r : ::posix_spawn_file_actions_adddup2(fa, move.source, move.target);
     int next_closed = STDERR_FILENO + 1;
     for (int fd : pass) {
         for (int gap = next_closed; gap < fd && r == 0; ++gap)

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <uv.h>
 
+#include <procreact_channel.h>
 #include <procreact_control.h>
 #include <procreact_exit.h>
 #include <procreact_future_iterator.h>
@@ -317,11 +318,96 @@ static void test_libuv_loop(void **state)
     free(u);
 }
 
+/* ---------------------------------------------- quiet channels in GLib */
+
+#define QUIET 100
+
+typedef struct {
+    GMainLoop *loop;
+    ProcReact_FutureIterator it;
+    int wakeups, completed, events, quiet_phase, active;
+} QuietRun;
+
+static void quiet_channel(void *data, const ProcReact_Future *future, ProcReact_Channel *channel,
+                          ProcReact_ChannelEvent event, ProcReact_Message *message, int error)
+{
+    QuietRun *q = data;
+    (void)future;
+    (void)channel;
+    (void)event;
+    (void)error;
+    q->events++;
+    procreact_message_free(message);
+}
+
+static void quiet_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    QuietRun *q = data;
+    (void)status;
+    q->completed++;
+    free(future->result);
+}
+
+static gboolean quiet_on_ready(gint fd, GIOCondition condition, gpointer data)
+{
+    QuietRun *q = data;
+    (void)fd;
+    (void)condition;
+    if (q->quiet_phase)
+        q->wakeups++;
+    q->active = procreact_future_iterator_step(&q->it, 0);
+    if (!q->active)
+        g_main_loop_quit(q->loop);
+    return q->active ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean quiet_over(gpointer data)
+{
+    QuietRun *q = data;
+    q->quiet_phase = 0;
+    procreact_future_iterator_cancel(&q->it); /* now they end: the loop steps them out */
+    return G_SOURCE_REMOVE;
+}
+
+/* 100 children with channels that say nothing: the iterator's descriptor
+ * never wakes the loop in 5 s; then, cancelled, all of them complete
+ * through the same loop, each channel closed first. */
+static void test_glib_quiet_channels(void **state)
+{
+    static const char *const argv[] = {"sleep", "60", NULL};
+    QuietRun q;
+    ProcReact_Command *cmd = procreact_command_new(argv);
+    int i;
+    (void)state;
+    memset(&q, 0, sizeof q);
+    q.loop = g_main_loop_new(NULL, FALSE);
+    q.it = procreact_initialize_future_iterator(NULL, NULL, quiet_complete, &q);
+    assert_int_equal(procreact_command_set_channel(cmd, PROCREACT_CHANNEL_FRAMED), 0);
+    assert_int_equal(procreact_future_iterator_set_channel_callback(&q.it, quiet_channel, &q), 0);
+    for (i = 0; i < QUIET; ++i) {
+        ProcReact_Future f = procreact_command_spawn(cmd, procreact_create_string_type());
+        assert_true(f.pid > 0);
+        assert_int_equal(procreact_future_iterator_add(&q.it, &f), 0);
+    }
+    procreact_command_free(cmd);
+    q.active = procreact_future_iterator_step(&q.it, 0);
+    q.quiet_phase = 1;
+    g_unix_fd_add(procreact_future_iterator_fd(&q.it), G_IO_IN, quiet_on_ready, &q);
+    g_timeout_add(5000, quiet_over, &q);
+    g_main_loop_run(q.loop);
+    assert_int_equal(q.wakeups, 0);
+    assert_int_equal(q.completed, QUIET);
+    assert_int_equal(q.events, QUIET); /* one closed event each */
+    procreact_destroy_future_iterator(&q.it);
+    g_main_loop_unref(q.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T_TEST(test_glib_main_loop),
         T_TEST(test_libuv_loop),
+        T_TEST(test_glib_quiet_channels),
     };
     return cmocka_run_group_tests_name("mainloop", tests, NULL, NULL);
 }

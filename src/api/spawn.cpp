@@ -54,6 +54,13 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
     core->out = std::move(launched.out);
     core->err = std::move(launched.err);
     core->in = std::move(launched.in);
+    if (launched.chan.valid()) {
+        try {
+            core->chan = std::make_shared<ChannelEnd>(std::move(launched.chan), command->channel_mode);
+        } catch (...) {
+            return failed(type, ENOMEM); // the core kills and reaps the program
+        }
+    }
     if (core->in.valid())
         core->input = command->stdin_bytes;
     core->details.start_ns = launched.start_ns;

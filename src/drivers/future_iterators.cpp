@@ -9,6 +9,7 @@
 
 #include "../engine/boundary.hpp"
 #include "../types.hpp"
+#include "channel_events.hpp"
 #include "future_finish.hpp"
 #include "future_table.hpp"
 
@@ -95,6 +96,15 @@ Collection *collection_for(ProcReact_FutureIterator *iterator) noexcept
     if (made == nullptr && errno == 0)
         errno = ENOMEM;
     return made;
+}
+
+int set_channel_callback(ProcReact_FutureIterator *iterator, ProcReact_ChannelCallback callback, void *data) noexcept
+{
+    Collection *c = collection_for(iterator);
+    if (c == nullptr)
+        return -1;
+    c->set_channel_callback(callback, data);
+    return 0;
 }
 
 void destroy_collection(ProcReact_FutureIterator *iterator) noexcept
@@ -197,8 +207,16 @@ unsigned int buffer(ProcReact_FutureIterator *iterator, bool block) noexcept
     }
     std::vector<std::unique_ptr<Member>> done, failed;
     const ProcReact_Status failure = c->step_or_fail(done, failed, block);
+    std::vector<ChannelDelivery> ready;
+    take_channel_events(*c, ready);
+    for (auto &m : done) // their channels' last events, before their completion
+        if (m->chan && m->chan->has_event())
+            guard_void([&] { ready.push_back({m->future, m->chan}); });
+    const ProcReact_ChannelCallback on_channel = c->channel_callback();
+    void *on_channel_data = c->channel_callback_data();
     sync_count(iterator);
     // Callbacks last: they may spawn more futures into this iterator, or destroy it.
+    deliver_channel_events(ready, on_channel, on_channel_data);
     for (auto &m : done) {
         ProcReact_Future future = m->future;
         ProcReact_Status status;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "../engine/collection.hpp"
+#include "procreact_channel.h"
 #include "procreact_future_iterator.h"
 
 namespace procreact
@@ -17,6 +18,9 @@ Collection *find_collection(const ProcReact_FutureIterator *iterator) noexcept;
 
 /// The iterator's collection, made on first use; null with errno set.
 Collection *collection_for(ProcReact_FutureIterator *iterator) noexcept;
+
+/// Sets where the channel events of the iterator's futures go. -1 with errno set.
+int set_channel_callback(ProcReact_FutureIterator *iterator, ProcReact_ChannelCallback callback, void *data) noexcept;
 
 /// Forgets the iterator's collection; its children are killed and reaped.
 void destroy_collection(ProcReact_FutureIterator *iterator) noexcept;

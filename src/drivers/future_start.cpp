@@ -15,8 +15,11 @@
 namespace procreact
 {
 
-ProcReact_Future start_future(const ProcReact_Type &type) noexcept
+ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode mode,
+                              ProcReact_Channel **child_end) noexcept
 {
+    if (child_end != nullptr)
+        *child_end = nullptr;
     ProcReact_Future future = empty_future(type);
     if (type.append == nullptr || type.finalize == nullptr) {
         errno = EINVAL;
@@ -42,6 +45,22 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         }
     }
 
+    // The channel: both ends and both objects exist before the fork, so the
+    // child only takes its own (it allocates nothing there).
+    WriteEnd parent_sock, child_sock;
+    std::unique_ptr<ProcReact_Channel> child_handle;
+    if (mode != PROCREACT_CHANNEL_NONE) {
+        if (!make_channel_pair(parent_sock, child_sock, true))
+            return future;
+        try {
+            child_handle.reset(new ProcReact_Channel());
+            child_handle->end = std::make_shared<ChannelEnd>(UniqueFd(), mode);
+            m->chan = std::make_shared<ChannelEnd>(std::move(parent_sock), mode);
+        } catch (...) {
+            errno = ENOMEM;
+            return future;
+        }
+    }
     UniqueFd read_end;
     WriteEnd write_end;
     if (!make_pipe(read_end, write_end, true))
@@ -61,12 +80,21 @@ ProcReact_Future start_future(const ProcReact_Type &type) noexcept
         ::fcntl(fd, F_SETFD, 0);
         future.pid = 0;
         future.fd = fd;
+        if (child_handle) {
+            // The parent's end was closed here by the fork handler (listed).
+            child_handle->end->own_in_child(child_sock.release_in_child());
+            if (child_end != nullptr)
+                *child_end = child_handle.release();
+            else
+                park_in_child(child_handle.release());
+        }
         return future;
     }
     if (pid < 0)
         return future; // the member frees its built-in state; errno from fork()
 
     write_end.reset();
+    child_sock.reset();
     m->details.start_ns = monotonic_ns();
     // The pidfd is opened now, before anything can reap the child.
     m->child = ChildWatch(pid, ChildWatch::Pidfd::Spawn);

@@ -19,7 +19,8 @@ namespace
 // Tags of the collection's own descriptors (a null member).
 constexpr std::uint64_t kTimerTag = 0;
 constexpr std::uint64_t kWakerTag = 1;
-constexpr std::uintptr_t kStreamMask = 3;
+constexpr std::uintptr_t kStreamMask = 7;
+static_assert(alignof(Member) >= 8, "a member's address leaves 3 bits for its stream");
 
 // Back-off while a child's exit can only be looked for (no pidfd).
 constexpr int kFirstBackoffMs = 1;
@@ -66,13 +67,18 @@ int Collection::fd() noexcept
 bool Collection::add(std::unique_ptr<Member> &member)
 {
     members_.reserve(members_.size() + 1);
+    if (member->chan)
+        chan_ready_.reserve(members_.size() + 1); // listing a member never allocates
     Member *m = member.get();
     if (m->out && !watcher_.add(m->out.get(), tag(m, kOut), EPOLLIN))
         return false;
+    m->chan_events = 0;
+    m->chan_done = false;
     if ((m->err && !watcher_.add(m->err.get(), tag(m, kErr), EPOLLIN)) ||
-        (m->in.valid() && !watcher_.add(m->in.get(), tag(m, kIn), EPOLLOUT))) {
+        (m->in.valid() && !watcher_.add(m->in.get(), tag(m, kIn), EPOLLOUT)) || !watch_channel(*m)) {
         watcher_.remove(m->out.get());
         watcher_.remove(m->err.get());
+        watcher_.remove(m->in.get());
         return false;
     }
     // Nothing below throws.
@@ -81,6 +87,12 @@ bool Collection::add(std::unique_ptr<Member> &member)
     m->next_done = nullptr;
     m->timer_due = 0;
     members_.push_back(std::move(member));
+    if (m->chan) { // the caller's use of a handle reaches us from now on
+        m->chan->attach(&Collection::channel_hook, this, m);
+        m->chan_done = m->chan->read_ended();
+        m->chan_ready = false;
+        list_channel_ready(*m);
+    }
     const long long now = monotonic_ns();
     defaults_.apply(m->plan, now);
     if (cancelled())
@@ -110,7 +122,7 @@ void Collection::step(bool block)
         const std::uint64_t raw = events[i].tag;
         auto *m = reinterpret_cast<Member *>(static_cast<std::uintptr_t>(raw) & ~kStreamMask);
         if (m != nullptr)
-            handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, now);
+            handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, events[i].events, now);
         else if (raw == kTimerTag)
             drain(timer_.get());
         else
@@ -183,9 +195,13 @@ ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &
     return failure;
 }
 
-void Collection::handle(Member &m, std::uintptr_t stream, long long now) noexcept
+void Collection::handle(Member &m, std::uintptr_t stream, std::uint32_t events, long long now) noexcept
 {
     switch (stream) {
+    case kChan:
+        if (m.chan)
+            handle_channel(m, events);
+        break;
     case kPid:
         watcher_.fired(m.child.pidfd());
         m.exited = true;
@@ -280,6 +296,7 @@ std::unique_ptr<Member> Collection::take(Member &m) noexcept
 
 void Collection::unwatch_all(Member &m) noexcept
 {
+    unwatch_channel(m);
     watcher_.remove(m.out.get());
     watcher_.remove(m.err.get());
     watcher_.remove(m.in.get());
@@ -331,7 +348,13 @@ void Collection::abandon(Member &m) noexcept
     watcher_.remove(m.out.get());
     watcher_.remove(m.err.get());
     watcher_.remove(m.in.get());
+    unwatch_channel(m); // given up on with the pipes; its hook quiet meanwhile
+    m.chan_done = true;
     end_streams(m);
+    if (m.chan) {
+        m.chan->attach(&Collection::channel_hook, this, &m);
+        list_channel_ready(m); // its closed event
+    }
     watch_exit(m);
     if (m.exited)
         queue(m);
@@ -365,7 +388,7 @@ void Collection::schedule(Member &m, long long now) noexcept
 // The earliest moment a step has something to do (0: none known).
 long long Collection::next_due(long long now) const noexcept
 {
-    if (done_head_ != nullptr)
+    if (done_head_ != nullptr || !chan_ready_.empty())
         return now;
     long long due = timers_.empty() ? 0 : timers_.begin()->first;
     if (unwatched_ != 0) {

@@ -22,6 +22,7 @@
 
 #include "../os/watcher.hpp"
 #include "member.hpp"
+#include "procreact_channel.h"
 #include "procreact_pid.h"
 #include "waker.hpp"
 
@@ -72,6 +73,15 @@ class Collection
     ProcReact_Status step_or_fail(std::vector<std::unique_ptr<Member>> &done,
                                   std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept;
 
+    /// Where channel events go (a driver's callback); none: messages wait in the channels.
+    void set_channel_callback(ProcReact_ChannelCallback callback, void *data) noexcept;
+    ProcReact_ChannelCallback channel_callback() const noexcept { return channel_cb_; }
+    void *channel_callback_data() const noexcept { return channel_cb_data_; }
+    /// Calls @p take for every member with channel events for the callback,
+    /// in the order they came, and empties the list. @p take must not throw.
+    void drain_channel_ready(void (*take)(Member &, void *), void *arg) noexcept;
+    std::size_t channel_ready_count() const noexcept { return chan_ready_.size(); }
+
     /// Takes every member out (the collection stops watching them).
     std::vector<std::unique_ptr<Member>> take_all() noexcept;
 
@@ -81,10 +91,16 @@ class Collection
     std::unique_ptr<Member> take(Member &member) noexcept;
 
   private:
-    enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3 };
+    enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
-    void handle(Member &m, std::uintptr_t stream, long long now) noexcept;
+    void handle(Member &m, std::uintptr_t stream, std::uint32_t events, long long now) noexcept;
+    void handle_channel(Member &m, std::uint32_t events) noexcept;
+    static void channel_hook(void *owner, void *member) noexcept;
+    void channel_changed(Member &m) noexcept;
+    bool watch_channel(Member &m) noexcept;
+    void unwatch_channel(Member &m) noexcept;
+    void list_channel_ready(Member &m) noexcept;
     void stream_ended(Member &m, int fd, long long now) noexcept;
     void stop(Member &m, unsigned why, long long now) noexcept;
     void abandon(Member &m) noexcept;
@@ -106,6 +122,9 @@ class Collection
     std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
     Member *done_head_ = nullptr; // the done list (see Member::next_done)
     Member *done_tail_ = nullptr;
+    ProcReact_ChannelCallback channel_cb_ = nullptr;
+    void *channel_cb_data_ = nullptr;
+    std::vector<Member *> chan_ready_; // capacity: every member with a channel
     TimerQueue timers_;
     int backoff_ms_ = 1;
 };

@@ -75,6 +75,8 @@ void maybe_grow_pipe(Member &m) noexcept
 
 Member::~Member()
 {
+    if (chan)
+        chan->detach(); // no collection hears of it any more
     end_streams(*this);
     // Abandoned before it finished: stop the child (the watch kills and
     // reaps it) and free a built-in state, or a custom type's bare public
@@ -189,6 +191,8 @@ void end_streams(Member &m) noexcept
     end_reading(m);
     m.err.reset();
     end_input(m);
+    if (m.chan)
+        m.chan->abandon(ECONNABORTED); // nothing more is read for a caller still holding it
 }
 
 } // namespace procreact

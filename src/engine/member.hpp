@@ -16,6 +16,7 @@
 
 #include "../os/child_watch.hpp"
 #include "../os/fd.hpp"
+#include "channel_end.hpp"
 #include "exit_details.hpp"
 #include "procreact_future.h"
 #include "stop.hpp"
@@ -53,6 +54,12 @@ struct Member {
     std::uint64_t bytes_read = 0;
     bool pipe_grown = false;     // asked for a bigger pipe already
     bool holds_big_pipe = false; // counted among the grown pipes
+
+    // A message channel with the child (shared with the caller's handles).
+    std::shared_ptr<ChannelEnd> chan;
+    std::uint32_t chan_events = 0; // what the collection watches it for (0: not watched)
+    bool chan_done = false;        // the collection saw its reading end
+    bool chan_ready = false;       // listed for channel events (see Collection::pop_channel_ready)
 
     // The public struct handed to `complete` (future iterators).
     ProcReact_Future future{};
@@ -100,13 +107,14 @@ void end_input(Member &m) noexcept;
 /// not block on a full pipe while anybody waits for it.
 void end_reading(Member &m) noexcept;
 
-/// Closes every stream (output, stderr, stdin).
+/// Closes every stream (output, stderr, stdin) and ends the channel's reading.
 void end_streams(Member &m) noexcept;
 
-/// Whether every output stream has ended (stdin may still be fed).
+/// Whether every output stream has ended, the channel's included (stdin
+/// and the channel's send queue may still be written).
 inline bool reading_done(const Member &m) noexcept
 {
-    return !m.out && !m.err;
+    return !m.out && !m.err && (!m.chan || m.chan->read_ended());
 }
 
 } // namespace procreact

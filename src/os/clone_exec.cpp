@@ -141,6 +141,8 @@ int child_main(void *arg) noexcept
             fail(plan, errno);
     if (plan.merge_stderr && ::syscall(SYS_dup3, STDOUT_FILENO, STDERR_FILENO, 0) < 0)
         fail(plan, errno);
+    if (plan.move_source >= 0 && ::syscall(SYS_dup3, plan.move_source, plan.move_target, 0) < 0)
+        fail(plan, errno);
     unsigned next_closed = STDERR_FILENO + 1;
     for (std::size_t i = 0; i < plan.pass_count; ++i) {
         const unsigned fd = static_cast<unsigned>(plan.pass[i]);

@@ -35,6 +35,8 @@ struct ChildPlan {
     char *const *envp = nullptr;
     int sources[3] = {-1, -1, -1}; ///< dup2 onto 0, 1, 2; -1 leaves it; kChildDevNull opens /dev/null
     bool merge_stderr = false;     ///< stderr becomes a copy of stdout (after stdout is set up)
+    int move_source = -1;          ///< dup2'ed onto move_target after 0-2 (a channel's end); -1: none
+    int move_target = -1;
     const int *pass = nullptr;     ///< sorted, unique, all above 2: kept open (close-on-exec cleared)
     std::size_t pass_count = 0;
     const char *cwd = nullptr;

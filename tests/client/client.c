@@ -28,6 +28,7 @@
 #include <procreact_util.h>
 #include <procreact_exit.h>
 #include <procreact_spawn.h>
+#include <procreact_channel.h>
 #include <procreact.h>
 
 /* The x86_64 ABI, checked at compile time in both languages. */
@@ -248,6 +249,36 @@ static void check_spawn(void)
     CHECK(info.exec_errno != 0);
 }
 
+/* Message channels (procreact_channel.h): a shell child in line mode. */
+static void check_channel(void)
+{
+    const char *argv[] = {"sh", "-c", "fd=$PROCREACT_CHANNEL_FD; read l <&$fd; echo \"re:$l\" >&$fd", NULL};
+    ProcReact_Command *command = procreact_command_new(argv);
+    ProcReact_Future future;
+    ProcReact_Channel *channel;
+    ProcReact_Message *message = NULL;
+    ProcReact_Status status = PROCREACT_STATUS_FORK_FAIL;
+    CHECK(command != NULL);
+    if (command == NULL)
+        return;
+    CHECK(procreact_command_set_channel(command, PROCREACT_CHANNEL_LINES) == 0);
+    future = procreact_command_spawn(command, procreact_create_string_type());
+    procreact_command_free(command);
+    channel = procreact_future_channel(&future);
+    CHECK(channel != NULL);
+    if (channel != NULL) {
+        CHECK(procreact_channel_send(channel, "hi", 2, NULL, 0) == 0);
+        CHECK(procreact_channel_recv(channel, &message, 10000) == 0);
+        CHECK(procreact_message_size(message) == 5 && memcmp(procreact_message_data(message), "re:hi", 5) == 0);
+        procreact_message_free(message);
+    }
+    free(procreact_future_get(&future, &status));
+    CHECK(status == PROCREACT_STATUS_OK);
+    if (channel != NULL)
+        CHECK(procreact_channel_recv(channel, &message, 1000) == 1);
+    procreact_channel_free(channel);
+}
+
 /* Time and control (procreact_control.h). */
 static ProcReact_bool one_has_next(void *data)
 {
@@ -301,6 +332,7 @@ int main(void)
 {
     check_future();
     check_spawn();
+    check_channel();
     check_control();
     check_future_iterator();
     check_pid_iterator();

@@ -12,6 +12,8 @@ anything else that runs children.
   as they complete (or in input order).
 - :func:`run_async` and :func:`run_many_async` are the same for asyncio,
   driven by the collection's descriptor through ``loop.add_reader()``.
+- :class:`ChannelProcess` runs a program with a message channel: send and
+  receive while it runs (:func:`child_connection` is the program's side).
 
 The keywords are :func:`subprocess.run`'s, with subprocess's meaning where
 they are shared, and subprocess's constants (PIPE, STDOUT, DEVNULL) and
@@ -24,13 +26,15 @@ in the result (``timed_out``), raised only with ``check=True``.
 
 from . import _lib
 from ._aio import run_async, run_many_async
+from ._channel import ChannelProcess, child_connection
 from ._result import CalledProcessError, ProcessError, Result, TimeoutExpired
 from ._run import run, run_many
 from ._streams import CAPTURE, DEVNULL, INHERIT, PIPE, STDOUT
 
 __all__ = [
     "PIPE", "CAPTURE", "DEVNULL", "INHERIT", "STDOUT", "Result", "ProcessError", "CalledProcessError",
-    "TimeoutExpired", "run", "run_many", "run_async", "run_many_async", "__version__",
+    "TimeoutExpired", "run", "run_many", "run_async", "run_many_async", "ChannelProcess", "child_connection",
+    "__version__",
 ]
 
 __version__: str = _lib.VERSION
