@@ -8,7 +8,7 @@
 set -euo pipefail
 
 base=(g++ gcc meson ninja-build pkg-config libcmocka-dev doxygen libglib2.0-dev libuv1-dev valgrind python3 python3-pytest python3-mypy python3-venv python3-pip python3-setuptools parallel time procps)
-ci=(clang dh-python libclang-rt-14-dev abigail-tools debhelper dpkg-dev fakeroot lintian devscripts git mmdebstrap diffoscope-minimal)
+ci=(clang dh-python libclang-rt-14-dev abigail-tools debhelper dpkg-dev fakeroot lintian devscripts git mmdebstrap arch-test diffoscope-minimal)
 
 wanted=("${base[@]}")
 if [[ ${1:-} == --ci ]]; then
