@@ -35,6 +35,9 @@
 #   DEB_CHROOT_OUT=DIR  also copy the results there
 #   DEB_CHROOT_JOBS     parallel=N in the chroot (default 2)
 #   DEB_CHROOT_KEEP=1   keep the scratch directory
+#   DEB_CHROOT_APT_CACHE=DIR  where downloaded packages are kept between
+#                       runs (default apt's own, /var/cache/apt/archives;
+#                       empty: download everything, keep nothing)
 # Packages are cached only where apt caches them anyway: the host's
 # /var/cache/apt/archives (hard links in and out, when it is writable and on
 # the same file system; otherwise everything is downloaded).
@@ -58,8 +61,8 @@ die() {
 }
 
 case "$arch" in
-    amd64 | i386 | arm64) ;;
-    *) die "unknown architecture '$arch' (amd64, i386 or arm64)" ;;
+    amd64 | i386) ;;
+    *) die "unknown architecture '$arch' (amd64 or i386; others need qemu-user, untried)" ;;
 esac
 for tool in mmdebstrap dpkg-parsechangelog lintian; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt install mmdebstrap dpkg-dev lintian)"
@@ -89,8 +92,8 @@ case " ${DEB_BUILD_OPTIONS:-} " in
 esac
 export DEB_CHROOT_TMP="$tmp" DEB_CHROOT_PKGDIR="$source-$upstream" DEB_CHROOT_JOBS="$jobs"
 export DEB_CHROOT_OPTS="${DEB_BUILD_OPTIONS:-}" DEB_CHROOT_PROFILES="$profiles"
-cache=/var/cache/apt/archives
-[ -w "$cache" ] || cache=""
+cache=${DEB_CHROOT_APT_CACHE-/var/cache/apt/archives}
+[ -n "$cache" ] && [ -w "$cache" ] || cache=""
 export DEB_CHROOT_CACHE="$cache"
 repro=${DEB_CHROOT_REPRO:-0}
 export DEB_CHROOT_REPRO="$repro"
