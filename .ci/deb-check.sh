@@ -4,24 +4,33 @@
 # Debian package check:
 #   1. copies the tree to a scratch directory (dpkg-buildpackage writes its
 #      results into the parent directory, which must not be the checkout's),
-#   2. builds libprocreact0, libprocreact-dev and libprocreact-doc with
-#      `dpkg-buildpackage -us -uc -b` (the symbols file must match exactly),
+#   2. builds the packages on this host with `dpkg-buildpackage -us -uc -b`
+#      (the symbols file must match exactly),
 #   3. unpacks the .debs into a scratch root with `dpkg -x`,
 #   4. builds and runs a small C client against that root through pkg-config,
-#   5. runs lintian on the .changes and fails on any error.
+#   5. runs lintian on the .changes and fails on any error or warning.
+# With --debs DIR, steps 1 and 2 are skipped and the packages already built
+# in DIR (by .ci/deb-chroot.sh, which CI uses) are checked.
 #
 # Usage: bash .ci/deb-check.sh            (from anywhere; needs the build
 #        dependencies of debian/control, lintian and a C compiler)
+#        bash .ci/deb-check.sh --debs DIR (needs lintian, pkg-config, cc)
 # Environment: DEB_CHECK_JOBS (default 2), DEB_CHECK_KEEP=1 to keep the
 # scratch directory, DEB_BUILD_OPTIONS (passed on; e.g. nocheck).
-# The copy holds the files git knows (tracked and untracked, not ignored),
-# or, outside a git checkout, everything but build*/ and obj-*/ directories.
+# The copy (.ci/copy-tree.sh) holds the files git knows (tracked and
+# untracked, not ignored), or, outside a git checkout, everything but build*/
+# and obj-*/ directories.
 
 set -u
 set -o pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=${DEB_CHECK_JOBS:-2}
+debdir=""
+if [ "${1:-}" = --debs ]; then
+    [ -d "${2:-}" ] || { echo "deb-check: FAIL: --debs needs a directory" >&2; exit 1; }
+    debdir=$(cd "$2" && pwd)
+fi
 
 die() {
     echo "deb-check: FAIL: $*"
@@ -47,31 +56,25 @@ fi
 
 # 1. Scratch copy.
 work="$tmp/$source-$upstream"
-mkdir -p "$work"
-if command -v git >/dev/null 2>&1 && git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
-    (cd "$srcdir" && git ls-files -z --cached --others --exclude-standard) \
-        | (cd "$srcdir" && while IFS= read -r -d '' f; do
-               [ -e "$f" ] || [ -L "$f" ] || continue   # deleted in the work tree
-               printf '%s\0' "$f"
-           done) \
-        | (cd "$srcdir" && tar --null -T - -cf -) | tar -xf - -C "$work" \
-        || die "copying the tree failed"
-else
-    (cd "$srcdir" && tar --exclude='./build*' --exclude='./obj-*' --exclude='./.git' -cf - .) \
-        | tar -xf - -C "$work" || die "copying the tree failed"
+if [ -z "$debdir" ]; then
+    bash "$srcdir/.ci/copy-tree.sh" "$srcdir" "$work" || die "copying the tree failed"
+    echo "deb-check: building $source $version in $work"
 fi
-echo "deb-check: building $source $version in $work"
 
 # 2. Build. Check level 4: the symbols file must list exactly what the
 # library exports (a new symbol fails too, so debian/libprocreact0.symbols
 # is kept in step with tests/packaging/symbols.txt).
-build_opts="parallel=$jobs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
-if ! (cd "$work" && DEB_BUILD_OPTIONS=$build_opts DPKG_GENSYMBOLS_CHECK_LEVEL=4 \
-        dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
-    tail -n 60 "$tmp/build.log"
-    die "dpkg-buildpackage failed (log above)"
+if [ -n "$debdir" ]; then
+    cp "$debdir"/*.deb "$debdir"/*.changes "$debdir"/*.buildinfo "$tmp/" || die "no packages in $debdir"
+else
+    build_opts="parallel=$jobs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
+    if ! (cd "$work" && DEB_BUILD_OPTIONS=$build_opts DPKG_GENSYMBOLS_CHECK_LEVEL=4 \
+            dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
+        tail -n 60 "$tmp/build.log"
+        die "dpkg-buildpackage failed (log above)"
+    fi
+    grep -E '^[0-9]+/[0-9]+ |^(Ok|Fail|Skipped):' "$tmp/build.log" || true
 fi
-grep -E '^[0-9]+/[0-9]+ |^(Ok|Fail|Skipped):' "$tmp/build.log" || true
 changes="$tmp/${source}_${version}_$(dpkg-architecture -qDEB_HOST_ARCH).changes"
 [ -f "$changes" ] || die "no .changes file"
 debs=("$tmp"/*.deb)
@@ -125,8 +128,8 @@ cat "$tmp/lintian.log"
 nerr=$(grep -c '^E: ' "$tmp/lintian.log" || true)
 nwarn=$(grep -c '^W: ' "$tmp/lintian.log" || true)
 ninfo=$(grep -c '^[IP]: ' "$tmp/lintian.log" || true)
-if [ "$lrc" -ne 0 ] || [ "$nerr" -ne 0 ]; then
+if [ "$lrc" -ne 0 ] || [ "$nerr" -ne 0 ] || [ "$nwarn" -ne 0 ]; then
     die "lintian: $nerr error(s), $nwarn warning(s) (exit status $lrc)"
 fi
 
-echo "deb-check: PASS: $source $version built ($(ls "$tmp"/*.deb | wc -l) .debs), client built and ran via pkg-config, lintian: 0 errors, $nwarn warnings, $ninfo info/pedantic"
+echo "deb-check: PASS: $source $version built ($(ls "$tmp"/*.deb | wc -l) .debs), client built and ran via pkg-config, lintian: 0 errors, 0 warnings, $ninfo info/pedantic"

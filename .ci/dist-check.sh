@@ -8,7 +8,12 @@
 #   2. the tarball is unpacked and installed once more to check that the
 #      version appears where users see it: the pkg-config file, the NEWS
 #      entry and the Doxygen pages (PROJECT_NUMBER), and that the packaging
-#      files (debian/, abi/, .ci/) travel with it.
+#      files (debian/, abi/, .ci/) travel with it;
+#   3. ready to sign: the .sha256sum beside the tarball matches it, a second
+#      `meson dist --no-tests` of the same commit gives the same bytes (so
+#      the checksum, and a detached signature of it, belong to the commit,
+#      not to the machine or the hour), and debian/watch's pattern matches
+#      the tarball's name with the project version.
 #
 # Usage: bash .ci/dist-check.sh           (from a git checkout)
 # Environment: DIST_CHECK_QUICK=1 passes --no-tests to meson dist (a quick
@@ -62,13 +67,32 @@ tarball="$tmp/build/meson-dist/procreact-$version.tar.xz"
 [ -f "$tarball" ] || die "no $tarball"
 (cd "$(dirname "$tarball")" && sha256sum -c "$(basename "$tarball").sha256sum" >/dev/null) \
     || die "checksum file does not match"
+sum=$(cut -d' ' -f1 "$tarball.sha256sum")
+mkdir -p "$tmp/first" && cp "$tarball" "$tarball.sha256sum" "$tmp/first/"
+tarball=$tmp/first/$(basename "$tarball")
+
+# 3. The same bytes again from a second run (--no-tests: only the archive).
+sleep 1
+t0=$(date +%s)
+meson dist -C "$tmp/build" --formats xztar --no-tests --allow-dirty >"$tmp/dist2.log" 2>&1 \
+    || { tail -n 20 "$tmp/dist2.log"; die "the second meson dist failed"; }
+sum2=$(cut -d' ' -f1 "$tmp/build/meson-dist/procreact-$version.tar.xz.sha256sum")
+t1=$(date +%s)
+[ "$sum" = "$sum2" ] || die "two meson dist runs of one commit differ: $sum, then $sum2"
+watch_re=$(sed -n 's/^ *\(procreact-[^ ]*\) *$/\1/p' "$srcdir/debian/watch")
+[ -n "$watch_re" ] || die "no tarball pattern in debian/watch"
+watched=$(basename "$tarball" | perl -ne "print \$1 if m{^$watch_re\$}")
+[ "$watched" = "$version" ] \
+    || die "debian/watch's pattern $watch_re gives '$watched' for $(basename "$tarball"), expected $version"
+echo "dist-check: sha256 $sum, the same from a second run ($((t1 - t0)) s); debian/watch finds version $watched"
 
 # 2. What the tarball holds.
 tar -xf "$tarball" -C "$tmp" || die "cannot unpack the tarball"
 top="$tmp/procreact-$version"
 for f in meson.build meson_options.txt LICENSE NEWS README.md abi/libprocreact.abi \
          debian/control debian/libprocreact0.symbols tests/packaging/symbols.txt \
-         .ci/abi-check.sh .ci/deb-check.sh .ci/dist-check.sh doc/packaging.md; do
+         .ci/abi-check.sh .ci/deb-check.sh .ci/dist-check.sh .ci/deb-chroot.sh \
+         debian/watch debian/upstream/metadata debian/tests/control doc/packaging.md; do
     [ -e "$top/$f" ] || die "$f is missing from the tarball"
 done
 if tar -tf "$tarball" | grep -E '^procreact-[^/]*/(build[^/]*|obj-[^/]*|\.git)/' >/dev/null; then
@@ -105,4 +129,4 @@ fi
 
 tests="tests run by meson dist"
 [ "${DIST_CHECK_QUICK:-0}" = 1 ] && tests="tests NOT run (quick mode)"
-echo "dist-check: PASS: procreact-$version.tar.xz ($(du -h "$tarball" | cut -f1)) builds, $tests, installs; .pc $pc_version, NEWS entry, docs: $docs"
+echo "dist-check: PASS: procreact-$version.tar.xz ($(du -h "$tarball" | cut -f1), sha256 ${sum:0:16}..., reproducible) builds, $tests, installs; .pc $pc_version, NEWS entry, docs: $docs"

@@ -23,7 +23,7 @@ if [[ ${1:-} == --bench ]]; then
 fi
 
 base=(g++ gcc meson ninja-build pkg-config libcmocka-dev doxygen libglib2.0-dev libuv1-dev valgrind python3 python3-pytest python3-mypy python3-venv python3-pip python3-setuptools parallel time procps python3-matplotlib)
-ci=(clang dh-python libclang-rt-14-dev abigail-tools debhelper dpkg-dev fakeroot lintian devscripts git)
+ci=(clang dh-python libclang-rt-14-dev abigail-tools debhelper dpkg-dev fakeroot lintian devscripts git mmdebstrap arch-test diffoscope-minimal)
 
 wanted=("${base[@]}")
 if [[ ${1:-} == --ci ]]; then
