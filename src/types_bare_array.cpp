@@ -28,7 +28,7 @@ struct Hint {
     std::size_t length;
     std::uintptr_t check;
 };
-constexpr std::uintptr_t kHintMagic = 0x9e3779b97f4a7c15u;
+constexpr std::uintptr_t kHintMagic = static_cast<std::uintptr_t>(0x9e3779b97f4a7c15ULL); // its low half on 32-bit systems
 constexpr std::size_t kHintFrom = 4096;
 
 std::uintptr_t hint_check(const char *slot, std::size_t length) noexcept
