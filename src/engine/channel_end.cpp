@@ -181,20 +181,8 @@ bool make_channel_pair(WriteEnd &parent, WriteEnd &child, bool keep_child) noexc
     {
         int fds[2];
         ForkGuard guard; // a concurrent fork() sees both listed
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 || !pair_above_stdio(fds))
             return false;
-        fds[0] = move_above_stdio(fds[0]);
-        const int err = errno;
-        fds[1] = move_above_stdio(fds[1]);
-        if (fds[0] < 0 || fds[1] < 0) {
-            const int e = fds[0] < 0 ? err : errno;
-            if (fds[0] >= 0)
-                ::close(fds[0]);
-            if (fds[1] >= 0)
-                ::close(fds[1]);
-            errno = e;
-            return false;
-        }
         if (!parent.adopt(fds[0], guard)) {
             ::close(fds[1]);
             return false;

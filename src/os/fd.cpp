@@ -227,26 +227,30 @@ int move_above_stdio(int fd) noexcept
     return moved;
 }
 
+bool pair_above_stdio(int fds[2]) noexcept
+{
+    fds[0] = move_above_stdio(fds[0]);
+    const int err = errno;
+    fds[1] = move_above_stdio(fds[1]);
+    if (fds[0] >= 0 && fds[1] >= 0)
+        return true;
+    const int e = fds[0] < 0 ? err : errno;
+    if (fds[0] >= 0)
+        ::close(fds[0]);
+    if (fds[1] >= 0)
+        ::close(fds[1]);
+    errno = e;
+    return false;
+}
+
 bool make_pipe(UniqueFd &read_end, WriteEnd &write_end, bool keep) noexcept
 {
     int fds[2];
     // A concurrent fork() waits in its prepare handler until the write end
     // is listed, so its child closes it.
     ForkGuard guard;
-    if (::pipe2(fds, O_CLOEXEC) != 0)
+    if (::pipe2(fds, O_CLOEXEC) != 0 || !pair_above_stdio(fds))
         return false;
-    fds[0] = move_above_stdio(fds[0]);
-    const int err = errno;
-    fds[1] = move_above_stdio(fds[1]);
-    if (fds[0] < 0 || fds[1] < 0) {
-        const int e = fds[0] < 0 ? err : errno;
-        if (fds[0] >= 0)
-            ::close(fds[0]);
-        if (fds[1] >= 0)
-            ::close(fds[1]);
-        errno = e;
-        return false;
-    }
     if (!write_end.adopt(fds[1], guard, keep)) {
         ::close(fds[0]);
         return false;

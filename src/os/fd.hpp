@@ -145,6 +145,10 @@ class WriteEnd
 /// Returns the new descriptor (the old one is closed) or -1 with errno set.
 int move_above_stdio(int fd) noexcept;
 
+/// Moves both descriptors of a new pair above fd 2 (see move_above_stdio());
+/// on failure both are closed and errno is set.
+bool pair_above_stdio(int fds[2]) noexcept;
+
 /// Creates a close-on-exec pipe with both ends above fd 2. The write end is
 /// listed before any other thread can fork; with @p keep, the next fork() of
 /// this thread keeps it in its child (the child's own result pipe). Returns
