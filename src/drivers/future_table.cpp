@@ -18,7 +18,7 @@ namespace
 // not the child's own).
 TokenTable<Member> g_futures(TokenKind::Future);
 
-constexpr int kMaxErrno = 4096;
+constexpr int kMaxErrno = 1024; // a marker carries 10 bits (Linux errnos stay below 134)
 constexpr int kMaxStatus = 64;
 
 void drop_in_child() noexcept
@@ -33,8 +33,8 @@ __attribute__((constructor)) void install_hook()
 
 bool is_finished_token(const void *state) noexcept
 {
-    Serial serial;
-    return open_token(state, TokenKind::Finished, &serial) || open_token(state, TokenKind::SpawnFailed, &serial);
+    unsigned code;
+    return open_marker(state, TokenKind::Finished, &code) || open_marker(state, TokenKind::SpawnFailed, &code);
 }
 
 // The member for a future struct: the pid and descriptor must match.
@@ -60,25 +60,25 @@ void *spawn_failed_marker(int error) noexcept
 {
     if (error <= 0 || error >= kMaxErrno)
         error = EIO;
-    return make_token(TokenKind::SpawnFailed, static_cast<Serial>(error));
+    return make_marker(TokenKind::SpawnFailed, static_cast<unsigned>(error));
 }
 
 int spawn_failed_errno(const void *state) noexcept
 {
-    Serial serial;
-    return open_token(state, TokenKind::SpawnFailed, &serial) ? static_cast<int>(serial) : 0;
+    unsigned code;
+    return open_marker(state, TokenKind::SpawnFailed, &code) ? static_cast<int>(code) : 0;
 }
 
 bool finished_status(const ProcReact_Future &future, ProcReact_Status *status) noexcept
 {
-    Serial serial;
-    if (open_token(future.state, TokenKind::SpawnFailed, &serial)) {
+    unsigned code;
+    if (open_marker(future.state, TokenKind::SpawnFailed, &code)) {
         *status = PROCREACT_STATUS_FORK_FAIL;
         return true;
     }
-    if (!open_token(future.state, TokenKind::Finished, &serial))
+    if (!open_marker(future.state, TokenKind::Finished, &code))
         return false;
-    *status = static_cast<ProcReact_Status>(serial - 1);
+    *status = static_cast<ProcReact_Status>(code);
     return true;
 }
 
@@ -87,7 +87,7 @@ void mark_finished(ProcReact_Future &future, ProcReact_Status status) noexcept
     int index = static_cast<int>(status);
     if (index < 0 || index >= kMaxStatus)
         index = PROCREACT_STATUS_WAIT_FAIL;
-    future.state = make_token(TokenKind::Finished, static_cast<Serial>(index + 1));
+    future.state = make_marker(TokenKind::Finished, static_cast<unsigned>(index));
     future.fd = -1;
 }
 

@@ -72,6 +72,42 @@ bool open_token(const void *value, TokenKind kind, Serial *serial) noexcept
     return true;
 }
 
+// A marker's upper bits: its code (10 bits), its kind (2 bits, never 0, so
+// no marker is NULL), and, where pointers are 64 bits wide, a seal in the
+// rest (on 32-bit systems a value whose lower 20 bits are zero is a marker
+// of the code it carries).
+constexpr unsigned kCodeBits = 10;
+constexpr unsigned kMarkerSealBits = sizeof(std::uintptr_t) * CHAR_BIT - kSerialBits - kCodeBits - 2;
+
+std::uintptr_t marker_high(TokenKind kind, unsigned code) noexcept
+{
+    const std::uintptr_t kind_bits = kind == TokenKind::SpawnFailed ? 2 : 1;
+    std::uintptr_t high = (code & ((1u << kCodeBits) - 1)) | (kind_bits << kCodeBits);
+    if (kMarkerSealBits > 0) {
+        const std::uint64_t m = mix(secret() ^ (static_cast<std::uint64_t>(kind) << 48) ^ (code + 0x9e37ULL));
+        high |= static_cast<std::uintptr_t>(m >> (64 - kMarkerSealBits)) << (kCodeBits + 2);
+    }
+    return high;
+}
+
+void *make_marker(TokenKind kind, unsigned code) noexcept
+{
+    return reinterpret_cast<void *>(marker_high(kind, code) << kSerialBits);
+}
+
+bool open_marker(const void *value, TokenKind kind, unsigned *code) noexcept
+{
+    const auto raw = reinterpret_cast<std::uintptr_t>(value);
+    if ((raw & kSerialMask) != 0)
+        return false; // a token (or garbage)
+    const auto high = raw >> kSerialBits;
+    const unsigned candidate = static_cast<unsigned>(high & ((1u << kCodeBits) - 1));
+    if (high != marker_high(kind, candidate))
+        return false;
+    *code = candidate;
+    return true;
+}
+
 Serial next_serial(TokenKind kind) noexcept
 {
     auto &counter = g_serials[static_cast<unsigned>(kind)];

@@ -26,8 +26,9 @@
 namespace procreact
 {
 
-/// Finished and SpawnFailed tokens name no object: their serial is a
-/// status (plus one) or an errno value, sealed like any other token.
+/// Future and Iterator tokens name objects in a table; Finished and
+/// SpawnFailed name no object but a code (a status, an errno): they are
+/// markers (make_marker()), whose serial field is 0, which no token has.
 enum class TokenKind : unsigned { Future = 1, Iterator = 2, Finished = 3, SpawnFailed = 4 };
 
 /// The serial space: the key of a token.
@@ -38,6 +39,14 @@ void *make_token(TokenKind kind, Serial serial) noexcept;
 
 /// Whether @p value is a sealed token of @p kind; its serial goes to @p serial.
 bool open_token(const void *value, TokenKind kind, Serial *serial) noexcept;
+
+/// A marker of @p kind (Finished or SpawnFailed) carrying @p code (below
+/// 1024); never NULL. Its serial field is 0, so a marker and a token can never be taken
+/// for each other, whatever their seals.
+void *make_marker(TokenKind kind, unsigned code) noexcept;
+
+/// Whether @p value is a marker of @p kind; its code goes to @p code.
+bool open_marker(const void *value, TokenKind kind, unsigned *code) noexcept;
 
 /// The next serial for a table of @p kind (never 0; wraps within the serial
 /// space, which tables skip while an entry with that serial lives).
