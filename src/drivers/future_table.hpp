@@ -8,8 +8,8 @@
 // (ownership moves to the caller: a get, a destroy, an iterator), so a copy
 // of the struct used later finds nothing and is recognised as stale,
 // without any memory or descriptor being touched through it. A finished
-// future's `state` holds a sealed Finished token (its status) or, for a
-// spawn that failed before any child existed, a SpawnFailed token (the
+// future's `state` holds a Finished marker (its status) or, for a spawn
+// that failed before any child existed, a SpawnFailed marker (the
 // errno): procreact_future_get() can be asked again with nothing allocated.
 #pragma once
 
@@ -24,7 +24,7 @@ namespace procreact
 
 /// What a public future struct is.
 enum class Identity {
-    Finished,  ///< completed: `state` holds a Finished or SpawnFailed token
+    Finished,  ///< completed: `state` holds a Finished or SpawnFailed marker
     Failed,    ///< pid <= 0 or no descriptor: never started
     Live,      ///< the library's own, running: its member was claimed
     Stale,     ///< a copy of a library future that another copy already used
