@@ -35,6 +35,22 @@ constexpr bool kKnownArch = true;
 constexpr bool kKnownArch = false;
 #endif
 
+// Under ThreadSanitizer the child would run the runtime's hooks (the
+// instrumented code and its interceptors) on the parent thread's state,
+// which it shares: the parent's view of which accesses happen before which
+// would be corrupted (seen as false data races). posix_spawn() there.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
 // The kernel's struct sigaction on x86-64 and AArch64 (glibc's sigaction()
 // refuses its two internal signals, which the child must reset as well).
 struct KernelSigaction {
@@ -59,7 +75,7 @@ int decide() noexcept
     const char *env = std::getenv("PROCREACT_NO_CLONE_EXEC");
     const bool off = env != nullptr && env[0] != '\0' && std::strcmp(env, "0") != 0;
     // close_range() of a range with nothing open tells whether it exists.
-    if (kKnownArch && !off && ::syscall(SYS_close_range, ~0U, ~0U, 0) == 0)
+    if (kKnownArch && !kThreadSanitizer && !off && ::syscall(SYS_close_range, ~0U, ~0U, 0) == 0)
         mode = 1;
     int expected = -1;
     g_mode.compare_exchange_strong(expected, mode);
