@@ -69,11 +69,21 @@ std::atomic<int> g_mode{-1};
 // Set once a child has shown that it shares our memory.
 std::atomic<bool> g_verified{false};
 
+// Valgrind runs a CLONE_VM|CLONE_VFORK child as a fork (a copy that does
+// not share our memory) and does not give the pidfd back; the first launch
+// there went wrong (its stop signals never arrived). Its preload library
+// names it in the environment.
+bool under_valgrind() noexcept
+{
+    const char *preload = std::getenv("LD_PRELOAD");
+    return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
+}
+
 int decide() noexcept
 {
     int mode = 0;
     const char *env = std::getenv("PROCREACT_NO_CLONE_EXEC");
-    const bool off = env != nullptr && env[0] != '\0' && std::strcmp(env, "0") != 0;
+    const bool off = (env != nullptr && env[0] != '\0' && std::strcmp(env, "0") != 0) || under_valgrind();
     // close_range() of a range with nothing open tells whether it exists.
     if (kKnownArch && !kThreadSanitizer && !off && ::syscall(SYS_close_range, ~0U, ~0U, 0) == 0)
         mode = 1;
