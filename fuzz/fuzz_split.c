@@ -70,6 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FeedPlan plan;
     if (!feed_plan(data, size, &plan))
         return 0;
+    /* The building blocks read a state as the bare 0.1 struct, whose tokens
+     * are C strings: a NUL byte inside a token cannot be represented there
+     * (0.1 measures tokens with strlen() too). Such outputs are left out. */
+    if (plan.delimiter != '\0' && memchr(plan.out, '\0', plan.out_len) != NULL)
+        return 0;
     Token *tokens = malloc((plan.out_len + 1) * sizeof *tokens);
     if (tokens == NULL)
         return 0;
