@@ -70,4 +70,8 @@ int spawn_with_posix(const ProcReact_Command &command, const std::string &path, 
 /// no child exists then and nothing leaks (see procreact_command_spawn()).
 int launch(const ProcReact_Command &command, Launched &launched) noexcept;
 
+/// The same with @p argv (NULL-terminated, not empty) in place of the
+/// command's own argument list (a batch's job); NULL: the command's own.
+int launch(const ProcReact_Command &command, char *const *argv, Launched &launched) noexcept;
+
 } // namespace procreact

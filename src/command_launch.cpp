@@ -212,6 +212,11 @@ int setup_output(ProcReact_OutputMode mode, int fd, int target, UniqueFd &parent
 
 int launch(const ProcReact_Command &c, Launched &launched) noexcept
 {
+    return launch(c, nullptr, launched);
+}
+
+int launch(const ProcReact_Command &c, char *const *words, Launched &launched) noexcept
+{
     try {
         // Descriptors the caller named must be open now.
         if (c.stdin_mode == PROCREACT_STDIN_FD && !is_open(c.stdin_fd))
@@ -251,17 +256,23 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
         std::vector<char *> env_array;
         char *const *envp = build_env(c, chan_target, env_storage, env_array);
         std::vector<char *> argv;
-        argv.reserve(c.argv.size() + 1);
-        for (const auto &arg : c.argv)
-            argv.push_back(const_cast<char *>(arg.c_str()));
+        if (words == nullptr) {
+            argv.reserve(c.argv.size() + 1);
+            for (const auto &arg : c.argv)
+                argv.push_back(const_cast<char *>(arg.c_str()));
+        } else {
+            for (char *const *w = words; *w != nullptr; ++w)
+                argv.push_back(*w);
+        }
         argv.push_back(nullptr);
+        const std::string program(argv[0]);
         const bool cloning = clone_exec_enabled();
         std::string path;
         // The program check, where the spawn could not report an exec error
         // (see the top of this file).
         bool checked = !cloning || !clone_exec_verified();
         if (checked)
-            if (const int error = resolve(c.argv[0], envp, c, path))
+            if (const int error = resolve(program, envp, c, path))
                 return error;
 
         // The child's ends: held here until the spawn, then closed.
@@ -310,11 +321,11 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
 
         if (cloning) {
             ChildPlan plan;
-            if (checked || c.argv[0].find('/') != std::string::npos) {
-                plan.path = checked ? path.c_str() : c.argv[0].c_str();
+            if (checked || program.find('/') != std::string::npos) {
+                plan.path = checked ? path.c_str() : program.c_str();
             } else {
                 // As resolve(): the program's own PATH, else the default.
-                plan.file = c.argv[0].c_str();
+                plan.file = program.c_str();
                 plan.search = find_in(envp, "PATH");
                 if (plan.search == nullptr || plan.search[0] == '\0')
                     plan.search = "/bin:/usr/bin";
@@ -340,7 +351,7 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
                 return r; // started, or failed with no child left
             // The launcher does not work here: posix_spawn(), with the check.
             if (!checked)
-                if (const int error = resolve(c.argv[0], envp, c, path))
+                if (const int error = resolve(program, envp, c, path))
                     return error;
         }
         return spawn_with_posix(c, path, argv, envp, sources, pass, move, launched);

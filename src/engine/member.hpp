@@ -65,6 +65,8 @@ struct alignas(8) Member {
 
     // The public struct handed to `complete` (future iterators).
     ProcReact_Future future{};
+    // A driver's own label (a batch's job index).
+    std::size_t job = 0;
 
     // The collection's bookkeeping.
     std::size_t index = 0;
