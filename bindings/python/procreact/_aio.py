@@ -5,16 +5,16 @@ collection's descriptor through loop.add_reader()."""
 import asyncio
 from typing import Any, Collection, AsyncGenerator, Iterable, Iterator, Optional
 
-from ._collection import _check_limit, _Collection, _Feed
+from ._collection import _Batch, _check_limit, _Feed
 from ._keywords import checked
 from ._options import Arg, Args, Env, Input, _Options
 from ._result import Result, _exec_error
 from ._streams import DEVNULL, PIPE, Stream
 
 
-async def _drain(collection: _Collection, wake: asyncio.Event) -> None:
+async def _drain(collection: _Batch, wake: asyncio.Event) -> None:
     collection.cancel()
-    while collection.step() == 1:
+    while collection.drain_step():
         await wake.wait()
         wake.clear()
 
@@ -53,10 +53,9 @@ async def _run_many_async(commands: Iterator[Any], limit: int, ordered: bool, ch
                 yield result
             if feed.finished:
                 break
-            if collection.running:
+            if not collection.step():  # nothing ended: wait for the descriptor
                 await wake.wait()
                 wake.clear()
-                collection.step()
     finally:
         try:
             if collection.running:

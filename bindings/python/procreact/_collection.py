@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""A collection of running programs: a C future iterator fed with spawned
-futures, kept filled up to a limit, its results handed out in order or not."""
+"""A collection of running programs: a C batch fed with argument lists,
+kept filled up to a limit, its results handed out in order or not."""
 
 import collections
 import ctypes
@@ -13,9 +13,6 @@ from . import _lib
 from ._options import _Options
 from ._result import Result
 from ._streams import DEVNULL, INHERIT, OUTPUT_MODE, PIPE
-
-_OUTPUT_TYPE = _lib.create_output_type()
-
 
 def _command(argv: List[bytes], opts: _Options) -> int:
     array = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
@@ -55,131 +52,118 @@ def _command(argv: List[bytes], opts: _Options) -> int:
 
 
 class _Job:
-    __slots__ = ("index", "args", "argv", "opts")
+    __slots__ = ("index", "args", "argv")
 
-    def __init__(self, index: int, args: Any, argv: List[bytes], opts: _Options) -> None:
+    def __init__(self, index: int, args: Any, argv: List[bytes]) -> None:
         self.index = index
         self.args = args
         self.argv = argv
+
+
+def _os_error() -> OSError:
+    code = ctypes.get_errno()
+    return OSError(code, os.strerror(code))
+
+
+class _Batch:
+    """A C batch (procreact_batch.h): argument lists go in and results come
+    out in batches, one foreign call each way, whatever their number."""
+
+    def __init__(self, opts: _Options, limit: int) -> None:
         self.opts = opts
-
-
-class _Collection:
-    """A future iterator fed with spawned futures (procreact_future_iterator_add)."""
-
-    def __init__(self) -> None:
-        self._it = _lib.FutureIterator()
-        self._on_complete_c = _lib.COMPLETE(self._on_complete)  # kept alive with the collection
-        self._it.complete = self._on_complete_c
-        self._ptr = ctypes.pointer(self._it)
-        self._jobs: Dict[int, _Job] = {}
-        self._adding: Optional[_Job] = None
         self.done: Deque[Result] = collections.deque()
-        self._error: Optional[BaseException] = None
+        self._jobs: Dict[int, _Job] = {}
+        self._closed = True
+        cmd = _command([b"true"], opts)  # the template: its argv is not used
+        try:
+            batch = _lib.batch_new(cmd, limit)
+        finally:
+            _lib.command_free(cmd)
+        if not batch:
+            raise _os_error()
+        self._batch = batch
         self._closed = False
-        fd = _lib.iterator_fd(self._ptr)
-        if fd < 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code))
+        try:
+            if opts.timeout is not None:
+                _lib.batch_set_timeout(batch, opts.timeout)
+            if opts.kill_after != 2.0:  # the library's default grace otherwise
+                _lib.batch_set_stop(batch, 15, opts.kill_after)
+            if opts.output_limit is not None:
+                _lib.batch_set_output_limit(batch, opts.output_limit)
+            fd = _lib.batch_fd(batch)
+            if fd < 0:
+                raise _os_error()
+        except BaseException:
+            self.close()
+            raise
         self.fd = fd
+        self._capacity = max(2 * limit, 16)
+        self._out = (_lib.BatchResult * self._capacity)()
+        self._want_out = opts.stdout == PIPE
+        self._want_err = opts.stderr == PIPE
 
     @property
     def running(self) -> int:
-        return int(self._it.running_processes)
+        """Jobs submitted and not yet handed out (queued, running or ended)."""
+        return int(_lib.batch_remaining(self._batch))
 
-    def add(self, job: _Job) -> None:
-        opts = job.opts
-        cmd = _command(job.argv, opts)
-        try:
-            future = _lib.command_spawn(cmd, _OUTPUT_TYPE)
-        finally:
-            _lib.command_free(cmd)
-        ref = ctypes.byref(future)
-        if future.pid > 0:
-            if opts.timeout is not None:
-                _lib.future_set_timeout(ref, opts.timeout)
-            if opts.kill_after != 2.0:  # the library's default grace otherwise
-                _lib.future_set_stop(ref, 15, opts.kill_after)
-            if opts.output_limit is not None:
-                _lib.future_set_output_limit(ref, opts.output_limit)
-            self._jobs[future.pid] = job
-        self._adding = job
-        try:
-            _lib.iterator_add(self._ptr, ref)
-        finally:
-            self._adding = None
-        self._raise_pending()
-
-    def fill(self, jobs: Iterator[_Job], limit: int) -> bool:
-        """Starts jobs while fewer than @p limit run; returns whether @p jobs is exhausted."""
-        while self.running < limit:
-            job = next(jobs, None)
-            if job is None:
-                return True
-            self.add(job)
-            if len(self.done) >= limit:
-                break  # failed spawns: hand them out before starting more
-        return False
-
-    def _on_complete(self, data: Any, future_p: Any, status: int) -> None:
-        # Never lets an exception into C: it is kept and raised by the caller.
-        try:
-            future = future_p.contents
-            job = self._jobs.pop(future.pid, None) if future.pid > 0 else self._adding
-            info = _lib.ExitInfo()
-            have_info = _lib.future_info(future_p, ctypes.byref(info)) == 0
-            stdout = None
-            if future.result:
-                state = _lib.BytesState.from_address(future.result)
-                if job is not None and job.opts.stdout == PIPE:
-                    stdout = ctypes.string_at(state.data, state.data_size) if state.data_size else b""
-                if state.data:
-                    _lib.libc.free(state.data)
-                _lib.libc.free(future.result)
-                future.result = None
-            stderr = None
-            if have_info and info.stderr_data:
-                stderr = ctypes.string_at(info.stderr_data, info.stderr_length)
-                _lib.libc.free(info.stderr_data)
-            if job is None:
-                return
-            result = Result(job.args, job.index, job.opts.timeout_given)
-            if job.opts.stderr == PIPE:
-                result.stderr = stderr if stderr is not None else b""
-            if job.opts.stdout == PIPE:
-                result.stdout = stdout if stdout is not None else b""
-            if have_info:
-                result.exec_errno = info.exec_errno
-                if info.exited:
-                    result.returncode = info.exit_code
-                if info.signal:
-                    result.signal = info.signal
-                    result.returncode = -info.signal  # as subprocess reports it
-                result.timed_out = bool(info.flags & _lib.EXIT_TIMED_OUT)
-                result.cancelled = bool(info.flags & _lib.EXIT_CANCELLED)
-                result.output_limit = bool(info.flags & _lib.EXIT_OUTPUT_LIMIT)
-                result.wall_time = info.wall_time
-                result.cpu_time = info.user_time + info.system_time
-                result.max_rss = info.max_rss_kib
-            elif status != 0:
-                result.exec_errno = _errno.EIO
-            self.done.append(result)
-        except BaseException as error:  # noqa: B902 - anything, even KeyboardInterrupt, waits for the caller
-            if self._error is None:
-                self._error = error
-
-    def _raise_pending(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+    def submit(self, jobs: List[_Job]) -> None:
+        """Queues @p jobs in one call (they start in the next step)."""
+        words: List[bytes] = []
+        for job in jobs:
+            words += job.argv
+        argv = (ctypes.c_char_p * len(words))(*words)
+        counts = (ctypes.c_size_t * len(jobs))(*[len(job.argv) for job in jobs])
+        if _lib.batch_submit(self._batch, argv, counts, len(jobs)) < 0:
+            raise _os_error()
+        for job in jobs:
+            self._jobs[job.index] = job
 
     def step(self) -> int:
-        active = int(_lib.iterator_step(self._ptr, 0))
-        self._raise_pending()
-        return active
+        """Starts queued jobs, and moves every ended one into :attr:`done`
+        without sleeping; returns how many ended."""
+        n = int(_lib.batch_wait(self._batch, self._out, self._capacity, 0))
+        if n < 0:
+            raise _os_error()
+        for i in range(n):
+            self.done.append(self._result(self._out[i]))
+        return n
+
+    def _result(self, r: Any) -> Result:
+        job = self._jobs.pop(r.index)
+        opts = self.opts
+        result = Result(job.args, job.index, opts.timeout_given)
+        if self._want_out:
+            result.stdout = ctypes.string_at(r.stdout_data, r.stdout_length) if r.stdout_length else b""
+        if self._want_err:
+            result.stderr = ctypes.string_at(r.stderr_data, r.stderr_length) if r.stderr_length else b""
+        info = r.info
+        result.exec_errno = info.exec_errno
+        if info.exited:
+            result.returncode = info.exit_code
+        signo = info.signal
+        if signo:
+            result.signal = signo
+            result.returncode = -signo  # as subprocess reports it
+        flags = info.flags
+        if flags:
+            result.timed_out = bool(flags & _lib.EXIT_TIMED_OUT)
+            result.cancelled = bool(flags & _lib.EXIT_CANCELLED)
+            result.output_limit = bool(flags & _lib.EXIT_OUTPUT_LIMIT)
+        result.wall_time = info.wall_time
+        result.cpu_time = info.user_time + info.system_time
+        result.max_rss = info.max_rss_kib
+        if r.status != _lib.STATUS_OK and not result.exec_errno and result.returncode is None:
+            result.exec_errno = _errno.EIO  # waiting or reading failed
+        return result
 
     def cancel(self) -> None:
-        _lib.iterator_cancel(self._ptr)
+        _lib.batch_cancel(self._batch)
+
+    def drain_step(self) -> bool:
+        """After cancel(): takes ended jobs out (dropped); whether any is left."""
+        _lib.batch_wait(self._batch, self._out, self._capacity, 0)
+        return self.running > 0
 
     def close(self) -> None:
         """Stops every running child (the stop sequence) and waits for all of them."""
@@ -191,16 +175,16 @@ class _Collection:
                 self.cancel()
                 poller = select.poll()
                 poller.register(self.fd, select.POLLIN)
-                while _lib.iterator_step(self._ptr, 0) == 1:
+                while self.drain_step():
                     poller.poll(1000)
         finally:
-            _lib.iterator_destroy(self._ptr)  # kills and reaps anything still there
+            _lib.batch_free(self._batch)  # kills and reaps anything still there
             self._jobs.clear()
 
 
 def _jobs(commands: Iterable[Any], opts: _Options) -> Iterator[_Job]:
     for index, args in enumerate(commands):
-        yield _Job(index, args, opts.argv(args), opts)
+        yield _Job(index, args, opts.argv(args))
 
 
 def _check_limit(limit: Optional[int]) -> int:
@@ -234,25 +218,44 @@ class _Ordered:
 
 
 class _Feed:
-    """What run_many and run_many_async share: a collection kept filled up to
-    the limit, its results handed out, and when all of it is done. Only the
-    waiting between two steps differs."""
+    """What run_many and run_many_async share: a batch kept filled up to
+    twice the limit (the C side starts the next job as one ends, with no
+    call from here), its results handed out, and when all of it is done.
+    Only the waiting between two steps differs."""
 
     def __init__(self, commands: Iterator[Any], limit: int, ordered: bool, check: bool, opts: _Options) -> None:
         self.jobs = _jobs(commands, opts)
-        self.collection = _Collection()
-        self.limit = limit
+        self.collection = _Batch(opts, limit)
+        self.ahead = 2 * limit
         self.order = _Ordered(ordered)
         self.check = check
         self.text = opts.text
         self.exhausted = False
 
+    def _top_up(self) -> None:
+        if self.exhausted:
+            return
+        want = self.ahead - self.collection.running
+        if want <= 0:
+            return
+        batch: List[_Job] = []
+        try:
+            for job in self.jobs:
+                batch.append(job)
+                if len(batch) >= want:
+                    break
+            else:
+                self.exhausted = True
+        finally:  # what was taken runs, even when the next command was bad
+            if batch:
+                self.collection.submit(batch)
+
     def results(self) -> Iterator[Result]:
-        """Starts jobs while fewer than the limit run, then yields what completed."""
-        self.exhausted = self.exhausted or self.collection.fill(self.jobs, self.limit)
+        """Queues jobs while fewer than twice the limit are out, then yields what completed."""
+        self._top_up()
         for result in self.order.take(self.collection.done):
             text = self.text
-            if text is not None:  # here, not in the C callback: a decoding error is the caller's
+            if text is not None:  # here, not in C: a decoding error is the caller's
                 result.stdout = text.decode(result.stdout)
                 result.stderr = text.decode(result.stderr)
             yield result.check() if self.check else result

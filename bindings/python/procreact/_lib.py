@@ -6,7 +6,7 @@ import ctypes.util
 import os
 from typing import Any, Tuple
 
-MIN_VERSION = (0, 4, 0)
+MIN_VERSION = (0, 6, 0)
 
 pid_t = ctypes.c_int
 ssize_t = ctypes.c_ssize_t
@@ -60,6 +60,18 @@ class ExitInfo(ctypes.Structure):
     ]
 
 
+class BatchResult(ctypes.Structure):
+    _fields_ = [
+        ("index", ctypes.c_size_t),
+        ("status", ctypes.c_int),
+        ("info", ExitInfo),
+        ("stdout_data", ctypes.c_void_p),
+        ("stdout_length", ctypes.c_size_t),
+        ("stderr_data", ctypes.c_void_p),
+        ("stderr_length", ctypes.c_size_t),
+    ]
+
+
 HAS_NEXT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 NEXT_PTR = ctypes.c_void_p  # `next` is never given from Python (ctypes cannot return a struct)
 COMPLETE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Future), ctypes.c_int)
@@ -76,6 +88,7 @@ class FutureIterator(ctypes.Structure):
     ]
 
 
+STATUS_OK = 0
 EXIT_TIMED_OUT = 0x1
 EXIT_CANCELLED = 0x2
 EXIT_OUTPUT_LIMIT = 0x4
@@ -157,3 +170,17 @@ iterator_fd = _declare("procreact_future_iterator_fd", ctypes.c_int, P_ITER)
 iterator_step = _declare("procreact_future_iterator_step", ctypes.c_int, P_ITER, ctypes.c_uint)
 iterator_cancel = _declare("procreact_future_iterator_cancel", ctypes.c_int, P_ITER)
 iterator_destroy = _declare("procreact_destroy_future_iterator", None, P_ITER)
+
+P_BATCH = ctypes.c_void_p
+batch_new = _declare("procreact_batch_new", P_BATCH, P_CMD, ctypes.c_uint)
+batch_free = _declare("procreact_batch_free", None, P_BATCH)
+batch_set_timeout = _declare("procreact_batch_set_timeout", ctypes.c_int, P_BATCH, ctypes.c_double)
+batch_set_stop = _declare("procreact_batch_set_stop", ctypes.c_int, P_BATCH, ctypes.c_int, ctypes.c_double)
+batch_set_output_limit = _declare("procreact_batch_set_output_limit", ctypes.c_int, P_BATCH, ctypes.c_size_t)
+batch_submit = _declare("procreact_batch_submit", ctypes.c_longlong, P_BATCH, c_char_pp,
+                        ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t)
+batch_wait = _declare("procreact_batch_wait", ctypes.c_longlong, P_BATCH, ctypes.POINTER(BatchResult),
+                      ctypes.c_size_t, ctypes.c_int)
+batch_remaining = _declare("procreact_batch_remaining", ctypes.c_size_t, P_BATCH)
+batch_fd = _declare("procreact_batch_fd", ctypes.c_int, P_BATCH)
+batch_cancel = _declare("procreact_batch_cancel", ctypes.c_int, P_BATCH)

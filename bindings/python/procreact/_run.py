@@ -47,9 +47,8 @@ def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool,
             yield from feed.results()
             if feed.finished:
                 break
-            if collection.running:
+            if not collection.step():  # nothing ended: sleep until something happens
                 poller.poll()
-                collection.step()
     finally:
         collection.close()
 
