@@ -29,6 +29,7 @@
 #include <procreact_exit.h>
 #include <procreact_spawn.h>
 #include <procreact_channel.h>
+#include <procreact_batch.h>
 #include <procreact.h>
 
 /* The x86_64 ABI, checked at compile time in both languages. */
@@ -279,6 +280,39 @@ static void check_channel(void)
     procreact_channel_free(channel);
 }
 
+/* Batches (procreact_batch.h): two jobs in one submit, their results in waits. */
+static void check_batch(void)
+{
+    const char *template_argv[] = {"true", NULL};
+    const char *jobs[] = {"echo", "one", "sh", "-c", "exit 3"};
+    size_t counts[] = {2, 3};
+    ProcReact_BatchResult out[2];
+    ProcReact_Command *command = procreact_command_new(template_argv);
+    ProcReact_Batch *batch = command != NULL ? procreact_batch_new(command, 2) : NULL;
+    int seen = 0;
+    procreact_command_free(command);
+    CHECK(batch != NULL);
+    if (batch == NULL)
+        return;
+    CHECK(procreact_batch_submit(batch, jobs, counts, 2) == 0);
+    while (procreact_batch_remaining(batch) > 0) {
+        long long n = procreact_batch_wait(batch, out, 2, 10000);
+        long long i;
+        CHECK(n > 0);
+        if (n <= 0)
+            break;
+        for (i = 0; i < n; i++) {
+            if (out[i].index == 0)
+                CHECK(out[i].stdout_length == 4 && memcmp(out[i].stdout_data, "one\n", 4) == 0);
+            else
+                CHECK(out[i].info.exited && out[i].info.exit_code == 3);
+            seen++;
+        }
+    }
+    CHECK(seen == 2);
+    procreact_batch_free(batch);
+}
+
 /* Time and control (procreact_control.h). */
 static ProcReact_bool one_has_next(void *data)
 {
@@ -333,6 +367,7 @@ int main(void)
     check_future();
     check_spawn();
     check_channel();
+    check_batch();
     check_control();
     check_future_iterator();
     check_pid_iterator();
