@@ -39,6 +39,7 @@
 #define PROCREACT_BATCH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "procreact_exit.h"
 #include "procreact_pid.h"
@@ -148,7 +149,7 @@ PROCREACT_API int procreact_batch_set_output_limit(ProcReact_Batch *batch, size_
  *         NULL or empty program, a NULL argument), ECANCELED (the batch was
  *         cancelled), ENOMEM. Nothing starts before the next wait.
  */
-PROCREACT_API long long procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv, const size_t *counts,
+PROCREACT_API ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv, const size_t *counts,
                                                size_t count) PROCREACT_NOEXCEPT;
 
 /**
@@ -166,7 +167,7 @@ PROCREACT_API long long procreact_batch_submit(ProcReact_Batch *batch, const cha
  *         job is left (procreact_batch_remaining() tells them apart); -1 with
  *         errno EINVAL (NULL batch, NULL @p out with a non-zero @p max).
  */
-PROCREACT_API long long procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
+PROCREACT_API ssize_t procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
                                              int timeout_ms) PROCREACT_NOEXCEPT;
 
 /**

@@ -33,7 +33,7 @@ static ProcReact_Batch *make_batch(int capture_stderr, unsigned limit)
 }
 
 /* Queues one `sh -c SCRIPT ARG` job; returns its index. */
-static long long submit_sh(ProcReact_Batch *b, const char *script, const char *arg)
+static ssize_t submit_sh(ProcReact_Batch *b, const char *script, const char *arg)
 {
     const char *argv[] = {"sh", "-c", script, "sh", arg};
     size_t count = arg != NULL ? 5 : 3;
@@ -46,9 +46,9 @@ static size_t drain(ProcReact_Batch *b, void (*check)(const ProcReact_BatchResul
     ProcReact_BatchResult out[4];
     size_t seen = 0;
     while (procreact_batch_remaining(b) > 0) {
-        long long n = procreact_batch_wait(b, out, 4, -1);
+        ssize_t n = procreact_batch_wait(b, out, 4, -1);
         assert_true(n > 0 && n <= 4);
-        for (long long i = 0; i < n; i++)
+        for (ssize_t i = 0; i < n; i++)
             check(&out[i], data);
         seen += (size_t)n;
     }
@@ -116,7 +116,7 @@ static void test_batch_keeps_the_limit(void **state)
     for (int i = 0; i < 6; i++)
         assert_true(submit_sh(b, "sleep 0.3", NULL) >= 0);
     while (got < 6) {
-        long long n = procreact_batch_wait(b, out, 8, -1);
+        ssize_t n = procreact_batch_wait(b, out, 8, -1);
         assert_true(n > 0);
         got += (size_t)n;
     }
@@ -166,9 +166,9 @@ static void test_batch_timeout_and_output_limit(void **state)
     assert_int_equal(submit_sh(b, "exec yes", NULL), 1);
     assert_int_equal(submit_sh(b, "echo fine", NULL), 2);
     while (got < 3) {
-        long long n = procreact_batch_wait(b, out, 4, -1);
+        ssize_t n = procreact_batch_wait(b, out, 4, -1);
         assert_true(n > 0);
-        for (long long i = 0; i < n; i++) {
+        for (ssize_t i = 0; i < n; i++) {
             const ProcReact_BatchResult *r = &out[i];
             if (r->index == 0) {
                 assert_true(r->info.flags & PROCREACT_EXIT_TIMED_OUT);
@@ -198,9 +198,9 @@ static void test_batch_cancel(void **state)
     assert_int_equal(procreact_batch_wait(b, out, 16, 0), 0); /* two start */
     assert_int_equal(procreact_batch_cancel(b), 0);
     while (procreact_batch_remaining(b) > 0) {
-        long long n = procreact_batch_wait(b, out, 16, -1);
+        ssize_t n = procreact_batch_wait(b, out, 16, -1);
         assert_true(n > 0);
-        for (long long i = 0; i < n; i++) {
+        for (ssize_t i = 0; i < n; i++) {
             assert_true(out[i].info.flags & PROCREACT_EXIT_CANCELLED);
             if (out[i].status == PROCREACT_STATUS_FORK_FAIL) {
                 assert_int_equal(out[i].info.exec_errno, ECANCELED);
@@ -268,8 +268,8 @@ static void test_batch_input_for_every_job(void **state)
     assert_int_equal(procreact_batch_submit(b, argv, counts, 3), 0);
     while (procreact_batch_remaining(b) > 0) {
         ProcReact_BatchResult out[3];
-        long long n = procreact_batch_wait(b, out, 3, -1);
-        for (long long i = 0; i < n; i++) {
+        ssize_t n = procreact_batch_wait(b, out, 3, -1);
+        for (ssize_t i = 0; i < n; i++) {
             assert_int_equal(out[i].stdout_length, 12);
             assert_memory_equal(out[i].stdout_data, "shared input", 12);
         }

@@ -76,7 +76,7 @@ int procreact_batch_set_output_limit(ProcReact_Batch *batch, size_t bytes) noexc
     return 0;
 }
 
-long long procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv, const size_t *counts,
+ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv, const size_t *counts,
                                  size_t count) noexcept
 {
     if (batch == nullptr)
@@ -84,7 +84,7 @@ long long procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv
     return submit_jobs(*batch, argv, counts, count);
 }
 
-long long procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
+ssize_t procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
                                int timeout_ms) noexcept
 {
     if (batch == nullptr || (out == nullptr && max != 0))

@@ -148,7 +148,7 @@ void hand_out(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t n)
 
 } // namespace
 
-long long submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size_t *counts,
+ssize_t submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size_t *counts,
                       std::size_t count) noexcept
 {
     if (count != 0 && (argv == nullptr || counts == nullptr)) {
@@ -190,10 +190,10 @@ long long submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::si
         return -1;
     }
     b.submitted += count;
-    return static_cast<long long>(first);
+    return static_cast<ssize_t>(first);
 }
 
-long long wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t max, int timeout_ms) noexcept
+ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t max, int timeout_ms) noexcept
 {
     b.handed.clear(); // the previous results' data
     const long long deadline = timeout_ms > 0 ? monotonic_ns() + timeout_ms * kNsPerMs : 0;
@@ -224,7 +224,7 @@ long long wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t 
             return true;
         }))
         return -1;
-    return static_cast<long long>(n);
+    return static_cast<ssize_t>(n);
 }
 
 } // namespace procreact

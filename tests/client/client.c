@@ -296,8 +296,8 @@ static void check_batch(void)
         return;
     CHECK(procreact_batch_submit(batch, jobs, counts, 2) == 0);
     while (procreact_batch_remaining(batch) > 0) {
-        long long n = procreact_batch_wait(batch, out, 2, 10000);
-        long long i;
+        ssize_t n = procreact_batch_wait(batch, out, 2, 10000);
+        ssize_t i;
         CHECK(n > 0);
         if (n <= 0)
             break;

@@ -177,9 +177,9 @@ batch_free = _declare("procreact_batch_free", None, P_BATCH)
 batch_set_timeout = _declare("procreact_batch_set_timeout", ctypes.c_int, P_BATCH, ctypes.c_double)
 batch_set_stop = _declare("procreact_batch_set_stop", ctypes.c_int, P_BATCH, ctypes.c_int, ctypes.c_double)
 batch_set_output_limit = _declare("procreact_batch_set_output_limit", ctypes.c_int, P_BATCH, ctypes.c_size_t)
-batch_submit = _declare("procreact_batch_submit", ctypes.c_longlong, P_BATCH, c_char_pp,
+batch_submit = _declare("procreact_batch_submit", ssize_t, P_BATCH, c_char_pp,
                         ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t)
-batch_wait = _declare("procreact_batch_wait", ctypes.c_longlong, P_BATCH, ctypes.POINTER(BatchResult),
+batch_wait = _declare("procreact_batch_wait", ssize_t, P_BATCH, ctypes.POINTER(BatchResult),
                       ctypes.c_size_t, ctypes.c_int)
 batch_remaining = _declare("procreact_batch_remaining", ctypes.c_size_t, P_BATCH)
 batch_fd = _declare("procreact_batch_fd", ctypes.c_int, P_BATCH)
