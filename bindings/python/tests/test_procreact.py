@@ -180,6 +180,35 @@ def test_run_many_exec_errors_in_results():
         list(procreact.run_many([["procreact-no-such-program"]], check=True))
 
 
+def test_run_many_hands_commands_over_in_batches(monkeypatch):
+    # One foreign call for many commands, none per program, and `commands`
+    # read at most twice the limit ahead of the results.
+    from procreact import _lib
+    sizes = []
+    real_submit = _lib.batch_submit
+
+    def counting_submit(batch, argv, counts, n):
+        sizes.append(n)
+        return real_submit(batch, argv, counts, n)
+    monkeypatch.setattr(_lib, "batch_submit", counting_submit)
+    pulled = []
+
+    def commands():
+        for i in range(100):
+            pulled.append(i)
+            yield ["sh", "-c", f"exit {i % 3}"]
+    results = procreact.run_many(commands(), limit=4)
+    try:
+        first = next(results)
+        assert sizes[0] == 8 and len(pulled) == sum(sizes) <= 8 + 8  # one wait hands out 8 at most
+        rest = list(results)
+    finally:
+        results.close()
+    assert sorted(r.index for r in [first] + rest) == list(range(100))
+    assert all(r.returncode == r.index % 3 for r in [first] + rest)
+    assert sum(sizes) == 100 and len(sizes) < 100
+
+
 def test_leaving_early_stops_and_reaps():
     start = time.monotonic()
     for result in procreact.run_many([["sh", "-c", "exit 0"]] + [["sh", "-c", "sleep 100", MARKER]] * 5, limit=6):
