@@ -90,7 +90,8 @@ typedef struct {
  * @param command        the template (copied; its argument list is not used)
  * @param max_in_flight  the most programs running at once (at least 1)
  * @return the batch, or NULL with errno set: EINVAL (NULL command, a limit
- *         of 0, or a channel mode on the template), ENOMEM, EMFILE.
+ *         of 0, or a channel mode on the template), ENOMEM (out of memory,
+ *         or of descriptors for its waker).
  *         Release it with procreact_batch_free().
  */
 PROCREACT_API ProcReact_Batch *procreact_batch_new(const ProcReact_Command *command,
@@ -165,7 +166,8 @@ PROCREACT_API ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char 
  *                   look without sleeping
  * @return the number of results filled: 0 when the time passed, or when no
  *         job is left (procreact_batch_remaining() tells them apart); -1 with
- *         errno EINVAL (NULL batch, NULL @p out with a non-zero @p max).
+ *         errno EINVAL (NULL batch, NULL @p out with a non-zero @p max) or
+ *         ENOMEM (the ended jobs stay for the next call).
  */
 PROCREACT_API ssize_t procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
                                              int timeout_ms) PROCREACT_NOEXCEPT;

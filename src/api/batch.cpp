@@ -33,8 +33,8 @@ ProcReact_Batch *procreact_batch_new(const ProcReact_Command *command, unsigned 
         return nullptr;
     }
     errno = 0;
-    ProcReact_Batch *batch = guard(static_cast<ProcReact_Batch *>(nullptr),
-                                   [&] { return new ProcReact_Batch(*command, max_in_flight); });
+    ProcReact_Batch *batch =
+        guard(static_cast<ProcReact_Batch *>(nullptr), [&] { return new ProcReact_Batch(*command, max_in_flight); });
     if (batch == nullptr && errno == 0)
         errno = ENOMEM;
     return batch;
@@ -77,15 +77,14 @@ int procreact_batch_set_output_limit(ProcReact_Batch *batch, size_t bytes) noexc
 }
 
 ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char *const *argv, const size_t *counts,
-                                 size_t count) noexcept
+                               size_t count) noexcept
 {
     if (batch == nullptr)
         return invalid();
     return submit_jobs(*batch, argv, counts, count);
 }
 
-ssize_t procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max,
-                               int timeout_ms) noexcept
+ssize_t procreact_batch_wait(ProcReact_Batch *batch, ProcReact_BatchResult *out, size_t max, int timeout_ms) noexcept
 {
     if (batch == nullptr || (out == nullptr && max != 0))
         return invalid();

@@ -16,9 +16,7 @@
 #include "procreact_control.h"
 #include "spawn_member.hpp"
 
-ProcReact_Batch::ProcReact_Batch(const ProcReact_Command &tmpl, unsigned int max) : command(tmpl), limit(max)
-{
-}
+ProcReact_Batch::ProcReact_Batch(const ProcReact_Command &tmpl, unsigned int max) : command(tmpl), limit(max) {}
 
 namespace procreact
 {
@@ -148,8 +146,7 @@ void hand_out(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t n)
 
 } // namespace
 
-ssize_t submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size_t *counts,
-                      std::size_t count) noexcept
+ssize_t submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size_t *counts, std::size_t count) noexcept
 {
     if (count != 0 && (argv == nullptr || counts == nullptr)) {
         errno = EINVAL;

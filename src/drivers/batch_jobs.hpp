@@ -43,7 +43,7 @@ struct EndedJob {
 
 /// Queues @p count jobs (see procreact_batch_submit()). -1 with errno set.
 ssize_t submit_jobs(ProcReact_Batch &batch, const char *const *argv, const std::size_t *counts,
-                      std::size_t count) noexcept;
+                    std::size_t count) noexcept;
 
 /// procreact_batch_wait() on a checked batch.
 ssize_t wait_jobs(ProcReact_Batch &batch, ProcReact_BatchResult *out, std::size_t max, int timeout_ms) noexcept;
