@@ -11,11 +11,6 @@
 #include "procreact_channel.h"
 #include "procreact_spawn.h"
 
-namespace procreact
-{
-struct PosixSpawnSetup; // command_posix_spawn.cpp
-}
-
 struct ProcReact_Command {
     std::vector<std::string> argv;
     bool clear_env = false;
@@ -38,11 +33,6 @@ struct ProcReact_Command {
     ProcReact_OutputMode stderr_mode = PROCREACT_OUTPUT_INHERIT;
     int stderr_fd = -1;
     ProcReact_ChannelMode channel_mode = PROCREACT_CHANNEL_NONE;
-    // The posix_spawn() fallback's file actions and attributes from the last
-    // spawn, reused while what they say is the same (see
-    // command_posix_spawn.cpp); read and replaced with std::atomic_load/store,
-    // since one command may be spawned from several threads at once.
-    mutable std::shared_ptr<const procreact::PosixSpawnSetup> posix_setup;
 };
 
 namespace procreact

@@ -3,15 +3,15 @@
 // The launcher's fallback: a program started with posix_spawn(), its file
 // actions and attributes saying everything the child does.
 //
-// They are built once per command and kept with it (ProcReact_Command::
-// posix_setup), for as long as what they say stays the same: each
+// They are built once and reused by every later spawn, of this command or
+// another, for as long as what they say stays the same: each
 // posix_spawn_file_actions_add*() call checks its descriptor against
-// RLIMIT_NOFILE with a system call (prlimit64), so building them costs up to
-// seven system calls per spawn. What they depend on is the key below: the
+// RLIMIT_NOFILE with a system call (prlimit64), so building them cost up to
+// seven system calls per spawn. What they say is the key below: the
 // command's directory and group, and the descriptors of this spawn, which
 // repeat from spawn to spawn where nothing is captured (and often where
 // something is, since a closed pipe's numbers are the lowest free ones and
-// come back).
+// come back). The argv and the environment are not in them.
 #include "command.hpp"
 
 #include <algorithm>
@@ -76,6 +76,16 @@ struct PosixSpawnSetup {
 
 namespace
 {
+
+// The last setup built, shared by every thread (posix_spawn() only reads
+// it; a thread that needs another key builds its own and puts it here).
+// Never destroyed, so that a thread still spawning while the process exits
+// does not read it after its destructor ran.
+std::shared_ptr<const PosixSpawnSetup> &last_setup()
+{
+    static auto *last = new std::shared_ptr<const PosixSpawnSetup>();
+    return *last;
+}
 
 // Fills @p s from its key; 0 or an errno value.
 int build(PosixSpawnSetup &s) noexcept
@@ -153,14 +163,14 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
         key.cwd = c.cwd;
     key.new_group = c.new_group;
 
-    std::shared_ptr<const PosixSpawnSetup> setup = std::atomic_load(&c.posix_setup);
+    std::shared_ptr<const PosixSpawnSetup> setup = std::atomic_load(&last_setup());
     if (!setup || !(setup->key == key)) {
         auto made = std::make_shared<PosixSpawnSetup>();
         made->key = std::move(key);
         if (const int error = build(*made))
             return error;
         setup = made;
-        std::atomic_store(&c.posix_setup, setup); // the next spawn of this command reuses it
+        std::atomic_store(&last_setup(), setup); // for the next spawn with this key
     }
 
     launched.start_ns = monotonic_ns();

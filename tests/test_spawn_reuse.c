@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One command spawned many times: after each edit the program sees the
- * command as it is now (the posix_spawn() fallback keeps its file actions
- * with the command and must not reuse stale ones), and one command spawned
- * from several threads at once gives every thread its own right output.
+ * command as it is now, and two commands that differ see their own (the
+ * posix_spawn() fallback reuses its last file actions while they say the
+ * same, and must never reuse stale ones); one command spawned from several
+ * threads at once gives every thread its own right output.
  * Built twice: with the launcher and with PROCREACT_NO_CLONE_EXEC=1.
  */
 #include "test.h"
@@ -74,6 +75,23 @@ static void test_reuse_after_edits(void **state)
     assert_true(t_no_children());
 }
 
+/* Two commands in turn, each in its own directory. */
+static void test_two_commands_in_turn(void **state)
+{
+    const char *argv[] = {"pwd", NULL};
+    ProcReact_Command *a = procreact_command_new(argv), *b = procreact_command_new(argv);
+    int i;
+    (void)state;
+    assert_int_equal(procreact_command_set_cwd(a, "/tmp"), 0);
+    assert_int_equal(procreact_command_set_cwd(b, "/"), 0);
+    for (i = 0; i < 3; ++i) {
+        expect_output(a, "/tmp\n");
+        expect_output(b, "/\n");
+    }
+    procreact_command_free(a);
+    procreact_command_free(b);
+}
+
 typedef struct {
     const ProcReact_Command *command;
     int count;
@@ -124,6 +142,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_after_edits),
+        cmocka_unit_test(test_two_commands_in_turn),
         cmocka_unit_test(test_reuse_from_four_threads),
     };
     return cmocka_run_group_tests_name("spawn_reuse", tests, NULL, NULL);
