@@ -106,16 +106,14 @@ void launcher(Launchers *l) noexcept
 
 unsigned int decide() noexcept
 {
-    if (const char *v = std::getenv("PROCREACT_SPAWN_THREADS")) {
-        char *end = nullptr;
-        const unsigned long n = std::strtoul(v, &end, 10);
-        if (end != v && *end == '\0' && n >= 1)
-            return static_cast<unsigned int>(std::min<unsigned long>(n, kMaxThreads));
-    }
-    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus < 12)
+    const char *v = std::getenv("PROCREACT_SPAWN_THREADS");
+    if (v == nullptr)
+        return 1; // off unless asked for: see spawn_threads.hpp, "The contract"
+    char *end = nullptr;
+    const unsigned long n = std::strtoul(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1)
         return 1;
-    return static_cast<unsigned int>(std::min<long>(1 + cpus / 12, 4));
+    return static_cast<unsigned int>(std::min<unsigned long>(n, kMaxThreads));
 }
 
 bool fill_alone(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept

@@ -13,6 +13,17 @@
 // children overlap. The collection is touched only under that mutex; the
 // calling thread waits for every launcher thread to leave the fill before
 // it steps.
+//
+// The contract, and why it is not on by default: while one thread's `next`
+// waits inside its spawn, another thread may ask `has_next` and run `next`.
+// So `next` must claim its job (update whatever `has_next` reads) before it
+// spawns, and must not keep what it needs after the spawn in state that the
+// next call overwrites. Code written for 0.1 often counts after the spawn
+// (`f = spawn(); count++; return f;`): has_next would then say yes once too
+// often. The library cannot tell, so the setting is the application's.
+// `complete` for a future that failed or finished before its take-over may
+// run on a launcher thread too; every other completion runs on the thread
+// that drives the iterator, as before.
 #pragma once
 
 #include "procreact_future_iterator.h"
@@ -21,8 +32,7 @@ namespace procreact
 {
 
 /// How many threads fill a collection's slots: PROCREACT_SPAWN_THREADS (1
-/// to 8; 1 switches it off), else 1 below 12 online processors (where one
-/// thread keeps up) and one more per 12 above, at most 4. Decided once.
+/// to 8), else 1 (off). Decided once.
 unsigned int spawn_threads() noexcept;
 
 /// Spawns with spawn_next() while fewer than @p limit run (0: no limit),
