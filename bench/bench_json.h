@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h" /* BENCH_MAX_ROUNDS */
+
 #ifndef BENCH_RESULTS_DIR
 #define BENCH_RESULTS_DIR "bench/results"
 #endif
@@ -53,6 +55,24 @@ static inline void bench_json_array(FILE *f, const char *key, const double *valu
     for (int i = 0; i < n; ++i)
         fprintf(f, "%s%.6g", i ? ", " : "", values[i] * scale);
     fputc(']', f);
+}
+
+/* One row of a table measured at several sizes: `"key": {"label": ...,
+ * "median_us": [per size], "rounds_us": [[per round] per size]}`, after a
+ * comma unless @p first. @p per_round[s][r] and @p median[s] in seconds. */
+static inline void bench_json_row(FILE *f, int first, const char *key, const char *label, const double *median,
+                                  double (*per_round)[BENCH_MAX_ROUNDS], int nsizes, long rounds)
+{
+    fprintf(f, "%s\n\"%s\": {\"label\": \"%s\"", first ? "" : ",", key, label);
+    bench_json_array(f, "median_us", median, nsizes, 1e6);
+    fputs(",\n\"rounds_us\": [", f);
+    for (int s = 0; s < nsizes; ++s) {
+        fputs(s ? ", [" : "[", f);
+        for (long r = 0; r < rounds; ++r)
+            fprintf(f, "%s%.6g", r ? ", " : "", per_round[s][r] * 1e6);
+        fputc(']', f);
+    }
+    fputs("]}", f);
 }
 
 static inline int bench_json_close(FILE *f, const char *name, const char *path)

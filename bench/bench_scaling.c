@@ -426,18 +426,8 @@ static int write_results(const long *sizes, int nsizes, long rounds,
     for (int s = 0; s < nsizes; ++s)
         fprintf(f, "%s%ld", s ? ", " : "", sizes[s]);
     fputs("],\n\"kinds\": {", f);
-    for (int k = 0; k < KIND_COUNT; ++k) {
-        fprintf(f, "%s\n\"%s\": {\"label\": \"%s\"", k ? "," : "", kKindKey[k], kKindName[k]);
-        bench_json_array(f, "median_us", median[k], nsizes, 1e6);
-        fputs(",\n\"rounds_us\": [", f);
-        for (int s = 0; s < nsizes; ++s) {
-            fputs(s ? ", [" : "[", f);
-            for (long r = 0; r < rounds; ++r)
-                fprintf(f, "%s%.6g", r ? ", " : "", per_child[k][s][r] * 1e6);
-            fputc(']', f);
-        }
-        fputs("]}", f);
-    }
+    for (int k = 0; k < KIND_COUNT; ++k)
+        bench_json_row(f, k == 0, kKindKey[k], kKindName[k], median[k], per_child[k], nsizes, rounds);
     fputs("}", f);
     return bench_json_close(f, "scaling", path);
 }

@@ -365,18 +365,8 @@ static int write_results(const size_t *sizes, const size_t *rss, int nsizes, lon
     bench_json_array(f, "rss_mib", rss_mib, nsizes, 1.0);
     bench_json_array(f, "fork_count", forks, nsizes, 1.0);
     fputs(",\n\"rows\": {", f);
-    for (int r = 0; r < ROW_COUNT; ++r) {
-        fprintf(f, "%s\n\"%s\": {\"label\": \"%s\"", r ? "," : "", key[r], kRowName[r]);
-        bench_json_array(f, "median_us", median[r], nsizes, 1e6);
-        fputs(",\n\"rounds_us\": [", f);
-        for (int s = 0; s < nsizes; ++s) {
-            fputs(s ? ", [" : "[", f);
-            for (long i = 0; i < rounds; ++i)
-                fprintf(f, "%s%.6g", i ? ", " : "", per_spawn[r][s][i] * 1e6);
-            fputc(']', f);
-        }
-        fputs("]}", f);
-    }
+    for (int r = 0; r < ROW_COUNT; ++r)
+        bench_json_row(f, r == 0, key[r], kRowName[r], median[r], per_spawn[r], nsizes, rounds);
     fputs("}", f);
     return bench_json_close(f, "spawn", path);
 }
