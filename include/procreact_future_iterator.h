@@ -26,9 +26,12 @@
  * called on those threads too, never two at once; but while one thread's
  * @c next waits inside procreact_command_spawn() for its child, another
  * thread may ask @c has_next and run @c next. So @c next must claim its
- * element (update what @c has_next reads) before it spawns. @c complete
- * runs on the driving thread, except for a future that failed or finished
- * before the iterator took it over. Measured gain and cost: bench/README.
+ * element (update what @c has_next reads) before it spawns. While they run
+ * the callbacks, the launcher threads have the driving thread's signal mask
+ * (a child forked in @c next inherits it as usual); otherwise they block
+ * every signal. @c complete runs on the driving thread, except for a future
+ * that failed or finished before the iterator took it over. Measured gain
+ * and cost: bench/README.
  * @{
  */
 #ifndef PROCREACT_FUTURE_ITERATOR_H

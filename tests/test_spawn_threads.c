@@ -215,6 +215,65 @@ static void test_cancel_from_another_thread(void **state)
     assert_true(t_no_children());
 }
 
+/* Forked futures made in `next` (the 0.1 way) on a launcher thread: each
+ * child has the signal mask of the thread that drives the iterator, as it
+ * would had that thread forked it (here SIGUSR1 blocked, SIGTERM not). */
+typedef struct {
+    int total, next_job, completed, right;
+} Forks;
+
+static ProcReact_bool forks_has_next(void *data)
+{
+    Forks *f = data;
+    return f->next_job < f->total;
+}
+
+static ProcReact_Future forks_next(void *data)
+{
+    Forks *f = data;
+    ProcReact_Future future;
+    ++f->next_job;
+    future = procreact_initialize_future(procreact_create_string_type());
+    if (future.pid == 0) {
+        sigset_t mask;
+        char line[32];
+        sigprocmask(SIG_BLOCK, NULL, &mask);
+        snprintf(line, sizeof line, "usr1=%d term=%d", sigismember(&mask, SIGUSR1), sigismember(&mask, SIGTERM));
+        t_write_str(future.fd, line);
+        execl("/bin/true", "true", (char *)NULL); /* no leak check in the copy */
+        _exit(1);
+    }
+    return future;
+}
+
+static void forks_complete(void *data, ProcReact_Future *future, ProcReact_Status status)
+{
+    Forks *f = data;
+    ++f->completed;
+    if (status == PROCREACT_STATUS_OK && future->result != NULL &&
+        strcmp((char *)future->result, "usr1=1 term=0") == 0)
+        ++f->right;
+    free(future->result);
+}
+
+static void test_forked_children_keep_the_callers_mask(void **state)
+{
+    Forks f = {t_under_valgrind() ? 20 : 200, 0, 0, 0};
+    ProcReact_FutureIterator it;
+    sigset_t usr1, old;
+    (void)state;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+    it = procreact_initialize_future_iterator(forks_has_next, forks_next, forks_complete, &f);
+    procreact_fork_buffer_and_wait_in_parallel_limit(&it, 8);
+    procreact_destroy_future_iterator(&it);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    assert_int_equal(f.completed, f.total);
+    assert_int_equal(f.right, f.total);
+    assert_true(t_no_children());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_no_limit_from_several_threads),
         cmocka_unit_test(test_steps_from_several_threads),
         cmocka_unit_test(test_cancel_from_another_thread),
+        cmocka_unit_test(test_forked_children_keep_the_callers_mask),
     };
     return cmocka_run_group_tests_name("spawn_threads", tests, NULL, NULL);
 }

@@ -38,6 +38,7 @@ struct Fill {
     std::mutex gate;
     unsigned int spawning = 0; // spawns under way, counted against the limit (under gate)
     bool done = false;         // has_next said no (under gate)
+    sigset_t mask;             // the calling thread's signal mask
 };
 
 /// The launcher threads' meeting point. Never destroyed (the threads wait
@@ -85,7 +86,9 @@ void work(Fill &fill) noexcept
 
 void launcher(Launchers *l) noexcept
 {
-    // The application's signals go to its own threads, never to ours.
+    // Between fills the application's signals go to its own threads, never
+    // to ours. In a fill the thread takes the calling thread's mask, which a
+    // child forked in `next` inherits, as it would on the calling thread.
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
@@ -97,7 +100,9 @@ void launcher(Launchers *l) noexcept
         Fill *fill = l->open;
         ++l->inside;
         hold.unlock();
+        pthread_sigmask(SIG_SETMASK, &fill->mask, nullptr);
         work(*fill);
+        pthread_sigmask(SIG_SETMASK, &all, nullptr);
         hold.lock();
         if (--l->inside == 0)
             l->left.notify_all();
@@ -141,7 +146,8 @@ bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
     Launchers *l = g_launchers;
     if (l == nullptr)
         return fill_alone(iterator, limit);
-    Fill fill{iterator, limit, {}, 0, false};
+    Fill fill{iterator, limit, {}, 0, false, {}};
+    pthread_sigmask(SIG_BLOCK, nullptr, &fill.mask);
     bool opened = false;
     {
         std::lock_guard<std::mutex> hold(l->lock);
