@@ -140,7 +140,8 @@ unsigned int spawn_threads() noexcept
 bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
 {
     const unsigned int threads = spawn_threads();
-    if (iterator == nullptr || threads <= 1 || t_spawn_gate != nullptr ||
+    if (iterator == nullptr || threads <= 1 || t_spawn_gate != nullptr || iterator->has_next == nullptr ||
+        iterator->next == nullptr ||
         (limit != 0 && iterator->running_processes + 2 > limit))
         return fill_alone(iterator, limit);
     Launchers *l = g_launchers;
