@@ -123,6 +123,8 @@ unsigned int decide() noexcept
 
 bool fill_alone(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
 {
+    if (iterator == nullptr)
+        return false;
     while (limit == 0 || iterator->running_processes < limit)
         if (!spawn_next(iterator))
             return false;
