@@ -38,6 +38,7 @@
 #include <procreact_types.h>
 
 #include "bench.h"
+#include "bench_json.h"
 
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim() */
@@ -51,6 +52,7 @@ static const double kTargetGrowth = 1.5;
 typedef enum { KIND_FUTURES, KIND_PIDS, KIND_HAND, KIND_COUNT } Kind;
 
 static const char *const kKindName[KIND_COUNT] = {"futures", "pids", "hand loop"};
+static const char *const kKindKey[KIND_COUNT] = {"futures", "pids", "hand"}; /* in the results file */
 
 /* The gate: children block reading it until the parent closes the write end. */
 typedef struct {
@@ -412,6 +414,24 @@ static void scaling_row(long n, Kind kind, double value, double base, double gro
     printf("%-28s %12s %12s %8s %8s  %-18s %s\n", label, o, b, r, g, target, verdict);
 }
 
+/* RESULTS/scaling-<time>.json: per kind, every round's cost per child (us) and the medians. */
+static int write_results(const long *sizes, int nsizes, long rounds,
+                         double (*per_child)[kMaxSizes][BENCH_MAX_ROUNDS], double (*median)[kMaxSizes])
+{
+    char path[4096];
+    FILE *f = bench_json_open("scaling", path, sizeof path);
+    if (f == NULL)
+        return -1;
+    fprintf(f, ",\n\"rounds\": %ld,\n\"sizes\": [", rounds);
+    for (int s = 0; s < nsizes; ++s)
+        fprintf(f, "%s%ld", s ? ", " : "", sizes[s]);
+    fputs("],\n\"kinds\": {", f);
+    for (int k = 0; k < KIND_COUNT; ++k)
+        bench_json_row(f, k == 0, kKindKey[k], kKindName[k], median[k], per_child[k], nsizes, rounds);
+    fputs("}", f);
+    return bench_json_close(f, "scaling", path);
+}
+
 int main(int argc, char **argv)
 {
     long rounds = bench_env_long("BENCH_ROUNDS", kDefaultRounds);
@@ -521,6 +541,8 @@ int main(int argc, char **argv)
         printf("%s: per-child cost at %ld is %.2fx that at %ld (%s)\n", kKindName[k], max_n, growth_at_max[k], min_n,
                k == KIND_HAND ? "baseline, no target" : "target <= 1.5");
 
+    if (write_results(sizes, nsizes, rounds, per_child, median) != 0)
+        return 1;
     free(slots.futures);
     free(slots.pids);
     free(slots.fds);

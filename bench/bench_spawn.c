@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 
 #include "bench.h"
+#include "bench_json.h"
 
 extern char **environ;
 
@@ -343,6 +344,33 @@ static void table_row(const char *size_label, Row row, double value, double base
     printf("%-34s %12s %8s %8s  %-18s %s\n", label, o, r, g, target, verdict);
 }
 
+/* RESULTS/spawn-<time>.json: per row, every round's cost per spawn (us) and the medians, by parent size. */
+static int write_results(const size_t *sizes, const size_t *rss, int nsizes, long rounds, long count,
+                         const long *fork_count, double (*per_spawn)[kMaxSizes][BENCH_MAX_ROUNDS],
+                         double (*median)[kMaxSizes])
+{
+    static const char *const key[ROW_COUNT] = {"discard", "capture", "forked_future", "fork_execve", "posix_spawn"};
+    char path[4096];
+    FILE *f = bench_json_open("spawn", path, sizeof path);
+    if (f == NULL)
+        return -1;
+    double mib[kMaxSizes], rss_mib[kMaxSizes], forks[kMaxSizes];
+    for (int s = 0; s < nsizes; ++s) {
+        mib[s] = (double)sizes[s] / (double)(1 << 20);
+        rss_mib[s] = (double)rss[s] / (double)(1 << 20);
+        forks[s] = (double)fork_count[s];
+    }
+    fprintf(f, ",\n\"program\": \"%s\",\n\"rounds\": %ld,\n\"count\": %ld", kProgram, rounds, count);
+    bench_json_array(f, "size_mib", mib, nsizes, 1.0);
+    bench_json_array(f, "rss_mib", rss_mib, nsizes, 1.0);
+    bench_json_array(f, "fork_count", forks, nsizes, 1.0);
+    fputs(",\n\"rows\": {", f);
+    for (int r = 0; r < ROW_COUNT; ++r)
+        bench_json_row(f, r == 0, key[r], kRowName[r], median[r], per_spawn[r], nsizes, rounds);
+    fputs("}", f);
+    return bench_json_close(f, "spawn", path);
+}
+
 int main(int argc, char **argv)
 {
     long rounds = bench_env_long("BENCH_ROUNDS", kDefaultRounds);
@@ -594,6 +622,8 @@ int main(int argc, char **argv)
     printf("whole run: %.1f s, of which %.1f s making the process bigger (writing its pages)\n", run_seconds,
            resize_seconds);
 
+    if (write_results(sizes, rss, nsizes, rounds, count, fork_count, per_spawn, median) != 0)
+        return 1;
     procreact_command_free(programs.discard);
     procreact_command_free(programs.capture);
     const int fds_at_end = bench_count_open_fds();

@@ -2,19 +2,31 @@
 # SPDX-License-Identifier: MIT
 """plot.py: draws the benchmark charts in doc/ from the machine-readable results.
 
-Reads the newest bench/results/throughput-*.json (or the file given) that
-bench/bench-throughput wrote, and writes:
+Reads the newest result file of each benchmark in bench/results/ (or the
+one file given) and writes:
 
+  from throughput-*.json (bench/bench-throughput):
   doc/bench-throughput.svg   programs/s per row, for each number of programs
                              and parent size, against the CPU-bound limit
                              measured in the same run
   doc/bench-parent-cpu.svg   the parent's own CPU per program per row, and
                              the ceiling it puts on one parent (1 / CPU)
                              beside what 2, 16 and 64 cores need
+  from scaling-*.json (bench-scaling):
+  doc/bench-scaling.svg      cost per child as the number in flight grows
+  from spawn-*.json (bench-spawn):
+  doc/bench-spawn-rss.svg    spawn + wait per program against the parent's
+                             resident memory, per way of spawning
+  from control-*.json (bench-control):
+  doc/bench-deadline.svg     the deadline among siblings: when each future
+                             ran, with one hung under a 100 ms deadline
+
+A benchmark without a result file is left out (with a note).
 
 Uses Debian's python3-matplotlib (scripts/install-deps.sh installs it).
 
 Usage: bench/plot.py [--results DIR | FILE] [--out DIR]
+       (a FILE is drawn by the charts of its benchmark only)
 """
 
 import argparse
@@ -32,11 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OURS = ("iter", "run", "run_many")
 
 
-def newest(results_dir):
-    files = sorted(glob.glob(os.path.join(results_dir, "throughput-*.json")))
-    if not files:
-        sys.exit(f"plot.py: no throughput-*.json in {results_dir}: run bench/bench-throughput first")
-    return files[-1]
+def newest(results_dir, name):
+    files = sorted(glob.glob(os.path.join(results_dir, f"{name}-*.json")))
+    return files[-1] if files else None
 
 
 def colour(row):
@@ -102,20 +112,112 @@ def parent_cpu_chart(data, out):
     plt.close(fig)
 
 
+def scaling_chart(data, out):
+    sizes = data["sizes"]
+    styles = {"futures": ("#1f77b4", "o"), "pids": ("#2ca02c", "s"), "hand": ("#555555", "^")}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, kind in data["kinds"].items():
+        col, mark = styles.get(key, ("#bbbbbb", "x"))
+        ax.plot(sizes, kind["median_us"], marker=mark, color=col, label=kind["label"])
+        for x, rounds in zip(sizes, kind["rounds_us"]):
+            ax.scatter([x] * len(rounds), rounds, color=col, s=8, alpha=0.35)
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(n) for n in sizes])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("children in flight (log)")
+    ax.set_ylabel("spawn cost per child, us (median; dots: rounds)")
+    ax.legend(fontsize=8)
+    ax.set_title(f"bench-scaling: N children started and kept waiting, {data['rounds']} rounds, "
+                 f"{data['cores']} cores ({data['date'][:10]})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, metadata={"Date": None})
+    plt.close(fig)
+
+
+def spawn_rss_chart(data, out):
+    rss = data["rss_mib"]
+    styles = {"discard": ("#1f77b4", "o", "-"), "capture": ("#1f77b4", "s", "--"),
+              "forked_future": ("#ff7f0e", "o", "-"), "fork_execve": ("#555555", "^", "--"),
+              "posix_spawn": ("#555555", "o", "-")}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, row in data["rows"].items():
+        col, mark, line = styles.get(key, ("#bbbbbb", "x", ":"))
+        ax.plot(rss, row["median_us"], marker=mark, linestyle=line, color=col, label=row["label"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(rss)
+    ax.set_xticklabels([f"{m:.0f}" for m in rss])
+    ax.set_xlabel("parent's resident memory, MiB (log)")
+    ax.set_ylabel("spawn + wait per program, us (median, log)")
+    ax.legend(fontsize=8)
+    ax.set_title(f"bench-spawn: {data['program']}, one at a time, {data['rounds']} rounds of {data['count']}, "
+                 f"{data['cores']} cores ({data['date'][:10]})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, metadata={"Date": None})
+    plt.close(fig)
+
+
+def deadline_chart(data, out):
+    timelines = data["timelines"]
+    fig, axes = plt.subplots(len(timelines), 1, figsize=(8, 1.2 + 1.9 * len(timelines)), squeeze=False)
+    for ax, t in zip(axes[:, 0], timelines):
+        starts, ends = t["start_ms"], t["end_ms"]
+        # Future 0 is the hung one; the others are /bin/true, in spawn order.
+        for i in range(1, len(starts)):
+            ax.plot([starts[i], ends[i]], [i, i], color="#1f77b4", linewidth=0.6)
+        ax.plot([starts[0], ends[0]], [0, 0], color="#d62728", linewidth=3,
+                label=f"hung (sleep 100): stopped at {ends[0] - starts[0]:.0f} ms")
+        ax.axvline(starts[0] + data["deadline_ms"], color="#d62728", linestyle=":",
+                   label=f"its deadline ({data['deadline_ms']} ms)")
+        ax.axvline(max(ends[1:]), color="#555555", linestyle="--",
+                   label=f"last sibling done: {max(ends[1:]):.0f} ms")
+        ax.set_ylabel("future (spawn order)", fontsize=8)
+        ax.set_title(f"{t['n']} /bin/true, {data['limit']} at a time, beside one hung future", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[-1, 0].set_xlabel("ms from the collection's start")
+    fig.suptitle(f"bench-control: the deadline among siblings (last round of {data['rounds']}; "
+                 f"{data['cores']} cores, {data['date'][:10]})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, metadata={"Date": None})
+    plt.close(fig)
+
+
+CHARTS = {
+    "throughput": (("bench-throughput.svg", throughput_chart), ("bench-parent-cpu.svg", parent_cpu_chart)),
+    "scaling": (("bench-scaling.svg", scaling_chart),),
+    "spawn": (("bench-spawn-rss.svg", spawn_rss_chart),),
+    "control": (("bench-deadline.svg", deadline_chart),),
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results"))
     ap.add_argument("--out", default=os.path.join(HERE, "..", "doc"))
     args = ap.parse_args()
-    path = args.results if os.path.isfile(args.results) else newest(args.results)
-    with open(path) as f:
-        data = json.load(f)
+    if os.path.isfile(args.results):
+        name = os.path.basename(args.results).split("-")[0]
+        if name not in CHARTS:
+            sys.exit(f"plot.py: {args.results}: not a result file of {', '.join(CHARTS)}")
+        inputs = {name: args.results}
+    else:
+        inputs = {name: newest(args.results, name) for name in CHARTS}
     plt.rcParams["svg.hashsalt"] = "procreact"  # the same input draws the same file
     os.makedirs(args.out, exist_ok=True)
-    for name, draw in (("bench-throughput.svg", throughput_chart), ("bench-parent-cpu.svg", parent_cpu_chart)):
-        out = os.path.join(args.out, name)
-        draw(data, out)
-        print(f"plot.py: {out} (from {os.path.relpath(path)})")
+    for name, path in inputs.items():
+        if path is None:
+            print(f"plot.py: no {name}-*.json in {args.results}: its charts are left as they are")
+            continue
+        with open(path) as f:
+            data = json.load(f)
+        for chart, draw in CHARTS[name]:
+            out = os.path.join(args.out, chart)
+            draw(data, out)
+            print(f"plot.py: {out} (from {os.path.relpath(path)})")
 
 
 if __name__ == "__main__":

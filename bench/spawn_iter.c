@@ -62,8 +62,8 @@ static ProcReact_bool has_next(void *data)
 static ProcReact_Future next(void *data)
 {
     Run *r = data;
-    ++r->started;
-    snprintf(r->arg, sizeof r->arg, "%ld", r->started);
+    const long k = ++r->started; /* claimed before the spawn (PROCREACT_SPAWN_THREADS) */
+    snprintf(r->arg, sizeof r->arg, "%ld", k);
     const char *argv[] = {r->program, r->number ? r->arg : NULL, NULL};
     ProcReact_Command *command = procreact_command_new(argv);
     if (command == NULL) {
@@ -75,7 +75,7 @@ static ProcReact_Future next(void *data)
     const double before = r->latency != NULL ? now_us() : 0;
     ProcReact_Future future = procreact_command_spawn(command, procreact_create_bytes_type());
     if (r->latency != NULL)
-        r->latency[r->started - 1] = now_us() - before;
+        r->latency[k - 1] = now_us() - before;
     procreact_command_free(command);
     return future;
 }

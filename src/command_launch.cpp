@@ -32,6 +32,7 @@
 
 #include "engine/boundary.hpp"
 #include "engine/channel_end.hpp"
+#include "engine/spawn_window.hpp"
 #include "os/child_watch.hpp"
 #include "os/clone_exec.hpp"
 
@@ -344,7 +345,11 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
             plan.move_target = move.target;
             launched.start_ns = monotonic_ns();
             pid_t pid = -1;
-            const int r = clone_exec(plan, pid, launched.pidfd);
+            int r;
+            {
+                SpawnWindow window; // a fill's other threads go on meanwhile
+                r = clone_exec(plan, pid, launched.pidfd);
+            }
             if (r == 0)
                 launched.pid = pid;
             if (r >= 0)
@@ -354,6 +359,7 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
                 if (const int error = resolve(program, envp, c, path))
                     return error;
         }
+        SpawnWindow window;
         return spawn_with_posix(c, path, argv, envp, sources, pass, move, launched);
     } catch (const std::bad_alloc &) {
         return ENOMEM;

@@ -2,9 +2,23 @@
 //
 // The launcher's fallback: a program started with posix_spawn(), its file
 // actions and attributes saying everything the child does.
+//
+// They are built once and reused by every later spawn, of this command or
+// another, for as long as what they say stays the same: each
+// posix_spawn_file_actions_add*() call checks its descriptor against
+// RLIMIT_NOFILE with a system call (prlimit64), so building them cost up to
+// seven system calls per spawn. What they say is the key below: the
+// command's directory and group, and the descriptors of this spawn, which
+// repeat from spawn to spawn where nothing is captured (and often where
+// something is, since a closed pipe's numbers are the lowest free ones and
+// come back). The argv and the environment are not in them.
 #include "command.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <memory>
+#include <new>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,47 +30,70 @@
 
 namespace procreact
 {
+
+/// What a setup says, compared before it is reused.
+struct PosixSpawnKey {
+    int sources[3] = {-1, -1, -1};
+    bool merge = false;
+    ChannelMove move{-1, -1};
+    std::vector<int> pass;
+    bool has_cwd = false;
+    std::string cwd;
+    bool new_group = false;
+
+    bool operator==(const PosixSpawnKey &o) const
+    {
+        return sources[0] == o.sources[0] && sources[1] == o.sources[1] && sources[2] == o.sources[2] &&
+               merge == o.merge && move.source == o.move.source && move.target == o.move.target &&
+               pass == o.pass && has_cwd == o.has_cwd && cwd == o.cwd && new_group == o.new_group;
+    }
+};
+
+/// File actions and attributes, read-only once built (posix_spawn() takes
+/// them as const, so several threads may spawn with one at once).
+struct PosixSpawnSetup {
+    PosixSpawnSetup() noexcept
+    {
+        actions_ok = ::posix_spawn_file_actions_init(&actions) == 0;
+        attr_ok = ::posix_spawnattr_init(&attr) == 0;
+    }
+    ~PosixSpawnSetup()
+    {
+        if (actions_ok)
+            ::posix_spawn_file_actions_destroy(&actions);
+        if (attr_ok)
+            ::posix_spawnattr_destroy(&attr);
+    }
+    PosixSpawnSetup(const PosixSpawnSetup &) = delete;
+    PosixSpawnSetup &operator=(const PosixSpawnSetup &) = delete;
+
+    PosixSpawnKey key;
+    posix_spawn_file_actions_t actions{};
+    posix_spawnattr_t attr{};
+    bool actions_ok = false;
+    bool attr_ok = false;
+};
+
 namespace
 {
 
-class SpawnSetup
+// The last setup built, shared by every thread (posix_spawn() only reads
+// it; a thread that needs another key builds its own and puts it here).
+// Never destroyed, so that a thread still spawning while the process exits
+// does not read it after its destructor ran.
+std::shared_ptr<const PosixSpawnSetup> &last_setup()
 {
-  public:
-    SpawnSetup() noexcept
-    {
-        actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
-        attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
-    }
-    ~SpawnSetup()
-    {
-        if (actions_ok_)
-            ::posix_spawn_file_actions_destroy(&actions_);
-        if (attr_ok_)
-            ::posix_spawnattr_destroy(&attr_);
-    }
-    SpawnSetup(const SpawnSetup &) = delete;
-    SpawnSetup &operator=(const SpawnSetup &) = delete;
+    static auto *last = new std::shared_ptr<const PosixSpawnSetup>();
+    return *last;
+}
 
-    bool ok() const noexcept { return actions_ok_ && attr_ok_; }
-    posix_spawn_file_actions_t *actions() noexcept { return &actions_; }
-    posix_spawnattr_t *attr() noexcept { return &attr_; }
-
-  private:
-    posix_spawn_file_actions_t actions_{};
-    posix_spawnattr_t attr_{};
-    bool actions_ok_ = false;
-    bool attr_ok_ = false;
-};
-
-} // namespace
-
-int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv, char *const *envp,
-                     const int sources[3], const std::vector<int> &pass, ChannelMove move, Launched &launched)
+// Fills @p s from its key; 0 or an errno value.
+int build(PosixSpawnSetup &s) noexcept
 {
-    SpawnSetup setup;
-    if (!setup.ok())
+    if (!s.actions_ok || !s.attr_ok)
         return ENOMEM;
-    posix_spawn_file_actions_t *fa = setup.actions();
+    const PosixSpawnKey &k = s.key;
+    posix_spawn_file_actions_t *fa = &s.actions;
     int r = 0;
     const auto redirect = [fa](int source, int target) {
         if (source == kChildDevNull)
@@ -64,30 +101,30 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
                                                       target == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
         return source >= 0 ? ::posix_spawn_file_actions_adddup2(fa, source, target) : 0;
     };
-    r = redirect(sources[STDIN_FILENO], STDIN_FILENO);
-    r = r ? r : redirect(sources[STDOUT_FILENO], STDOUT_FILENO);
-    if (c.stderr_mode == PROCREACT_OUTPUT_MERGE)
+    r = redirect(k.sources[STDIN_FILENO], STDIN_FILENO);
+    r = r ? r : redirect(k.sources[STDOUT_FILENO], STDOUT_FILENO);
+    if (k.merge)
         r = r ? r : ::posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
     else
-        r = r ? r : redirect(sources[STDERR_FILENO], STDERR_FILENO);
+        r = r ? r : redirect(k.sources[STDERR_FILENO], STDERR_FILENO);
     // The channel's end moves to its number (after 0-2, whose sources it
     // may overwrite); passed descriptors stay (a dup2 onto itself clears
     // close-on-exec); every other descriptor above 2 is closed.
-    if (move.source >= 0)
-        r = r ? r : ::posix_spawn_file_actions_adddup2(fa, move.source, move.target);
+    if (k.move.source >= 0)
+        r = r ? r : ::posix_spawn_file_actions_adddup2(fa, k.move.source, k.move.target);
     int next_closed = STDERR_FILENO + 1;
-    for (int fd : pass) {
+    for (int fd : k.pass) {
         for (int gap = next_closed; gap < fd && r == 0; ++gap)
             r = ::posix_spawn_file_actions_addclose(fa, gap);
         r = r ? r : ::posix_spawn_file_actions_adddup2(fa, fd, fd);
         next_closed = fd + 1;
     }
     r = r ? r : ::posix_spawn_file_actions_addclosefrom_np(fa, next_closed);
-    if (c.has_cwd)
-        r = r ? r : ::posix_spawn_file_actions_addchdir_np(fa, c.cwd.c_str());
+    if (k.has_cwd)
+        r = r ? r : ::posix_spawn_file_actions_addchdir_np(fa, k.cwd.c_str());
 
     // Default dispositions for every signal, an empty mask, and a group.
-    posix_spawnattr_t *attr = setup.attr();
+    posix_spawnattr_t *attr = &s.attr;
     sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);
@@ -101,19 +138,44 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
             1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
 #endif
     short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    if (c.new_group) {
+    if (k.new_group) {
         flags |= POSIX_SPAWN_SETPGROUP;
         r = r ? r : ::posix_spawnattr_setpgroup(attr, 0);
     }
     r = r ? r : ::posix_spawnattr_setsigdefault(attr, &all);
     r = r ? r : ::posix_spawnattr_setsigmask(attr, &none);
     r = r ? r : ::posix_spawnattr_setflags(attr, flags);
-    if (r != 0)
-        return r;
+    return r;
+}
+
+} // namespace
+
+int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv, char *const *envp,
+                     const int sources[3], const std::vector<int> &pass, ChannelMove move, Launched &launched)
+{
+    PosixSpawnKey key;
+    std::copy(sources, sources + 3, key.sources);
+    key.merge = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
+    key.move = move;
+    key.pass = pass;
+    key.has_cwd = c.has_cwd;
+    if (c.has_cwd)
+        key.cwd = c.cwd;
+    key.new_group = c.new_group;
+
+    std::shared_ptr<const PosixSpawnSetup> setup = std::atomic_load(&last_setup());
+    if (!setup || !(setup->key == key)) {
+        auto made = std::make_shared<PosixSpawnSetup>();
+        made->key = std::move(key);
+        if (const int error = build(*made))
+            return error;
+        setup = made;
+        std::atomic_store(&last_setup(), setup); // for the next spawn with this key
+    }
 
     launched.start_ns = monotonic_ns();
     pid_t pid = -1;
-    r = ::posix_spawn(&pid, path.c_str(), fa, attr, argv.data(), envp);
+    const int r = ::posix_spawn(&pid, path.c_str(), &setup->actions, &setup->attr, argv.data(), envp);
     if (r != 0)
         return r; // no child: glibc reaped the one that failed to exec
     launched.pid = pid;

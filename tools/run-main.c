@@ -215,6 +215,11 @@ static void loop(Run *r)
 int main(int argc, char **argv)
 {
     static Run r;
+    /* Our next() keeps the job it spawns in the run (r->spawning) and has_next
+     * reads the input it consumes, so the iterator must not ask has_next while
+     * a next() waits in its spawn: the library's several-thread fill stays off
+     * here (and in the jobs, which inherit the environment). */
+    unsetenv("PROCREACT_SPAWN_THREADS");
     options_parse(&r.opt, argc, argv);
     install_signals();
     r.limit = jobs_limit(&r.opt, &r.fd_budget);

@@ -8,6 +8,7 @@
 
 #include "../drivers/future_iterators.hpp"
 #include "../drivers/run_limited.hpp"
+#include "../drivers/spawn_threads.hpp"
 #include "procreact_control.h"
 
 using namespace procreact;
@@ -76,9 +77,9 @@ int procreact_future_iterator_step(ProcReact_FutureIterator *iterator, unsigned 
         errno = EINVAL;
         return -1;
     }
-    refill(iterator, limit, spawn_next);
+    fill_slots(iterator, limit);
     buffer(iterator, false);
-    refill(iterator, limit, spawn_next);
+    fill_slots(iterator, limit);
     return iterator->running_processes > 0 ? 1 : 0;
 }
 
@@ -126,13 +127,13 @@ int procreact_future_iterator_set_stop(ProcReact_FutureIterator *iterator, int s
 
 void procreact_fork_in_parallel_buffer_and_wait(ProcReact_FutureIterator *iterator) noexcept
 {
-    run_limited(iterator, 0, spawn_next, blocking_step);
+    run_limited_filled(iterator, 0, fill_slots, blocking_step);
 }
 
 void procreact_fork_buffer_and_wait_in_parallel_limit(ProcReact_FutureIterator *iterator,
                                                       const unsigned int limit) noexcept
 {
-    run_limited(iterator, limit, spawn_next, blocking_step);
+    run_limited_filled(iterator, limit, fill_slots, blocking_step);
 }
 
 } // extern "C"

@@ -116,6 +116,12 @@ check "--halt-on-error exits 1" test "$rc" -eq 1
 check "--halt-on-error starts nothing after the failure" test "$(grep -c never "$work/out")" -eq 0
 check "--halt-on-error stops the running jobs" test "$(grep -c late "$work/out")" -eq 0
 
+# --- PROCREACT_SPAWN_THREADS: ignored (our next() does not claim its job
+# before it spawns), so every job runs once, and the jobs do not see it
+seq 1 60 | PROCREACT_SPAWN_THREADS=4 "$run" -j 8 -- sh -c 'echo $0 ${PROCREACT_SPAWN_THREADS:-unset}' '{}' >"$work/out"
+check "PROCREACT_SPAWN_THREADS: every job runs once" test "$(sort -n "$work/out" | cut -d' ' -f1 | tr '\n' ' ')" = "$(seq 1 60 | tr '\n' ' ')"
+check "PROCREACT_SPAWN_THREADS is not in the jobs' environment" test "$(cut -d' ' -f2 "$work/out" | sort -u)" = unset
+
 # --- Ctrl-C: SIGINT to the process group stops every job, none is left
 set -m
 for i in 1 2 3 4 5 6; do echo "exec sleep 100 # $marker-int"; done | "$run" -j 4 >/dev/null 2>&1 &
