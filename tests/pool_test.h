@@ -17,7 +17,7 @@
 /* Requests: "echo:TEXT" replies TEXT; "sleep:MS" sleeps, replies "slept";
  * "crash" dies by SIGSEGV; "exit:N" exits with N; "fail:N" returns N with
  * the reply "failed"; "pid" replies the worker's pid; "grow:MIB" keeps MIB
- * more MiB resident; "hang" sleeps for good. */
+ * more MiB resident; "big:N" replies N bytes; "hang" sleeps for good. */
 static inline int t_pool_function(void *data, const void *request, size_t size, void **reply, size_t *reply_size)
 {
     char buf[64];
@@ -63,6 +63,15 @@ static inline int t_pool_function(void *data, const void *request, size_t size, 
                 block[i] = 1; /* kept: the worker grows */
         text = "grown";
         n = 5;
+    } else if (size >= 4 && memcmp(r, "big:", 4) == 0) {
+        memcpy(buf, r + 4, size - 4 < 20 ? size - 4 : 20);
+        buf[size - 4 < 20 ? size - 4 : 20] = '\0';
+        n = (size_t)atol(buf);
+        *reply = calloc(1, n ? n : 1);
+        if (*reply == NULL)
+            return 12;
+        *reply_size = n;
+        return 0;
     } else if (size == 4 && memcmp(r, "hang", 4) == 0) {
         for (;;)
             pause();

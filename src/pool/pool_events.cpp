@@ -147,8 +147,8 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
 // period to leave before the stop sequence. Either way its task crashes.
 void on_closed(PoolCore &core, Worker &w, int error) noexcept
 {
-    if (w.stopped != StopReason::None || w.retiring)
-        return;
+    if (w.stopped != StopReason::None || w.retiring || w.member->stop.phase != StopPhase::Running)
+        return; // being stopped already (its deadline passed)
     if (error != 0) {
         stop_worker(core, w, StopReason::Broken);
         return;
