@@ -232,12 +232,20 @@ void process_events(PoolCore &core) noexcept
 {
     Collection &coll = *core.coll;
     core.ready_scratch.clear();
-    coll.drain_channel_ready(
-        [](Member &m, void *arg) {
-            // Within the room start_worker() reserved: no allocation.
-            static_cast<PoolCore *>(arg)->ready_scratch.push_back(&m);
-        },
-        &core);
+    bool room = true;
+    try {
+        core.ready_scratch.reserve(core.workers.size()); // a member listed per worker at most
+    } catch (...) {
+        room = false; // out of memory: the events stay listed, for the next step
+    }
+    if (room)
+        coll.drain_channel_ready(
+            [](Member &m, void *arg) {
+                // Within the room reserved above: no allocation. Nothing
+                // below reserves again while the list is walked.
+                static_cast<PoolCore *>(arg)->ready_scratch.push_back(&m);
+            },
+            &core);
     for (Member *m : core.ready_scratch) {
         Worker *w = find_worker(core, m);
         if (w == nullptr)

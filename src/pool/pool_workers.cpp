@@ -103,7 +103,6 @@ int start_worker(PoolCore &core, long long death_seen_ns) noexcept
         std::unique_ptr<Worker> w(new Worker());
         std::unique_ptr<Member> m(new Member());
         core.workers.reserve(core.workers.size() + 1);
-        core.ready_scratch.reserve(core.workers.size() + 1);
         const long long now = monotonic_ns();
         int error;
         if (!core.s.forked())
