@@ -86,17 +86,28 @@ static inline int t_pool_function(void *data, const void *request, size_t size, 
     return rc;
 }
 
-static inline ProcReact_Pool *t_pool_new(unsigned workers)
+/* A configuration of @p workers forked workers running t_pool_function(). */
+static inline ProcReact_PoolConfig *t_pool_config(unsigned workers)
 {
     ProcReact_PoolConfig *config = procreact_pool_config_new();
-    ProcReact_Pool *pool;
     assert_non_null(config);
     assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
     assert_int_equal(procreact_pool_config_set_workers(config, workers), 0);
-    pool = procreact_pool_new(config);
+    return config;
+}
+
+/* The pool made from @p config, which is freed. */
+static inline ProcReact_Pool *t_pool_make(ProcReact_PoolConfig *config)
+{
+    ProcReact_Pool *pool = procreact_pool_new(config);
     procreact_pool_config_free(config);
     assert_non_null(pool);
     return pool;
+}
+
+static inline ProcReact_Pool *t_pool_new(unsigned workers)
+{
+    return t_pool_make(t_pool_config(workers));
 }
 
 static inline ProcReact_Task *t_submit(ProcReact_Pool *pool, const char *request, double deadline)

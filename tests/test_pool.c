@@ -120,19 +120,16 @@ static void test_crash_replaced(void **state)
 static void test_deadline_among_short(void **state)
 {
     enum { N = 1000 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *hung, *tasks[N];
     ProcReact_ExitInfo info;
     double start, took;
     int i;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 4), 0);
+    config = t_pool_config(4);
     assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 0.2), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     start = t_now();
     hung = t_submit(pool, "hang", 0.1);
     for (i = 0; i < N; ++i)
@@ -217,18 +214,15 @@ static void test_free_outstanding(void **state)
 static void test_recycle_each_task(void **state)
 {
     enum { N = 20 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_PoolStats stats;
     pid_t pids[N];
     int i, j;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
+    config = t_pool_config(2);
     assert_int_equal(procreact_pool_config_set_recycle(config, 1, 0), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < N; ++i) {
         ProcReact_Task *t = t_submit(pool, "pid", 0);
         assert_int_equal(procreact_task_wait(t, 5000), 0);
@@ -248,18 +242,15 @@ static void test_recycle_each_task(void **state)
 static void test_recycle_rss(void **state)
 {
     enum { N = 12 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_PoolStats stats;
     pid_t last = 0;
     int i, run = 0, longest = 0;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    config = t_pool_config(1);
     assert_int_equal(procreact_pool_config_set_recycle(config, 0, 48u << 20), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < N; ++i) {
         ProcReact_Task *t = t_submit(pool, "grow:10", 0);
         assert_int_equal(procreact_task_wait(t, 10000), 0);
@@ -278,16 +269,13 @@ static void test_recycle_rss(void **state)
 /* A reply over the pool's maximum message size crashes its task. */
 static void test_reply_too_big(void **state)
 {
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *t, *u;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    config = t_pool_config(1);
     assert_int_equal(procreact_pool_config_set_max_message(config, 32), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     assert_null(procreact_pool_submit(pool, "echo:0123456789012345678901234567890123456789", 45, 0));
     assert_int_equal(errno, EMSGSIZE);
     t = t_submit(pool, "big:29", 0); /* 29 bytes + 4 of status */
@@ -387,9 +375,7 @@ static void test_python_worker(void **state)
     assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_FRAMED), 0);
     procreact_command_free(command);
     assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < 10; ++i)
         tasks[i] = t_submit(pool, "hello", 0);
     for (i = 0; i < 10; ++i) {
@@ -422,9 +408,7 @@ static void test_shell_worker(void **state)
     assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_LINES), 0);
     procreact_command_free(command);
     assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     assert_null(procreact_pool_submit(pool, "a\nb", 3, 0));
     assert_int_equal(errno, EINVAL);
     a = t_submit(pool, "one", 0);

@@ -195,6 +195,16 @@ unsigned live_workers(const PoolCore &core) noexcept;
 std::size_t outstanding(const PoolCore &core) noexcept;
 
 // pool_drive.cpp: the stepping role.
+/// A drive() deadline for a public timeout in milliseconds: 0 looks once
+/// (-1), a negative one has no bound (0).
+inline long long drive_deadline(int timeout_ms) noexcept
+{
+    if (timeout_ms == 0)
+        return -1;
+    if (timeout_ms < 0)
+        return 0;
+    return add_saturating(monotonic_ns(), static_cast<long long>(timeout_ms) * kNsPerMs);
+}
 /// Steps until @p done() or @p deadline_ns (0: no bound; -1: one look).
 /// Returns the completions seen, or -1 with errno. @p lock holds mu.
 int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline_ns, bool (*done)(void *),
