@@ -303,6 +303,16 @@ static void test_bad_input(void **state)
     assert_int_equal(procreact_pool_config_set_max_message(config, 0), -1);
     procreact_pool_config_free(config);
     assert_null(procreact_pool_new(NULL));
+    {
+        const char *const argv[] = {"/nonexistent/worker", NULL};
+        ProcReact_Command *command = procreact_command_new(argv);
+        config = procreact_pool_config_new();
+        assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_FRAMED), 0);
+        procreact_command_free(command);
+        assert_null(procreact_pool_new(config)); /* the first worker's start fails */
+        assert_int_equal(errno, ENOENT);
+        procreact_pool_config_free(config);
+    }
     pool = t_pool_new(1);
     assert_null(procreact_pool_submit(pool, NULL, 3, 0));
     assert_int_equal(errno, EINVAL);
