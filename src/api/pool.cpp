@@ -113,7 +113,7 @@ ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *config) noexcept
         }
         std::unique_lock<std::mutex> lock(core.mu);
         for (unsigned i = 0; i < core.target; ++i) {
-            if (const int error = start_worker(core, 0)) {
+            if (const int error = start_worker(core)) {
                 if (i == 0) {
                     lock.unlock();
                     shutdown_pool(core, false, 0);

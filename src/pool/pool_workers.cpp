@@ -106,7 +106,7 @@ int launch_program(PoolCore &core, Member &m)
 
 } // namespace
 
-int start_worker(PoolCore &core, long long death_seen_ns) noexcept
+int start_worker(PoolCore &core) noexcept
 {
     try {
         std::unique_ptr<Worker> w(new Worker());
@@ -132,7 +132,6 @@ int start_worker(PoolCore &core, long long death_seen_ns) noexcept
         w->pid = m->child.pid();
         w->ready = !core.s.forked(); // a program takes its first request at once
         w->started_ns = now;
-        w->death_seen_ns = death_seen_ns;
         if (!core.coll->add(m))
             return errno != 0 ? errno : ENOMEM;
         core.workers.push_back(std::move(w)); // within the reserved room
