@@ -17,7 +17,17 @@
 /* Requests: "echo:TEXT" replies TEXT; "sleep:MS" sleeps, replies "slept";
  * "crash" dies by SIGSEGV; "exit:N" exits with N; "fail:N" returns N with
  * the reply "failed"; "pid" replies the worker's pid; "grow:MIB" keeps MIB
- * more MiB resident; "big:N" replies N bytes; "hang" sleeps for good. */
+ * more MiB resident; "big:N" replies N bytes; "hang" sleeps for good;
+ * "deaf" sleeps for good with SIGTERM blocked; "init" replies what
+ * t_pool_init() left in the worker. */
+static int t_pool_inited = 0;
+
+static inline int t_pool_init(void *data)
+{
+    t_pool_inited += 1 + (data != NULL);
+    return 0;
+}
+
 static inline int t_pool_function(void *data, const void *request, size_t size, void **reply, size_t *reply_size)
 {
     char buf[64];
@@ -72,6 +82,16 @@ static inline int t_pool_function(void *data, const void *request, size_t size, 
             return 12;
         *reply_size = n;
         return 0;
+    } else if (size == 4 && memcmp(r, "init", 4) == 0) {
+        n = (size_t)snprintf(buf, sizeof buf, "%d", t_pool_inited);
+        text = buf;
+    } else if (size == 4 && memcmp(r, "deaf", 4) == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        for (;;)
+            pause();
     } else if (size == 4 && memcmp(r, "hang", 4) == 0) {
         for (;;)
             pause();

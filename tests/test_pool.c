@@ -151,6 +151,54 @@ static void test_deadline_among_short(void **state)
     procreact_pool_free(pool);
 }
 
+/* A worker that blocks SIGTERM is killed once the grace has passed: the
+ * task is TIMED_OUT with SIGKILL, after deadline + grace. */
+static void test_deadline_grace_kill(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    ProcReact_ExitInfo info;
+    double start, took;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 0.15), 0);
+    pool = t_pool_make(config);
+    start = t_now();
+    t = t_submit(pool, "deaf", 0.05);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    took = t_now() - start;
+    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_TIMED_OUT);
+    assert_int_equal(procreact_task_exit_info(t, &info), 0);
+    assert_int_equal(info.signal, SIGKILL);
+    assert_true(took >= 0.2);
+    assert_true(took < (t_under_valgrind() ? 5.0 : 0.6));
+    procreact_task_free(t);
+    procreact_pool_free(pool);
+}
+
+/* The init runs once in each worker, before its first task. */
+static void test_worker_init(void **state)
+{
+    static int marker;
+    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_function(config, t_pool_init, t_pool_function, &marker), 0);
+    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    pool = t_pool_make(config);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* once, with its data */
+    procreact_task_free(t);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* not again for the next task */
+    procreact_task_free(t);
+    assert_int_equal(t_pool_inited, 0); /* never in the parent */
+    procreact_pool_free(pool);
+}
+
 /* Cancel: a queued task leaves at once; a running one's worker is
  * stopped (CANCELLED with its exit details) and replaced. */
 static void test_cancel(void **state)
@@ -456,6 +504,8 @@ int main(void)
         T_TEST(test_failed_task),
         T_TEST(test_crash_replaced),
         T_TEST(test_deadline_among_short),
+        T_TEST(test_deadline_grace_kill),
+        T_TEST(test_worker_init),
         T_TEST(test_cancel),
         T_TEST(test_free_outstanding),
         T_TEST(test_recycle_each_task),
