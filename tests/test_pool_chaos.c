@@ -60,7 +60,7 @@ static void *t_killer(void *arg)
             continue;
         k->killed[k->kills] = pids[rand_r(&seed) % (unsigned)n];
         if (kill(k->killed[k->kills], SIGKILL) == 0)
-            ++k->kills;
+            __atomic_store_n(&k->kills, k->kills + 1, __ATOMIC_RELEASE); /* read by the submitting thread */
     }
     return NULL;
 }
@@ -106,7 +106,7 @@ static void t_chaos(int total, int kills)
     while (finished < total) {
         for (i = 0; i < WINDOW; ++i) {
             if (window[i] == NULL && submitted < total &&
-                (long long)submitted * kills <= (long long)killer.kills * total) {
+                (long long)submitted * kills <= (long long)__atomic_load_n(&killer.kills, __ATOMIC_ACQUIRE) * total) {
                 snprintf(req, sizeof req, "echo:%d", submitted);
                 index[i] = submitted++;
                 window[i] = t_submit(pool, req, 0);
@@ -336,7 +336,7 @@ static void *t_submit_later(void *arg)
 {
     Submitter *s = (Submitter *)arg;
     t_sleep_ms(50);
-    s->task = procreact_pool_submit(s->pool, "echo:late", 9, 0);
+    __atomic_store_n(&s->task, procreact_pool_submit(s->pool, "echo:late", 9, 0), __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -354,7 +354,7 @@ static void test_submit_from_thread(void **state)
     assert_int_equal(pthread_create(&thread, NULL, t_submit_later, &s), 0);
     /* The one worker is busy: the late task waits in the queue, and the
      * step must see it queued (the submit woke it) rather than sleep on. */
-    while (s.task == NULL && t_now() - start < 2.0)
+    while (__atomic_load_n(&s.task, __ATOMIC_ACQUIRE) == NULL && t_now() - start < 2.0)
         n += procreact_pool_step(pool, 100);
     pthread_join(thread, NULL);
     assert_non_null(s.task);
