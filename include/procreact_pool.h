@@ -149,6 +149,7 @@ PROCREACT_API int procreact_pool_config_set_recycle(ProcReact_PoolConfig *config
  * @brief How a worker is stopped (at a task's deadline, a cancel or a
  *        shutdown): @p signo (default `SIGTERM`), then `SIGKILL` after
  *        @p grace_seconds (default 1; 0 sends `SIGKILL` at once).
+ * @return 0, or -1 with errno `EINVAL` (a signal outside 0..64, a negative grace).
  */
 PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, int signo,
                                                  double grace_seconds) PROCREACT_NOEXCEPT;
@@ -158,17 +159,25 @@ PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, i
  *        finished no task (default #PROCREACT_POOL_DEFAULT_CRASH_LIMIT) the
  *        pool fails. Between them the replacement waits @p first_delay_seconds
  *        (default 0.01), doubled after each such death up to 1 s.
+ * @return 0, or -1 with errno `EINVAL` (@p limit 0, a negative delay).
  */
 PROCREACT_API int procreact_pool_config_set_crash_limit(ProcReact_PoolConfig *config, unsigned int limit,
                                                         double first_delay_seconds) PROCREACT_NOEXCEPT;
 
-/** @brief The largest reply accepted (default #PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE); a larger one crashes the task. */
+/**
+ * @brief The largest request or reply (default
+ *        #PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE): a larger request is
+ *        refused at submit (`EMSGSIZE`), a larger reply crashes its task.
+ * @return 0, or -1 with errno `EINVAL` (0).
+ */
 PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *config, uint64_t max_bytes) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Forked workers come from a small helper process forked when the
  *        pool is made (nonzero), so that a replacement does not copy a
  *        parent that grew since; default 0 (forked from the caller).
+ *        Program workers are spawned as usual either way.
+ * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
 
