@@ -330,6 +330,44 @@ static void test_fd_and_map(void **state)
     procreact_pool_free(pool);
 }
 
+/* A worker that dies on its first task is replaced after the back-off,
+ * even though its channel ended a step before its exit was seen; a main
+ * loop that sleeps only on the pool's descriptor wakes when the back-off
+ * ends, and the next task runs. */
+static void test_fd_wakes_for_backoff(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *crash, *next;
+    struct pollfd p;
+    int fd, rounds = 0;
+    double crashed_at = 0;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_crash_limit(config, 5, 0.05), 0);
+    pool = t_pool_make(config);
+    fd = procreact_pool_fd(pool);
+    assert_true(fd >= 0);
+    crash = t_submit(pool, "crash", 0); /* its worker finished no task: a back-off */
+    next = t_submit(pool, "echo:next", 0);
+    while (procreact_task_status(next) != PROCREACT_TASK_DONE) {
+        p.fd = fd;
+        p.events = POLLIN;
+        assert_int_equal(poll(&p, 1, 3000), 1); /* never a sleep past the back-off */
+        assert_true(procreact_pool_step(pool, 0) >= 0);
+        if (crashed_at == 0 && procreact_task_status(crash) == PROCREACT_TASK_CRASHED)
+            crashed_at = t_now();
+        assert_true(++rounds < 1000);
+    }
+    /* The replacement waited out the back-off (the crashed channel did not
+     * let it start early), and the loop woke for it. */
+    assert_true(crashed_at > 0);
+    assert_true(t_now() - crashed_at >= 0.04);
+    assert_int_equal(procreact_task_status(crash), PROCREACT_TASK_CRASHED);
+    procreact_task_free(crash);
+    procreact_task_free(next);
+    procreact_pool_free(pool);
+}
+
 /* No descriptor and no child left once the pool and its tasks are freed. */
 static void test_nothing_left(void **state)
 {
@@ -361,6 +399,7 @@ int main(void)
         T_TEST(test_free_outstanding),
         T_TEST(test_bad_input),
         T_TEST(test_fd_and_map),
+        T_TEST(test_fd_wakes_for_backoff),
         T_TEST(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

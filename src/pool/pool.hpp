@@ -186,7 +186,7 @@ void process_events(PoolCore &core) noexcept;
 void service(PoolCore &core) noexcept;
 /// Fails the pool: every queued task completes POOL_FAILED.
 void fail_pool(PoolCore &core, int error) noexcept;
-/// Workers running now (not counting retiring or stopped ones).
+/// Workers that count toward the target: not retiring, not stopped on purpose.
 unsigned live_workers(const PoolCore &core) noexcept;
 /// Tasks queued or running.
 std::size_t outstanding(const PoolCore &core) noexcept;

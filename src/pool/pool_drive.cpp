@@ -107,6 +107,9 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
         lock.lock();
         process_events(core);
         service(core);
+        // A main loop sleeping on the pool's descriptor wakes for a back-off
+        // that this step began (and not for this step's own timeout).
+        coll.set_wake_at(core.respawn_due > monotonic_ns() ? core.respawn_due : 0);
         release_engine(core);
         if (error != 0) {
             errno = error;

@@ -197,8 +197,11 @@ void complete_task(PoolCore &core, ProcReact_Task *t, ProcReact_TaskStatus statu
 unsigned live_workers(const PoolCore &core) noexcept
 {
     unsigned n = 0;
+    // A worker whose channel broke counts until it is reaped: its death,
+    // not the broken channel, decides when (after what back-off) it is
+    // replaced. One the pool stops on purpose is replaced at once.
     for (const auto &w : core.workers)
-        if (!w->retiring && w->stopped == StopReason::None)
+        if (!w->retiring && (w->stopped == StopReason::None || w->stopped == StopReason::Broken))
             ++n;
     return n;
 }
