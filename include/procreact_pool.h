@@ -176,7 +176,9 @@ PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *co
  * @brief Forked workers come from a small helper process forked when the
  *        pool is made (nonzero), so that a replacement does not copy a
  *        parent that grew since; default 0 (forked from the caller).
- *        Program workers are spawned as usual either way.
+ *        Program workers are spawned as usual either way. The workers then
+ *        see the caller's memory (the function's @p data included) as it
+ *        was when the pool was made, not as it is when they start.
  * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
