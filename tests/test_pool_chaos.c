@@ -235,7 +235,7 @@ static void test_shutdown_stuck(void **state)
     assert_int_equal(errno, ETIMEDOUT);
     took = t_now() - start;
     assert_true(took >= 0.3);
-    assert_true(took < (t_under_valgrind() ? 5.0 : 0.6));
+    assert_true(took < (t_under_valgrind() ? 5.0 : 1.5)); /* generous: a shared machine */
     assert_int_equal(procreact_task_status(stuck), PROCREACT_TASK_CANCELLED);
     for (i = 0; i < 4; ++i) {
         assert_int_equal(procreact_task_status(quick[i]), PROCREACT_TASK_DONE);

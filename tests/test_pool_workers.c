@@ -68,6 +68,7 @@ static void test_recycle_rss(void **state)
 /* A reply over the pool's maximum message size crashes its task. */
 static void test_reply_too_big(void **state)
 {
+    ProcReact_ExitInfo info;
     ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *t, *u;
@@ -81,6 +82,9 @@ static void test_reply_too_big(void **state)
     u = t_submit(pool, "echo:ok", 0);
     assert_int_equal(procreact_task_wait(t, 5000), 0);
     assert_int_equal(procreact_task_status(t), PROCREACT_TASK_CRASHED);
+    assert_int_equal(procreact_task_exit_info(t, &info), 0);
+    assert_int_equal(info.signal, SIGTERM); /* stopped: it could not be read */
+    assert_int_equal(info.flags, 0);        /* neither timed out nor cancelled */
     assert_int_equal(procreact_task_wait(u, 5000), 0);
     assert_true(t_reply_is(u, "ok"));
     procreact_task_free(t);
@@ -189,9 +193,14 @@ static void test_fork_server(void **state)
     config = t_pool_config(2);
     assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
     pool = t_pool_make(config);
-    a = t_submit(pool, "sleep:100", 0);
+    a = t_submit(pool, "sleep:300", 0);
     b = t_submit(pool, "crash", 0);
-    assert_true(procreact_pool_step(pool, 50) >= 0);
+    {
+        const double start = t_now();
+        while (procreact_task_status(a) == PROCREACT_TASK_QUEUED && t_now() - start < 10.0)
+            assert_true(procreact_pool_step(pool, 10) >= 0);
+    }
+    assert_int_equal(procreact_task_status(a), PROCREACT_TASK_RUNNING);
     assert_int_equal(t_parent_of(procreact_task_worker_pid(a)), getpid());
     assert_int_equal(procreact_task_wait(b, 5000), 0);
     assert_int_equal(procreact_task_status(b), PROCREACT_TASK_CRASHED);

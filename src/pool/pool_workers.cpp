@@ -167,7 +167,13 @@ void stop_worker(PoolCore &core, Worker &w, StopReason why) noexcept
 {
     if (w.stopped == StopReason::None)
         w.stopped = why;
-    core.coll->stop_member(*w.member, why == StopReason::Deadline ? PROCREACT_EXIT_TIMED_OUT : PROCREACT_EXIT_CANCELLED);
+    // The exit details' flags say why (a broken channel adds none: its task crashed).
+    unsigned flag = PROCREACT_EXIT_CANCELLED;
+    if (why == StopReason::Deadline)
+        flag = PROCREACT_EXIT_TIMED_OUT;
+    else if (why == StopReason::Broken)
+        flag = 0;
+    core.coll->stop_member(*w.member, flag);
 }
 
 std::uint64_t resident_bytes(pid_t pid) noexcept
