@@ -219,6 +219,47 @@ static void test_fork_server(void **state)
     procreact_task_free(c);
 }
 
+/* The fork server killed: the next worker comes from a new one. */
+static void test_fork_server_killed(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *a, *b, *c;
+    char path[64];
+    FILE *f;
+    long server = 0, pid;
+    pid_t worker;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
+    pool = t_pool_make(config);
+    a = t_submit(pool, "pid", 0);
+    assert_int_equal(procreact_task_wait(a, 5000), 0);
+    worker = procreact_task_worker_pid(a);
+    /* Our children: the server and the worker; the server is the other one. */
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    f = fopen(path, "re");
+    assert_non_null(f);
+    while (fscanf(f, "%ld", &pid) == 1)
+        if (pid != worker)
+            server = pid;
+    fclose(f);
+    assert_true(server > 0);
+    assert_int_equal(kill((pid_t)server, SIGKILL), 0);
+    b = t_submit(pool, "crash", 0); /* the worker goes: a replacement is needed */
+    assert_int_equal(procreact_task_wait(b, 5000), 0);
+    assert_int_equal(procreact_task_status(b), PROCREACT_TASK_CRASHED);
+    c = t_submit(pool, "pid", 0);
+    assert_int_equal(procreact_task_wait(c, 5000), 0);
+    assert_int_equal(procreact_task_status(c), PROCREACT_TASK_DONE);
+    assert_int_equal(t_parent_of(procreact_task_worker_pid(c)), getpid());
+    assert_int_equal(procreact_pool_error(pool, NULL), 0);
+    procreact_task_free(a);
+    procreact_task_free(b);
+    procreact_task_free(c);
+    procreact_pool_free(pool);
+    assert_true(t_no_children());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +269,7 @@ int main(void)
         T_TEST(test_python_worker),
         T_TEST(test_shell_worker),
         T_TEST(test_fork_server),
+        T_TEST(test_fork_server_killed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

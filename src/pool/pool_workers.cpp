@@ -92,6 +92,20 @@ int worker_from_server(PoolCore &core, Member &m)
     return 0;
 }
 
+// A fork server that is gone (killed: the OOM killer picks small processes
+// too) is reaped and made again, once, from the process as it is now.
+int worker_from_fresh_server(PoolCore &core, Member &m)
+{
+    const int error = worker_from_server(core, m);
+    if (error != EPIPE && error != ECONNRESET)
+        return error;
+    core.server_sock.reset();
+    core.server.kill_and_reap(); // its socket ended: it is gone or going
+    if (const int again = start_fork_server(core))
+        return again;
+    return worker_from_server(core, m);
+}
+
 int launch_program(PoolCore &core, Member &m)
 {
     Launched launched;
@@ -117,7 +131,7 @@ int start_worker(PoolCore &core) noexcept
         if (!core.s.forked())
             error = launch_program(core, *m);
         else if (core.server_sock.valid())
-            error = worker_from_server(core, *m);
+            error = worker_from_fresh_server(core, *m);
         else
             error = fork_worker(core, *m);
         if (error != 0)
