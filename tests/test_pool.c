@@ -10,6 +10,7 @@
 #include <procreact_spawn.h>
 
 #include <poll.h>
+#include <pthread.h>
 
 /* A round trip: each task's reply, DONE, a worker pid of the pool's. */
 static void test_submit_wait(void **state)
@@ -175,6 +176,31 @@ static void test_deadline_grace_kill(void **state)
     assert_true(took < (t_under_valgrind() ? 5.0 : 1.5)); /* generous: a shared machine */
     procreact_task_free(t);
     procreact_pool_free(pool);
+}
+
+/* A parent thread that blocks SIGTERM (a signalfd main loop does) does not
+ * hand that mask to its workers: the stop signal still ends them. */
+static void test_worker_signal_mask(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    ProcReact_ExitInfo info;
+    sigset_t term, old;
+    (void)state;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+    assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 2.0), 0);
+    pool = t_pool_make(config);
+    t = t_submit(pool, "hang", 0.05);
+    assert_int_equal(procreact_task_wait(t, 10000), 0);
+    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_TIMED_OUT);
+    assert_int_equal(procreact_task_exit_info(t, &info), 0);
+    assert_int_equal(info.signal, SIGTERM); /* not SIGKILL after the 2 s grace */
+    procreact_task_free(t);
+    procreact_pool_free(pool);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
 }
 
 /* The init runs once in each worker, before its first task. */
@@ -398,6 +424,7 @@ int main(void)
         T_TEST(test_crash_replaced),
         T_TEST(test_deadline_among_short),
         T_TEST(test_deadline_grace_kill),
+        T_TEST(test_worker_signal_mask),
         T_TEST(test_worker_init),
         T_TEST(test_cancel),
         T_TEST(test_free_outstanding),

@@ -94,6 +94,12 @@ std::uint64_t get_be(const unsigned char *p, int n) noexcept
 
 void run_worker(int fd, const WorkerPoolSettings &s) noexcept
 {
+    // The mask of the thread that forked it is not the worker's: a parent
+    // thread that blocks SIGTERM (for a signalfd) would otherwise make every
+    // stop wait for the grace and SIGKILL. Program workers start so too.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (s.init != nullptr) {
         const int rc = s.init(s.data);
         if (rc != 0)
