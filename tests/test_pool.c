@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procreact_pool.h's tasks: submit, wait, step and next_done; failures,
- * crashes and deadlines; the init; cancel and free; bad input; the
+ * crashes and deadlines; cancel and free; bad input; the
  * descriptor and map; nothing left at free.
  */
 #include "pool_test.h"
@@ -10,7 +10,6 @@
 #include <procreact_spawn.h>
 
 #include <poll.h>
-#include <pthread.h>
 
 /* A round trip: each task's reply, DONE, a worker pid of the pool's. */
 static void test_submit_wait(void **state)
@@ -175,54 +174,6 @@ static void test_deadline_grace_kill(void **state)
     assert_true(took >= 0.2);
     assert_true(took < (t_under_valgrind() ? 5.0 : 1.5)); /* generous: a shared machine */
     procreact_task_free(t);
-    procreact_pool_free(pool);
-}
-
-/* A parent thread that blocks SIGTERM (a signalfd main loop does) does not
- * hand that mask to its workers: the stop signal still ends them. */
-static void test_worker_signal_mask(void **state)
-{
-    ProcReact_PoolConfig *config = t_pool_config(1);
-    ProcReact_Pool *pool;
-    ProcReact_Task *t;
-    ProcReact_ExitInfo info;
-    sigset_t term, old;
-    (void)state;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    assert_int_equal(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
-    assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 2.0), 0);
-    pool = t_pool_make(config);
-    t = t_submit(pool, "hang", 0.05);
-    assert_int_equal(procreact_task_wait(t, 10000), 0);
-    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_TIMED_OUT);
-    assert_int_equal(procreact_task_exit_info(t, &info), 0);
-    assert_int_equal(info.signal, SIGTERM); /* not SIGKILL after the 2 s grace */
-    procreact_task_free(t);
-    procreact_pool_free(pool);
-    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
-}
-
-/* The init runs once in each worker, before its first task. */
-static void test_worker_init(void **state)
-{
-    static int marker;
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
-    ProcReact_Pool *pool;
-    ProcReact_Task *t;
-    (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, t_pool_init, t_pool_function, &marker), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
-    pool = t_pool_make(config);
-    t = t_submit(pool, "init", 0);
-    assert_int_equal(procreact_task_wait(t, 5000), 0);
-    assert_true(t_reply_is(t, "2")); /* once, with its data */
-    procreact_task_free(t);
-    t = t_submit(pool, "init", 0);
-    assert_int_equal(procreact_task_wait(t, 5000), 0);
-    assert_true(t_reply_is(t, "2")); /* not again for the next task */
-    procreact_task_free(t);
-    assert_int_equal(t_pool_inited, 0); /* never in the parent */
     procreact_pool_free(pool);
 }
 
@@ -424,8 +375,6 @@ int main(void)
         T_TEST(test_crash_replaced),
         T_TEST(test_deadline_among_short),
         T_TEST(test_deadline_grace_kill),
-        T_TEST(test_worker_signal_mask),
-        T_TEST(test_worker_init),
         T_TEST(test_cancel),
         T_TEST(test_free_outstanding),
         T_TEST(test_bad_input),

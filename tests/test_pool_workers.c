@@ -2,12 +2,14 @@
 /*
  * procreact_pool.h's workers: recycling by task count and by resident
  * size, replies over the limit, program workers (Python on Connection, a
- * shell in line mode) and the fork server.
+ * shell in line mode), the fork server, the signal mask and the init.
  */
 #include "pool_test.h"
 
 #include <procreact_channel.h>
 #include <procreact_spawn.h>
+
+#include <pthread.h>
 
 /* Recycling after 1 task: a fresh pid for every task. */
 static void test_recycle_each_task(void **state)
@@ -260,6 +262,54 @@ static void test_fork_server_killed(void **state)
     assert_true(t_no_children());
 }
 
+/* A parent thread that blocks SIGTERM (a signalfd main loop does) does not
+ * hand that mask to its workers: the stop signal still ends them. */
+static void test_worker_signal_mask(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    ProcReact_ExitInfo info;
+    sigset_t term, old;
+    (void)state;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+    assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 2.0), 0);
+    pool = t_pool_make(config);
+    t = t_submit(pool, "hang", 0.05);
+    assert_int_equal(procreact_task_wait(t, 10000), 0);
+    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_TIMED_OUT);
+    assert_int_equal(procreact_task_exit_info(t, &info), 0);
+    assert_int_equal(info.signal, SIGTERM); /* not SIGKILL after the 2 s grace */
+    procreact_task_free(t);
+    procreact_pool_free(pool);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
+/* The init runs once in each worker, before its first task. */
+static void test_worker_init(void **state)
+{
+    static int marker;
+    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_function(config, t_pool_init, t_pool_function, &marker), 0);
+    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    pool = t_pool_make(config);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* once, with its data */
+    procreact_task_free(t);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* not again for the next task */
+    procreact_task_free(t);
+    assert_int_equal(t_pool_inited, 0); /* never in the parent */
+    procreact_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +320,8 @@ int main(void)
         T_TEST(test_shell_worker),
         T_TEST(test_fork_server),
         T_TEST(test_fork_server_killed),
+        T_TEST(test_worker_signal_mask),
+        T_TEST(test_worker_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
