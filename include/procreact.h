@@ -18,5 +18,6 @@
 #include "procreact_control.h"
 #include "procreact_channel.h"
 #include "procreact_batch.h"
+#include "procreact_pool.h"
 
 #endif /* PROCREACT_H */

@@ -130,13 +130,17 @@ PROCREACT_API int procreact_pool_config_set_function(ProcReact_PoolConfig *confi
 PROCREACT_API int procreact_pool_config_set_program(ProcReact_PoolConfig *config, const ProcReact_Command *command,
                                                     ProcReact_ChannelMode mode) PROCREACT_NOEXCEPT;
 
-/** @brief The number of workers (#PROCREACT_POOL_DEFAULT_WORKERS: one per online processor). */
+/** @brief The number of workers, at most 4096 (#PROCREACT_POOL_DEFAULT_WORKERS: one per online processor). @return 0, or -1 with errno `EINVAL`. */
 PROCREACT_API int procreact_pool_config_set_workers(ProcReact_PoolConfig *config, unsigned int workers) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Retires a worker after @p max_tasks tasks (0: never) or once its
  *        resident memory, checked after each task, passes @p max_rss_bytes
  *        (0: never). The replacement is started before the worker leaves.
+ *
+ * A forked worker's resident memory includes the pages it still shares
+ * with the process it was forked from: set the limit above that size.
+ * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_recycle(ProcReact_PoolConfig *config, unsigned int max_tasks,
                                                     uint64_t max_rss_bytes) PROCREACT_NOEXCEPT;
@@ -145,6 +149,7 @@ PROCREACT_API int procreact_pool_config_set_recycle(ProcReact_PoolConfig *config
  * @brief How a worker is stopped (at a task's deadline, a cancel or a
  *        shutdown): @p signo (default `SIGTERM`), then `SIGKILL` after
  *        @p grace_seconds (default 1; 0 sends `SIGKILL` at once).
+ * @return 0, or -1 with errno `EINVAL` (a signal outside 0..64, a negative grace).
  */
 PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, int signo,
                                                  double grace_seconds) PROCREACT_NOEXCEPT;
@@ -154,17 +159,27 @@ PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, i
  *        finished no task (default #PROCREACT_POOL_DEFAULT_CRASH_LIMIT) the
  *        pool fails. Between them the replacement waits @p first_delay_seconds
  *        (default 0.01), doubled after each such death up to 1 s.
+ * @return 0, or -1 with errno `EINVAL` (@p limit 0, a negative delay).
  */
 PROCREACT_API int procreact_pool_config_set_crash_limit(ProcReact_PoolConfig *config, unsigned int limit,
                                                         double first_delay_seconds) PROCREACT_NOEXCEPT;
 
-/** @brief The largest reply accepted (default #PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE); a larger one crashes the task. */
+/**
+ * @brief The largest request or reply (default
+ *        #PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE): a larger request is
+ *        refused at submit (`EMSGSIZE`), a larger reply crashes its task.
+ * @return 0, or -1 with errno `EINVAL` (0).
+ */
 PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *config, uint64_t max_bytes) PROCREACT_NOEXCEPT;
 
 /**
  * @brief Forked workers come from a small helper process forked when the
  *        pool is made (nonzero), so that a replacement does not copy a
  *        parent that grew since; default 0 (forked from the caller).
+ *        Program workers are spawned as usual either way. The workers then
+ *        see the caller's memory (the function's @p data included) as it
+ *        was when the pool was made, not as it is when they start.
+ * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
 
@@ -217,7 +232,8 @@ PROCREACT_API int procreact_pool_fd(ProcReact_Pool *pool) PROCREACT_NOEXCEPT;
 /**
  * @brief Does the pool's pending work (replies, deaths, deadlines,
  *        replacements), waiting up to @p timeout_ms for some (0: never
- *        waits; negative: until a task completes).
+ *        waits; negative: until a task completes, or only a look when no
+ *        task is queued or running).
  * @return the number of tasks completed by this call, or -1 with errno.
  */
 PROCREACT_API int procreact_pool_step(ProcReact_Pool *pool, int timeout_ms) PROCREACT_NOEXCEPT;
