@@ -8,9 +8,13 @@ Started as ``python3 -m procreact._pool_worker`` by :class:`procreact.ProcessPoo
 the end of its channel (the pool closed it) with exit code 0.
 
 The environment variable ``PROCREACT_POOL_INIT`` (hex of a pickle) carries
-``(sys_path, pickled_initializer)``: the parent's module path (so the
-callables' modules import here as there), then, unpickled with that path in
-place, ``(initializer, initargs)``. An
+``(sys_path, main_path, pickled_initializer)``: the parent's module path
+(so the callables' modules import here as there), its main script if it
+was run by its path (run here
+as ``__mp_main__`` and taken for ``__main__``, as multiprocessing's spawn
+does, so functions defined in it can be tasks: the script needs its
+``if __name__ == "__main__":`` guard), then, unpickled with both in place,
+``(initializer, initargs)``. An
 initializer that raises ends the worker with exit code 1 before its first
 task, which the pool counts towards its crash limit.
 
@@ -62,22 +66,38 @@ def encode_init(initializer: Optional[Callable[..., Any]], initargs: Tuple[Any, 
     """The value of PROCREACT_POOL_INIT for this process's module path and @p initializer(*@p initargs)."""
     pickled = pickle.dumps((initializer, tuple(initargs)), pickle.HIGHEST_PROTOCOL)
     path = [os.path.abspath(entry) if entry else os.getcwd() for entry in sys.path]
-    return pickle.dumps((path, pickled), pickle.HIGHEST_PROTOCOL).hex()
+    module = sys.modules.get("__main__")
+    main = getattr(module, "__file__", None)  # a script run by its path (not -m, not -c, not interactive)
+    script = main and getattr(module, "__spec__", None) is None and main.endswith(".py") and os.path.isfile(main)
+    main_path = os.path.abspath(main) if main and script else None
+    return pickle.dumps((path, main_path, pickled), pickle.HIGHEST_PROTOCOL).hex()
+
+
+def _run_main(path: str) -> None:
+    """Runs the parent's main script as ``__mp_main__`` and makes it this process's ``__main__``."""
+    import runpy
+    import types
+    module = types.ModuleType("__mp_main__")
+    module.__dict__.update(runpy.run_path(path, run_name="__mp_main__"))
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
 
 
 def initialize(blob: str) -> None:
     """Takes the parent's module path and runs the pool's initializer (ends the process if it raises)."""
-    sys_path, pickled = pickle.loads(bytes.fromhex(blob))
+    sys_path, main_path, pickled = pickle.loads(bytes.fromhex(blob))
     for entry in reversed(sys_path):
         if entry not in sys.path:
             sys.path.insert(0, entry)
     try:
+        if main_path is not None:
+            _run_main(main_path)
         initializer, initargs = pickle.loads(pickled)
         if initializer is not None:
             initializer(*initargs)
     except BaseException:
         traceback.print_exc()
-        print("procreact: the pool's initializer failed", file=sys.stderr, flush=True)
+        print("procreact: the pool's initializer (or the main script, run as __mp_main__) failed",
+              file=sys.stderr, flush=True)
         os._exit(1)
 
 

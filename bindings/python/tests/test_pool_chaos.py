@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+"""Crash chaos: workers SIGKILLed at random while tasks run. ProcessPool fails exactly the
+killed tasks; ProcessPoolExecutor breaks (BrokenProcessPool); multiprocessing.Pool hangs."""
+
+import concurrent.futures
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from concurrent.futures.process import BrokenProcessPool
+
+import pool_tasks
+import procreact
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TASKS = 5000
+KILLS = 100
+
+
+def children():
+    """The pids of this process's live children (any thread's)."""
+    pids = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            pass
+    return pids
+
+
+def killer(count, interval, stop, killed, exclude=()):
+    """SIGKILLs a random child @p count times, one every @p interval seconds, recording the pids."""
+    rng = random.Random(17)
+    while len(killed) < count and not stop.is_set():
+        time.sleep(interval)
+        pids = [pid for pid in children() if pid not in killed and pid not in exclude]
+        if not pids:
+            continue
+        pid = rng.choice(pids)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(pid)
+
+
+def test_process_pool_fails_exactly_the_killed_tasks():
+    fds = sorted(os.listdir("/proc/self/fd"))
+    killed = []
+    stop = threading.Event()
+    with procreact.ProcessPool(4) as pool:
+        futures = [pool.submit(pool_tasks.sleep, 0.002, i) for i in range(TASKS)]
+        thread = threading.Thread(target=killer, args=(KILLS, 0.02, stop, killed))
+        thread.start()
+        try:
+            done, pending = concurrent.futures.wait(futures, timeout=300)
+        finally:
+            stop.set()
+            thread.join()
+        assert not pending, f"{len(pending)} tasks never completed: a hang"
+        crashed = {}
+        for i, future in enumerate(futures):
+            error = future.exception()
+            if error is None:
+                assert future.result() == i
+                continue
+            assert isinstance(error, procreact.WorkerCrashed), repr(error)
+            assert error.signal == signal.SIGKILL and error.exit_code is None
+            assert error.pid in killed, (error.pid, "died without being killed")
+            assert error.pid not in crashed, "one death failed two tasks"
+            crashed[error.pid] = i
+        # Most workers are busy when the killer strikes; a worker killed between two tasks fails none.
+        assert len(killed) == KILLS and KILLS // 4 <= len(crashed) <= KILLS, (len(killed), len(crashed))
+        deadline = time.monotonic() + 30  # a worker killed while idle may still be in the reaping
+        while pool.stats()["workers_crashed"] < len(killed) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.stats()["workers_crashed"] == len(killed)
+        assert pool.submit(pool_tasks.square, 4).result(timeout=60) == 16
+    assert sorted(os.listdir("/proc/self/fd")) == fds
+
+
+def test_process_pool_executor_breaks_on_one_kill():
+    with concurrent.futures.ProcessPoolExecutor(4) as pool:
+        futures = [pool.submit(pool_tasks.sleep, 0.002, i) for i in range(1000)]
+        futures[20].result(timeout=60)
+        victims = children()
+        os.kill(victims[0], signal.SIGKILL)
+        concurrent.futures.wait(futures, timeout=120)
+        broken = [f for f in futures if isinstance(f.exception(timeout=0), BrokenProcessPool)]
+        # one killed worker held at most a few tasks, yet far more fail: every pending one
+        assert len(broken) > 100, len(broken)
+        try:
+            pool.submit(pool_tasks.square, 2)
+            raise AssertionError("a broken ProcessPoolExecutor took a task")
+        except BrokenProcessPool:
+            pass
+
+
+POOL_SCRIPT = r'''
+import multiprocessing, os, signal, time
+import pool_tasks
+
+with multiprocessing.Pool(2) as pool:
+    result = pool.map_async(pool_tasks.sleep, [0.05] * 200)
+    time.sleep(0.5)
+    os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+    print("killed", flush=True)
+    result.get()
+    print("finished", flush=True)
+'''
+
+
+def test_multiprocessing_pool_hangs_after_a_kill():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], stdout=subprocess.PIPE, env=env, text=True,
+                             start_new_session=True)
+    try:
+        child.wait(timeout=20)
+        hung = False
+    except subprocess.TimeoutExpired:
+        hung = True
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)  # the pool's workers too
+        child.wait()
+        output = child.stdout.read()
+        child.stdout.close()
+    assert "killed" in output
+    assert hung and "finished" not in output, output
