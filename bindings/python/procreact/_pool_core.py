@@ -33,15 +33,27 @@ class PoolFuture(Future[T], Generic[T]):
 
     _task: Optional[int] = None
     _core: Optional["PoolCore"] = None
+    _notified = False
 
     def cancel(self) -> bool:
-        core = self._core
-        if not super().cancel():
+        if not self.mark_cancelled():
             return False
-        self.set_running_or_notify_cancel()  # wakes wait() and as_completed() now, not once the worker is gone
+        core = self._core
         if core is not None:
             core.cancel_task(self)
         return True
+
+    def mark_cancelled(self) -> bool:
+        """Cancels the future alone (not its task) and wakes wait() and as_completed() now, not once the
+        worker is gone; False when it had completed."""
+        condition: threading.Condition = getattr(self, "_condition")  # the Future's own (not in typeshed)
+        with condition:  # reentrant: Future.cancel() and the notification take it again
+            if not super().cancel():
+                return False
+            if not self._notified:
+                self._notified = True
+                self.set_running_or_notify_cancel()
+            return True
 
     @property
     def worker_pid(self) -> int:
@@ -139,9 +151,8 @@ class PoolCore:
     def pool_failed(self) -> PoolFailed:
         info = _lib.ExitInfo()
         error = _c.error(self._pool, ctypes.byref(info)) if self._pool is not None else 0
-        reason = os.strerror(error) if error else "failed"
-        failed = worker_error(PoolFailed, f"the pool failed: its new workers kept dying ({reason}); "
-                              "last one", 0, info)
+        reason = "its new workers kept dying" if error in (0, 10) else os.strerror(error)  # 10: ECHILD
+        failed = worker_error(PoolFailed, f"the pool failed: {reason}; the last one ended", 0, info)
         assert isinstance(failed, PoolFailed)
         return failed
 
@@ -220,8 +231,7 @@ class PoolCore:
                 data = _c.task_reply(task, ctypes.byref(size))
                 self._convert(ctypes.string_at(data, size.value) if size.value else b"", future)
             elif status == CANCELLED:
-                Future.cancel(future)
-                future.set_running_or_notify_cancel()
+                future.mark_cancelled()
             elif status == POOL_FAILED:
                 future.set_exception(self.pool_failed())
             else:
@@ -261,8 +271,7 @@ class PoolCore:
             self._closing = True
             futures = list(self._tasks.values())
         for future in futures:
-            Future.cancel(future)
-            future.set_running_or_notify_cancel()
+            future.mark_cancelled()
         self._terminating = True
         if threading.current_thread() is not self._thread:
             self._thread.join()

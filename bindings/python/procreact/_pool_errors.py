@@ -73,6 +73,7 @@ def worker_error(cls: type, what: str, pid: int, info: Optional[_lib.ExitInfo]) 
         error: WorkerError = cls(f"procreact: {what} ({describe(info)})", pid)
         return error
     exit_code = info.exit_code if info.exited else None
-    error = cls(f"procreact: {what} (worker {pid}: {describe(info)})", pid, 0 if info.exited else info.signal,
+    worker = f"worker {pid}: " if pid else ""
+    error = cls(f"procreact: {what} ({worker}{describe(info)})", pid, 0 if info.exited else info.signal,
                 exit_code, bool(info.core_dumped))
     return error

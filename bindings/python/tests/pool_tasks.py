@@ -24,6 +24,11 @@ def whoami(x=None):
     return os.getpid(), x
 
 
+def sleep_pid(seconds, value):
+    time.sleep(seconds)
+    return os.getpid(), value
+
+
 def environment(name):
     return os.environ.get(name)
 

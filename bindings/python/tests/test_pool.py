@@ -120,13 +120,17 @@ def test_initializer_runs_in_each_worker():
 
 
 def test_failing_initializer_fails_the_pool(capfd):
+    # A task sent to a worker that dies in its initializer is that worker's: it fails with the worker's
+    # exit (code 1); after crash_limit such deaths in a row the pool fails and the rest raise PoolFailed.
     started = time.monotonic()
-    with procreact.ProcessPool(2, initializer=pool_tasks.fail_init, crash_limit=3) as pool:
-        future = pool.submit(pool_tasks.square, 2)
-        with pytest.raises(procreact.PoolFailed) as info:
-            future.result(timeout=60)
-        assert isinstance(info.value, concurrent.futures.BrokenExecutor)
-        assert info.value.exit_code == 1 and "exit code 1" in str(info.value)
+    with procreact.ProcessPool(1, initializer=pool_tasks.fail_init, crash_limit=3) as pool:
+        futures = [pool.submit(pool_tasks.square, i) for i in range(10)]
+        errors = [f.exception(timeout=60) for f in futures]
+        assert all(isinstance(e, (procreact.WorkerCrashed, procreact.PoolFailed)) for e in errors), errors
+        assert all(e.exit_code == 1 for e in errors), errors
+        failed = [e for e in errors if isinstance(e, procreact.PoolFailed)]
+        assert len(failed) >= 10 - 3 and "exit code 1" in str(failed[0])
+        assert isinstance(failed[0], concurrent.futures.BrokenExecutor)
         with pytest.raises(procreact.PoolFailed):
             pool.submit(pool_tasks.square, 3)
     assert time.monotonic() - started < 20
@@ -152,6 +156,15 @@ def test_terminate_stops_running_tasks_now():
     started = time.monotonic()
     pool.terminate()
     assert time.monotonic() - started < 10
+    assert all(f.cancelled() for f in futures)
+
+
+def test_terminate_after_a_cancel():
+    # terminate() once cancelled the futures anew: one already cancelled made it raise and leave workers.
+    pool = procreact.ProcessPool(1, stop_grace=0.1)
+    futures = [pool.submit(pool_tasks.sleep, 60) for _ in range(3)]
+    assert futures[2].cancel()
+    pool.terminate()
     assert all(f.cancelled() for f in futures)
 
 
