@@ -6,8 +6,9 @@ Rows: procreact.ProcessPool(8) (submit each task, then wait for every future);
 concurrent.futures.ProcessPoolExecutor(8) the same way; and
 multiprocessing.Pool(8).map over the same N items (its default chunking: for
 information, it is not one submission per task). The task is `tiny(k)`,
-k + 1, defined here. Each pool is started before its timing and shut down
-after it; only submitting and waiting are timed. Every round runs every row
+k + 1, defined here. Each pool is started and warmed (20 tasks per worker, so
+that every worker is up) before its timing and shut down after it; only
+submitting and waiting are timed. Every round runs every row
 once, the order reversed every other round; the table has medians (tasks
 per second, the ratio to ProcessPoolExecutor, the parent's own CPU per task
 from getrusage(RUSAGE_SELF)) and the target (ProcessPool >= ProcessPoolExecutor).
@@ -46,10 +47,12 @@ def submit_all(pool, n):
     assert total == n * (n + 1) // 2, total
 
 
-def timed(start, run, stop):
-    """Starts a pool (untimed), times run(pool) (wall, parent CPU), stops the pool (untimed)."""
+def timed(start, run, stop, warm):
+    """Starts a pool and warms it (untimed: every worker up), times run(pool) (wall, parent CPU),
+    stops the pool (untimed)."""
     pool = start()
     try:
+        warm(pool)
         c0, t0 = cpu_self(), time.monotonic()
         run(pool)
         t1, c1 = time.monotonic(), cpu_self()
@@ -63,15 +66,21 @@ def rows(n, workers):
         total = sum(pool.map(tiny, range(n)))
         assert total == n * (n + 1) // 2, total
 
+    def warm(pool):
+        submit_all(pool, 20 * workers)
+
+    def warm_map(pool):
+        assert sum(pool.map(tiny, range(20 * workers))) > 0
+
     return {
         f"procreact.ProcessPool({workers})": lambda: timed(
-            lambda: procreact.ProcessPool(workers), lambda p: submit_all(p, n), lambda p: p.shutdown()),
+            lambda: procreact.ProcessPool(workers), lambda p: submit_all(p, n), lambda p: p.shutdown(), warm),
         f"ProcessPoolExecutor({workers})": lambda: timed(
             lambda: concurrent.futures.ProcessPoolExecutor(workers), lambda p: submit_all(p, n),
-            lambda p: p.shutdown()),
+            lambda p: p.shutdown(), warm),
         f"multiprocessing.Pool({workers}).map": lambda: timed(
             lambda: multiprocessing.get_context("fork").Pool(workers), pool_map,
-            lambda p: (p.close(), p.join())),
+            lambda p: (p.close(), p.join()), warm_map),
     }
 
 

@@ -17,7 +17,7 @@ from ._pool_errors import RemoteTraceback
 T = TypeVar("T")
 P = ParamSpec("P")
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pool_worker.py")
 _INIT_LIMIT = 100 * 1024
 """The largest pickled initializer (hex in the environment, below the kernel's 128 KiB per string)."""
 
@@ -49,8 +49,9 @@ class ProcessPool(Executor):
     exactly the task it held, with :class:`WorkerCrashed` (its signal and
     exit code), and is replaced; every other task goes on.
 
-    Workers are ``python3 -m procreact._pool_worker`` (``executable``:
-    ``sys.executable`` by default) started with a framed channel; a task is a
+    Workers run ``procreact/_pool_worker.py`` (what ``python3 -m
+    procreact._pool_worker`` runs) with ``executable`` (``sys.executable``
+    by default), started with a framed channel; a task is a
     pickled ``(fn, args, kwargs)`` as :class:`ProcessPoolExecutor` takes
     (functions importable by name, picklable arguments). ``max_workers``: one
     per online processor by default. ``initializer(*initargs)`` runs in each
@@ -86,11 +87,10 @@ class ProcessPool(Executor):
             raise ValueError("procreact: the pickled initializer and initargs are too large for the environment")
         self._task_timeout = task_timeout
         python = os.fsencode(executable or sys.executable or "/usr/bin/python3")
-        path = os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH") if env is None
-                                             else env.get("PYTHONPATH")]))
-        self._core = PoolCore([python, b"-m", b"procreact._pool_worker"], False, _reply,
+        # The worker by its path, not -m: -m would import this package (ctypes, the library, asyncio) first.
+        self._core = PoolCore([python, os.fsencode(_WORKER)], False, _reply,
                               workers=max_workers,
-                              env=environment(env, {INIT_ENV: blob, "PYTHONPATH": path}), cwd=cwd,
+                              env=environment(env, {INIT_ENV: blob}), cwd=cwd,
                               max_tasks=max_tasks_per_child, max_rss=max_rss, stop_signal=stop_signal,
                               stop_grace=stop_grace, crash_limit=crash_limit, crash_delay=crash_delay,
                               max_message=max_message)

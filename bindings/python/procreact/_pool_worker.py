@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The worker program of ProcessPool: runs pickled calls that come on its channel.
 
-Started as ``python3 -m procreact._pool_worker`` by :class:`procreact.ProcessPool`
-(one per worker, with a framed channel). Each request is one message, a pickled
+Started by :class:`procreact.ProcessPool` as ``python3 .../procreact/_pool_worker.py``
+(by its path, so that the package, its C library and asyncio are not imported
+before the first task needs them; ``python3 -m procreact._pool_worker`` works
+too), one per worker, with a framed channel. Each request is one message, a pickled
 ``(callable, args, kwargs)``; each reply is one message, a pickled tuple:
 ``(True, value)`` or ``(False, exception, traceback_text)``. The worker ends at
 the end of its channel (the pool closed it) with exit code 0.
@@ -103,6 +105,8 @@ def initialize(blob: str) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # run by its path: the package's own directory is no place for the tasks' imports
     from multiprocessing.connection import Connection
     number = os.environ.get("PROCREACT_CHANNEL_FD")
     if number is None:

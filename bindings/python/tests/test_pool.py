@@ -129,7 +129,7 @@ def test_failing_initializer_fails_the_pool(capfd):
         assert all(isinstance(e, (procreact.WorkerCrashed, procreact.PoolFailed)) for e in errors), errors
         assert all(e.exit_code == 1 for e in errors), errors
         failed = [e for e in errors if isinstance(e, procreact.PoolFailed)]
-        assert len(failed) >= 10 - 3 and "exit code 1" in str(failed[0])
+        assert failed and "exit code 1" in str(failed[0])
         assert isinstance(failed[0], concurrent.futures.BrokenExecutor)
         with pytest.raises(procreact.PoolFailed):
             pool.submit(pool_tasks.square, 3)

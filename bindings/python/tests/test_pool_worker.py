@@ -65,7 +65,7 @@ def test_failing_initializer_ends_the_worker_with_exit_code_1(capfd):
             p.recv(timeout=30)
         assert p.wait() == 1
     err = capfd.readouterr().err
-    assert "this initializer fails" in err and "initializer failed" in err
+    assert "this initializer fails" in err and "the pool's initializer" in err
 
 
 def test_module_path_of_the_parent_reaches_the_worker(tmp_path, monkeypatch):
