@@ -17,5 +17,6 @@
 #include "procreact_spawn.h"
 #include "procreact_control.h"
 #include "procreact_channel.h"
+#include "procreact_pool.h"
 
 #endif /* PROCREACT_H */

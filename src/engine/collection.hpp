@@ -90,6 +90,15 @@ class Collection
     /// Takes one member out.
     std::unique_ptr<Member> take(Member &member) noexcept;
 
+    /// Gives @p member a new deadline (CLOCK_MONOTONIC ns; 0: none) while
+    /// it is running (a worker pool's per-task deadline).
+    void set_deadline(Member &member, long long deadline_ns) noexcept;
+    /// Starts @p member's stop sequence now, for @p why (a PROCREACT_EXIT_* flag).
+    void stop_member(Member &member, unsigned why) noexcept;
+    /// A time (CLOCK_MONOTONIC ns; 0: none) by which a step returns even
+    /// with nothing else due: a driver's own timer (a pool's back-off).
+    void set_wake_at(long long due_ns) noexcept;
+
   private:
     enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
@@ -126,6 +135,7 @@ class Collection
     void *channel_cb_data_ = nullptr;
     std::vector<Member *> chan_ready_; // capacity: every member with a channel
     TimerQueue timers_;
+    long long wake_at_ = 0; // set_wake_at()
     int backoff_ms_ = 1;
 };
 

@@ -40,11 +40,35 @@ long long Collection::next_due(long long now) const noexcept
     if (done_head_ != nullptr || !chan_ready_.empty())
         return now;
     long long due = timers_.empty() ? 0 : timers_.begin()->first;
+    if (wake_at_ != 0)
+        due = due == 0 ? wake_at_ : std::min(due, wake_at_);
     if (unwatched_ != 0) {
         const long long look = now + static_cast<long long>(backoff_ms_) * kNsPerMs;
         due = due == 0 ? look : std::min(due, look);
     }
     return due;
+}
+
+void Collection::set_deadline(Member &m, long long deadline_ns) noexcept
+{
+    m.plan.deadline_ns = deadline_ns;
+    m.plan.own_deadline = true;
+    const long long now = monotonic_ns();
+    schedule(m, now);
+    rearm(now);
+}
+
+void Collection::stop_member(Member &m, unsigned why) noexcept
+{
+    const long long now = monotonic_ns();
+    stop(m, why, now);
+    rearm(now);
+}
+
+void Collection::set_wake_at(long long due_ns) noexcept
+{
+    wake_at_ = due_ns;
+    rearm(monotonic_ns());
 }
 
 void Collection::rearm(long long now) noexcept

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+//
+// A pool's workers: starting one (forked, from the fork server, or a
+// program), the fork server itself, retiring and stopping a worker.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pool.hpp"
+
+namespace procreact
+{
+namespace
+{
+
+// A forked C worker: the channel exists before the fork, so the child only
+// takes its own end (it allocates nothing) and runs the worker loop.
+int fork_worker(PoolCore &core, Member &m)
+{
+    WriteEnd parent, child;
+    if (!make_channel_pair(parent, child, true))
+        return errno;
+    m.chan = std::make_shared<ChannelEnd>(std::move(parent), PROCREACT_CHANNEL_FRAMED);
+    const pid_t pid = ::fork();
+    if (pid == 0)
+        run_worker(child.release_in_child(), core.s); // never returns
+    if (pid < 0)
+        return errno;
+    child.reset();
+    m.child = ChildWatch(pid, ChildWatch::Pidfd::Spawn);
+    return 0;
+}
+
+// A C worker from the fork server: it answers with the worker's pid (a
+// child of ours: it clones with CLONE_PARENT) and our end of its channel.
+int worker_from_server(PoolCore &core, Member &m)
+{
+    const char request = 1;
+    ssize_t n;
+    do
+        n = ::send(core.server_sock.get(), &request, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        return n < 0 ? errno : EPIPE;
+    std::int32_t answer = 0;
+    WriteEnd end;
+    {
+        iovec iov{&answer, sizeof answer};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ForkGuard guard; // the received end is listed before any fork() sees it
+        do
+            n = ::recvmsg(core.server_sock.get(), &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        int fd = -1;
+        if (n > 0 && msg.msg_controllen > 0) {
+            cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        }
+        if (fd >= 0 && !end.adopt(fd, guard))
+            return ENOMEM;
+        if (n != static_cast<ssize_t>(sizeof answer))
+            return n < 0 ? errno : EPIPE;
+    }
+    if (answer <= 0)
+        return answer < 0 ? -answer : EPROTO;
+    // The pidfd is opened now, while the worker is certainly unreaped.
+    m.child = ChildWatch(static_cast<pid_t>(answer), ChildWatch::Pidfd::Spawn);
+    if (!end.valid())
+        return EPROTO; // the member kills and reaps it
+    m.chan = std::make_shared<ChannelEnd>(std::move(end), PROCREACT_CHANNEL_FRAMED);
+    return 0;
+}
+
+int launch_program(PoolCore &core, Member &m)
+{
+    Launched launched;
+    if (const int error = launch(*core.s.command, launched))
+        return error;
+    m.child = launched.pidfd ? ChildWatch(launched.pid, std::move(launched.pidfd))
+                             : ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn);
+    m.details.start_ns = launched.start_ns;
+    m.chan = std::make_shared<ChannelEnd>(std::move(launched.chan), core.s.mode);
+    return 0;
+}
+
+} // namespace
+
+int start_worker(PoolCore &core, long long death_seen_ns) noexcept
+{
+    try {
+        std::unique_ptr<Worker> w(new Worker());
+        std::unique_ptr<Member> m(new Member());
+        core.workers.reserve(core.workers.size() + 1);
+        const long long now = monotonic_ns();
+        int error;
+        if (!core.s.forked())
+            error = launch_program(core, *m);
+        else if (core.server_sock.valid())
+            error = worker_from_server(core, *m);
+        else
+            error = fork_worker(core, *m);
+        if (error != 0)
+            return error; // a child started is killed and reaped with the member
+        m->chan->set_max_message(core.s.max_message);
+        m->plan.signo = core.s.signo;
+        m->plan.grace_ns = core.s.grace_ns;
+        m->plan.own_stop = m->plan.own_deadline = true;
+        if (m->details.start_ns == 0)
+            m->details.start_ns = now;
+        w->member = m.get();
+        w->pid = m->child.pid();
+        w->ready = !core.s.forked(); // a program takes its first request at once
+        w->started_ns = now;
+        w->death_seen_ns = death_seen_ns;
+        if (!core.coll->add(m))
+            return errno != 0 ? errno : ENOMEM;
+        core.workers.push_back(std::move(w)); // within the reserved room
+        ++core.stats.workers_started;
+        return 0;
+    } catch (...) {
+        return ENOMEM;
+    }
+}
+
+int start_fork_server(PoolCore &core) noexcept
+{
+    WriteEnd parent, child;
+    if (!make_channel_pair(parent, child, true))
+        return errno;
+    const pid_t pid = ::fork();
+    if (pid == 0)
+        run_fork_server(child.release_in_child(), core.s); // never returns
+    if (pid < 0)
+        return errno;
+    child.reset();
+    core.server = ChildWatch(pid, ChildWatch::Pidfd::Later);
+    core.server_sock = std::move(parent);
+    return 0;
+}
+
+void retire_worker(PoolCore &core, Worker &w) noexcept
+{
+    if (w.retiring)
+        return;
+    w.retiring = true;
+    w.member->chan->shutdown_send(); // it reads the end of its requests and leaves
+    // One that does not leave within the grace period gets the stop sequence.
+    core.coll->set_deadline(*w.member, add_saturating(monotonic_ns(), std::max(core.s.grace_ns, kNsPerSecond)));
+}
+
+void stop_worker(PoolCore &core, Worker &w, StopReason why) noexcept
+{
+    if (w.stopped == StopReason::None)
+        w.stopped = why;
+    core.coll->stop_member(*w.member, why == StopReason::Deadline ? PROCREACT_EXIT_TIMED_OUT : PROCREACT_EXIT_CANCELLED);
+}
+
+std::uint64_t resident_bytes(pid_t pid) noexcept
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/statm", static_cast<int>(pid));
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return 0;
+    char text[128];
+    ssize_t n;
+    do
+        n = ::read(fd.get(), text, sizeof text - 1);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    unsigned long long size = 0, resident = 0;
+    if (std::sscanf(text, "%llu %llu", &size, &resident) != 2)
+        return 0;
+    return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+} // namespace procreact
