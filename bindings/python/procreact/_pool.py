@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """ProcessPool: a concurrent.futures.Executor whose Python workers survive crashes and kill timed-out tasks."""
 
+from __future__ import annotations  # ParamSpec (3.10) only for the type checker: the package runs on 3.9
+
 import functools
 import itertools
 import os
@@ -8,14 +10,16 @@ import pickle
 import signal
 import sys
 from concurrent.futures import Executor
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, ParamSpec, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 from ._options import Arg
 from ._pool_core import PoolCore, PoolFuture, environment
 from ._pool_errors import RemoteTraceback
 
 T = TypeVar("T")
-P = ParamSpec("P")
+if TYPE_CHECKING:
+    from typing import ParamSpec
+    P = ParamSpec("P")
 
 _WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pool_worker.py")
 _INIT_LIMIT = 100 * 1024
