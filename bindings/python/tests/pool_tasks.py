@@ -29,6 +29,10 @@ def sleep_pid(seconds, value):
     return os.getpid(), value
 
 
+def process_group():
+    return os.getpid(), os.getpgid(0)
+
+
 def environment(name):
     return os.environ.get(name)
 

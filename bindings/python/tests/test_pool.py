@@ -124,7 +124,7 @@ def test_failing_initializer_fails_the_pool(capfd):
     # exit (code 1); after crash_limit such deaths in a row the pool fails and the rest raise PoolFailed.
     started = time.monotonic()
     with procreact.ProcessPool(1, initializer=pool_tasks.fail_init, crash_limit=3) as pool:
-        futures = [pool.submit(pool_tasks.square, i) for i in range(10)]
+        futures = [pool.submit(pool_tasks.square, i) for i in range(10)]  # before 3 workers started and died
         errors = [f.exception(timeout=60) for f in futures]
         assert all(isinstance(e, (procreact.WorkerCrashed, procreact.PoolFailed)) for e in errors), errors
         assert all(e.exit_code == 1 for e in errors), errors
@@ -191,6 +191,13 @@ def test_asyncio_wrap_future_and_run_in_executor():
         a, b, gathered = asyncio.run(main(pool))
         assert (a, b, gathered) == (49, 3, [i * i for i in range(20)])
     assert time.monotonic() - started < 20  # the 60 s task was stopped, not waited for
+
+
+def test_workers_lead_process_groups_of_their_own():
+    # A Ctrl-C at the terminal (SIGINT to the foreground group) reaches the parent, not its workers.
+    with procreact.ProcessPool(1) as pool:
+        pid, group = pool.submit(pool_tasks.process_group).result(timeout=60)
+    assert group == pid != os.getpgid(0)
 
 
 def test_bad_arguments():

@@ -65,8 +65,12 @@ def test_timeout_and_crash_in_framed_mode():
 
 def test_a_program_that_cannot_answer_fails_the_pool():
     with procreact.ProgramPool(["false"], max_workers=1, crash_limit=2) as pool:
-        futures = [pool.submit(b"x") for _ in range(5)]
-        errors = [f.exception(timeout=60) for f in futures]
+        errors = []
+        for _ in range(5):  # the pool may fail before all are submitted: submit() raises it then
+            try:
+                errors.append(pool.submit(b"x").exception(timeout=60))
+            except procreact.PoolFailed as error:
+                errors.append(error)
         assert all(e.exit_code == 1 for e in errors), errors  # WorkerCrashed, then PoolFailed
         assert isinstance(errors[-1], procreact.PoolFailed)
 
