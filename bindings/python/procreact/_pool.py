@@ -121,6 +121,13 @@ class ProcessPool(Executor):
                                                  timeout=timeout)
         return itertools.chain.from_iterable(results)
 
+    def __del__(self) -> None:
+        # Dropped without a shutdown: its tasks still complete, then its workers end (the driving
+        # thread holds the C pool, not this object).
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core.close_soon()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """No more tasks; ``cancel_futures`` cancels the queued ones; ``wait``
         returns once the rest completed and every worker is reaped."""

@@ -265,6 +265,10 @@ class PoolCore:
         if wait and threading.current_thread() is not self._thread:
             self._thread.join()
 
+    def close_soon(self) -> None:
+        """shutdown(wait=False) for a finalizer: no lock, which the collecting thread may hold."""
+        self._closing = True  # one store: nobody submits through a pool that is being collected
+
     def terminate(self) -> None:
         """Cancels every task, stops the workers (the stop sequence) and waits for them."""
         with self._lock:

@@ -60,6 +60,13 @@ class ProgramPool:
         futures = [self.submit(data, timeout) for data in requests]
         return _results(futures)
 
+    def __del__(self) -> None:
+        # Dropped without a shutdown: its tasks still complete, then its workers end (the driving
+        # thread holds the C pool, not this object).
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core.close_soon()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """As :meth:`ProcessPool.shutdown`."""
         self._core.shutdown(wait, cancel_futures)

@@ -228,3 +228,17 @@ def test_functions_of_the_main_script(tmp_path):
     script.write_text(MAIN_SCRIPT)
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout) == (0, "2025\n"), r.stderr
+
+
+def test_a_dropped_pool_finishes_its_tasks_and_ends_its_workers():
+    import gc
+    import threading
+    pool = procreact.ProcessPool(2)
+    futures = [pool.submit(pool_tasks.sleep, 0.1, i) for i in range(4)]
+    del pool
+    gc.collect()
+    assert [f.result(timeout=60) for f in futures] == list(range(4))
+    deadline = time.monotonic() + 30
+    while any(t.name == "procreact-pool" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "procreact-pool" for t in threading.enumerate())
