@@ -281,4 +281,24 @@ static inline int bench_option(int argc, char **argv, int *i, const char *name, 
     return 1;
 }
 
+/*
+ * The command line of a program that takes `[--rounds N] [--json FILE]`:
+ * 0, or 2 after printing the usage.
+ */
+static inline int bench_rounds_json_args(int argc, char **argv, long *rounds, const char **json)
+{
+    for (int i = 1; i < argc; ++i) {
+        const char *v;
+        if (bench_option(argc, argv, &i, "--rounds", &v) && bench_parse_long(v, 1, BENCH_MAX_ROUNDS, rounds) == 0)
+            continue;
+        if (bench_option(argc, argv, &i, "--json", &v)) {
+            *json = v;
+            continue;
+        }
+        fprintf(stderr, "usage: %s [--rounds N] [--json FILE]\n", argv[0]);
+        return 2;
+    }
+    return 0;
+}
+
 #endif /* PROCREACT_BENCH_H */

@@ -306,17 +306,8 @@ int main(int argc, char **argv)
 {
     long rounds = 7;
     const char *json = NULL;
-    for (int i = 1; i < argc; ++i) {
-        const char *v;
-        if (bench_option(argc, argv, &i, "--rounds", &v) && bench_parse_long(v, 1, BENCH_MAX_ROUNDS, &rounds) == 0)
-            continue;
-        if (bench_option(argc, argv, &i, "--json", &v)) {
-            json = v;
-            continue;
-        }
-        fprintf(stderr, "usage: %s [--rounds N] [--json FILE]\n", argv[0]);
+    if (bench_rounds_json_args(argc, argv, &rounds, &json) != 0)
         return 2;
-    }
     g_iterations = bench_env_long("BENCH_ITERATIONS", g_iterations);
     g_bulk = malloc(kBulk);
     if (g_bulk == NULL)

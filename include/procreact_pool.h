@@ -130,7 +130,7 @@ PROCREACT_API int procreact_pool_config_set_function(ProcReact_PoolConfig *confi
 PROCREACT_API int procreact_pool_config_set_program(ProcReact_PoolConfig *config, const ProcReact_Command *command,
                                                     ProcReact_ChannelMode mode) PROCREACT_NOEXCEPT;
 
-/** @brief The number of workers (#PROCREACT_POOL_DEFAULT_WORKERS: one per online processor). */
+/** @brief The number of workers, at most 4096 (#PROCREACT_POOL_DEFAULT_WORKERS: one per online processor). @return 0, or -1 with errno `EINVAL`. */
 PROCREACT_API int procreact_pool_config_set_workers(ProcReact_PoolConfig *config, unsigned int workers) PROCREACT_NOEXCEPT;
 
 /**
@@ -217,7 +217,8 @@ PROCREACT_API int procreact_pool_fd(ProcReact_Pool *pool) PROCREACT_NOEXCEPT;
 /**
  * @brief Does the pool's pending work (replies, deaths, deadlines,
  *        replacements), waiting up to @p timeout_ms for some (0: never
- *        waits; negative: until a task completes).
+ *        waits; negative: until a task completes, or only a look when no
+ *        task is queued or running).
  * @return the number of tasks completed by this call, or -1 with errno.
  */
 PROCREACT_API int procreact_pool_step(ProcReact_Pool *pool, int timeout_ms) PROCREACT_NOEXCEPT;

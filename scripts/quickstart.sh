@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# Quick start, step 1: install what is missing, build, run the demo.
+# Quick start, step 1: install what is missing, build, run the demos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +12,5 @@ fi
 meson compile -C build
 echo
 ./build/examples/procreact-demo
+echo
+./build/examples/procreact-pool-demo

@@ -17,7 +17,17 @@
 /* Requests: "echo:TEXT" replies TEXT; "sleep:MS" sleeps, replies "slept";
  * "crash" dies by SIGSEGV; "exit:N" exits with N; "fail:N" returns N with
  * the reply "failed"; "pid" replies the worker's pid; "grow:MIB" keeps MIB
- * more MiB resident; "big:N" replies N bytes; "hang" sleeps for good. */
+ * more MiB resident; "big:N" replies N bytes; "hang" sleeps for good;
+ * "deaf" sleeps for good with SIGTERM blocked; "init" replies what
+ * t_pool_init() left in the worker. */
+static int t_pool_inited = 0;
+
+static inline int t_pool_init(void *data)
+{
+    t_pool_inited += 1 + (data != NULL);
+    return 0;
+}
+
 static inline int t_pool_function(void *data, const void *request, size_t size, void **reply, size_t *reply_size)
 {
     char buf[64];
@@ -72,6 +82,16 @@ static inline int t_pool_function(void *data, const void *request, size_t size, 
             return 12;
         *reply_size = n;
         return 0;
+    } else if (size == 4 && memcmp(r, "init", 4) == 0) {
+        n = (size_t)snprintf(buf, sizeof buf, "%d", t_pool_inited);
+        text = buf;
+    } else if (size == 4 && memcmp(r, "deaf", 4) == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        for (;;)
+            pause();
     } else if (size == 4 && memcmp(r, "hang", 4) == 0) {
         for (;;)
             pause();
@@ -86,17 +106,28 @@ static inline int t_pool_function(void *data, const void *request, size_t size, 
     return rc;
 }
 
-static inline ProcReact_Pool *t_pool_new(unsigned workers)
+/* A configuration of @p workers forked workers running t_pool_function(). */
+static inline ProcReact_PoolConfig *t_pool_config(unsigned workers)
 {
     ProcReact_PoolConfig *config = procreact_pool_config_new();
-    ProcReact_Pool *pool;
     assert_non_null(config);
     assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
     assert_int_equal(procreact_pool_config_set_workers(config, workers), 0);
-    pool = procreact_pool_new(config);
+    return config;
+}
+
+/* The pool made from @p config, which is freed. */
+static inline ProcReact_Pool *t_pool_make(ProcReact_PoolConfig *config)
+{
+    ProcReact_Pool *pool = procreact_pool_new(config);
     procreact_pool_config_free(config);
     assert_non_null(pool);
     return pool;
+}
+
+static inline ProcReact_Pool *t_pool_new(unsigned workers)
+{
+    return t_pool_make(t_pool_config(workers));
 }
 
 static inline ProcReact_Task *t_submit(ProcReact_Pool *pool, const char *request, double deadline)

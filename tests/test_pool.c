@@ -120,19 +120,16 @@ static void test_crash_replaced(void **state)
 static void test_deadline_among_short(void **state)
 {
     enum { N = 1000 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *hung, *tasks[N];
     ProcReact_ExitInfo info;
     double start, took;
     int i;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 4), 0);
+    config = t_pool_config(4);
     assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 0.2), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     start = t_now();
     hung = t_submit(pool, "hang", 0.1);
     for (i = 0; i < N; ++i)
@@ -151,6 +148,54 @@ static void test_deadline_among_short(void **state)
         procreact_task_free(tasks[i]);
     }
     procreact_task_free(hung);
+    procreact_pool_free(pool);
+}
+
+/* A worker that blocks SIGTERM is killed once the grace has passed: the
+ * task is TIMED_OUT with SIGKILL, after deadline + grace. */
+static void test_deadline_grace_kill(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    ProcReact_ExitInfo info;
+    double start, took;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 0.15), 0);
+    pool = t_pool_make(config);
+    start = t_now();
+    t = t_submit(pool, "deaf", 0.05);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    took = t_now() - start;
+    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_TIMED_OUT);
+    assert_int_equal(procreact_task_exit_info(t, &info), 0);
+    assert_int_equal(info.signal, SIGKILL);
+    assert_true(took >= 0.2);
+    assert_true(took < (t_under_valgrind() ? 5.0 : 0.6));
+    procreact_task_free(t);
+    procreact_pool_free(pool);
+}
+
+/* The init runs once in each worker, before its first task. */
+static void test_worker_init(void **state)
+{
+    static int marker;
+    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_Pool *pool;
+    ProcReact_Task *t;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_function(config, t_pool_init, t_pool_function, &marker), 0);
+    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    pool = t_pool_make(config);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* once, with its data */
+    procreact_task_free(t);
+    t = t_submit(pool, "init", 0);
+    assert_int_equal(procreact_task_wait(t, 5000), 0);
+    assert_true(t_reply_is(t, "2")); /* not again for the next task */
+    procreact_task_free(t);
+    assert_int_equal(t_pool_inited, 0); /* never in the parent */
     procreact_pool_free(pool);
 }
 
@@ -217,18 +262,15 @@ static void test_free_outstanding(void **state)
 static void test_recycle_each_task(void **state)
 {
     enum { N = 20 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_PoolStats stats;
     pid_t pids[N];
     int i, j;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
+    config = t_pool_config(2);
     assert_int_equal(procreact_pool_config_set_recycle(config, 1, 0), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < N; ++i) {
         ProcReact_Task *t = t_submit(pool, "pid", 0);
         assert_int_equal(procreact_task_wait(t, 5000), 0);
@@ -248,18 +290,15 @@ static void test_recycle_each_task(void **state)
 static void test_recycle_rss(void **state)
 {
     enum { N = 12 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_PoolStats stats;
     pid_t last = 0;
     int i, run = 0, longest = 0;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    config = t_pool_config(1);
     assert_int_equal(procreact_pool_config_set_recycle(config, 0, 48u << 20), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < N; ++i) {
         ProcReact_Task *t = t_submit(pool, "grow:10", 0);
         assert_int_equal(procreact_task_wait(t, 10000), 0);
@@ -278,16 +317,13 @@ static void test_recycle_rss(void **state)
 /* A reply over the pool's maximum message size crashes its task. */
 static void test_reply_too_big(void **state)
 {
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *t, *u;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
+    config = t_pool_config(1);
     assert_int_equal(procreact_pool_config_set_max_message(config, 32), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     assert_null(procreact_pool_submit(pool, "echo:0123456789012345678901234567890123456789", 45, 0));
     assert_int_equal(errno, EMSGSIZE);
     t = t_submit(pool, "big:29", 0); /* 29 bytes + 4 of status */
@@ -315,6 +351,16 @@ static void test_bad_input(void **state)
     assert_int_equal(procreact_pool_config_set_max_message(config, 0), -1);
     procreact_pool_config_free(config);
     assert_null(procreact_pool_new(NULL));
+    {
+        const char *const argv[] = {"/nonexistent/worker", NULL};
+        ProcReact_Command *command = procreact_command_new(argv);
+        config = procreact_pool_config_new();
+        assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_FRAMED), 0);
+        procreact_command_free(command);
+        assert_null(procreact_pool_new(config)); /* the first worker's start fails */
+        assert_int_equal(errno, ENOENT);
+        procreact_pool_config_free(config);
+    }
     pool = t_pool_new(1);
     assert_null(procreact_pool_submit(pool, NULL, 3, 0));
     assert_int_equal(errno, EINVAL);
@@ -387,9 +433,7 @@ static void test_python_worker(void **state)
     assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_FRAMED), 0);
     procreact_command_free(command);
     assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     for (i = 0; i < 10; ++i)
         tasks[i] = t_submit(pool, "hello", 0);
     for (i = 0; i < 10; ++i) {
@@ -422,9 +466,7 @@ static void test_shell_worker(void **state)
     assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_LINES), 0);
     procreact_command_free(command);
     assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     assert_null(procreact_pool_submit(pool, "a\nb", 3, 0));
     assert_int_equal(errno, EINVAL);
     a = t_submit(pool, "one", 0);
@@ -462,6 +504,8 @@ int main(void)
         T_TEST(test_failed_task),
         T_TEST(test_crash_replaced),
         T_TEST(test_deadline_among_short),
+        T_TEST(test_deadline_grace_kill),
+        T_TEST(test_worker_init),
         T_TEST(test_cancel),
         T_TEST(test_free_outstanding),
         T_TEST(test_recycle_each_task),

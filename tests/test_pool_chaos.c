@@ -81,7 +81,7 @@ static int t_was_killed(const Killer *k, pid_t pid)
 static void t_chaos(int total, int kills)
 {
     enum { WINDOW = 64 };
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *window[WINDOW];
     int index[WINDOW];
@@ -97,12 +97,9 @@ static void t_chaos(int total, int kills)
     /* The kills are spread over the run: task i is submitted only once
      * i * kills / total kills happened. */
     killer.interval_us = 100;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 8), 0);
+    config = t_pool_config(8);
     assert_int_equal(procreact_pool_config_set_crash_limit(config, 1000, 0.001), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     assert_int_equal(pthread_create(&thread, NULL, t_killer, &killer), 0);
     for (i = 0; i < WINDOW; ++i)
         window[i] = NULL;
@@ -193,9 +190,7 @@ static void test_crash_loop(void **state)
     assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
     start = t_now();
     cpu_start = t_cpu();
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     t = t_submit(pool, "echo:never", 0);
     assert_int_equal(procreact_task_wait(t, 10000), 0);
     took = t_now() - start;
@@ -223,18 +218,15 @@ static void test_crash_loop(void **state)
  * then the grace of 0.1 s): the stuck task CANCELLED, the others DONE. */
 static void test_shutdown_stuck(void **state)
 {
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *stuck, *quick[4];
     double start, took;
     int i;
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
+    config = t_pool_config(2);
     assert_int_equal(procreact_pool_config_set_stop(config, SIGTERM, 0.1), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     stuck = t_submit(pool, "hang", 0);
     for (i = 0; i < 4; ++i)
         quick[i] = t_submit(pool, "sleep:10", 0);
@@ -303,18 +295,15 @@ static int t_parent_of(pid_t pid)
  * pid, exit details, crash and replacement as usual); nothing is left. */
 static void test_fork_server(void **state)
 {
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_PoolConfig *config = NULL;
     ProcReact_Pool *pool;
     ProcReact_Task *a, *b, *c;
     ProcReact_ExitInfo info;
     int fds_before = t_count_fds();
     (void)state;
-    assert_int_equal(procreact_pool_config_set_function(config, NULL, t_pool_function, NULL), 0);
-    assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
+    config = t_pool_config(2);
     assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
-    pool = procreact_pool_new(config);
-    procreact_pool_config_free(config);
-    assert_non_null(pool);
+    pool = t_pool_make(config);
     a = t_submit(pool, "sleep:100", 0);
     b = t_submit(pool, "crash", 0);
     assert_true(procreact_pool_step(pool, 50) >= 0);

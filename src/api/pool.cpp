@@ -28,6 +28,19 @@ bool any_completion(void *arg) noexcept
     return p->first->completions != p->second;
 }
 
+// procreact_pool_map() failed: its first @p n tasks are cancelled and freed; errno is kept.
+int drop_tasks(ProcReact_Task **tasks, std::size_t n) noexcept
+{
+    const int error = errno;
+    for (std::size_t j = 0; j < n; ++j) {
+        procreact_task_cancel(tasks[j]);
+        procreact_task_free(tasks[j]);
+        tasks[j] = nullptr;
+    }
+    errno = error;
+    return -1;
+}
+
 ProcReact_Task *submit(const std::shared_ptr<PoolCore> &core, const void *request, std::size_t size,
                        double deadline_seconds, WakerRef &ring)
 {
@@ -100,7 +113,7 @@ ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *config) noexcept
         }
         std::unique_lock<std::mutex> lock(core.mu);
         for (unsigned i = 0; i < core.target; ++i) {
-            if (const int error = start_worker(core, 0)) {
+            if (const int error = start_worker(core)) {
                 if (i == 0) {
                     lock.unlock();
                     shutdown_pool(core, false, 0);
@@ -165,28 +178,12 @@ int procreact_pool_map(ProcReact_Pool *pool, const void *const *requests, const 
     }
     for (size_t i = 0; i < count; ++i) {
         tasks[i] = procreact_pool_submit(pool, requests[i], sizes[i], deadline_seconds);
-        if (tasks[i] == nullptr) {
-            const int error = errno;
-            for (size_t j = 0; j < i; ++j) {
-                procreact_task_cancel(tasks[j]);
-                procreact_task_free(tasks[j]);
-                tasks[j] = nullptr;
-            }
-            errno = error;
-            return -1;
-        }
+        if (tasks[i] == nullptr)
+            return drop_tasks(tasks, i);
     }
     for (size_t i = 0; i < count; ++i) {
-        if (procreact_task_wait(tasks[i], -1) != 0) {
-            const int error = errno;
-            for (size_t j = 0; j < count; ++j) {
-                procreact_task_cancel(tasks[j]);
-                procreact_task_free(tasks[j]);
-                tasks[j] = nullptr;
-            }
-            errno = error;
-            return -1;
-        }
+        if (procreact_task_wait(tasks[i], -1) != 0)
+            return drop_tasks(tasks, count);
     }
     return 0;
 }
@@ -219,11 +216,10 @@ int procreact_pool_step(ProcReact_Pool *pool, int timeout_ms) noexcept
     }
     PoolCore &core = *pool->core;
     std::unique_lock<std::mutex> lock(core.mu);
-    long long deadline = -1; // one look
-    if (timeout_ms < 0 && (outstanding(core) != 0 || !core.cancels.empty()))
-        deadline = 0; // until a completion
-    else if (timeout_ms > 0)
-        deadline = add_saturating(monotonic_ns(), static_cast<long long>(timeout_ms) * kNsPerMs);
+    // Negative: until a completion, unless nothing is queued or running (then one look).
+    long long deadline = drive_deadline(timeout_ms);
+    if (timeout_ms < 0 && outstanding(core) == 0 && core.cancels.empty())
+        deadline = -1;
     std::pair<PoolCore *, std::uint64_t> arg{&core, core.completions};
     return drive(core, lock, deadline, deadline == -1 ? nullptr : any_completion, &arg);
 }

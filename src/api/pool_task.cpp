@@ -43,12 +43,7 @@ int procreact_task_wait(ProcReact_Task *task, int timeout_ms) noexcept
     PoolCore &core = *task->core;
     std::unique_lock<std::mutex> lock(core.mu);
     if (!final_status(task->status)) {
-        long long deadline = 0;
-        if (timeout_ms == 0)
-            deadline = -1;
-        else if (timeout_ms > 0)
-            deadline = add_saturating(monotonic_ns(), static_cast<long long>(timeout_ms) * kNsPerMs);
-        if (drive(core, lock, deadline, task_completed, task) < 0)
+        if (drive(core, lock, drive_deadline(timeout_ms), task_completed, task) < 0)
             return -1;
     }
     if (!final_status(task->status)) {

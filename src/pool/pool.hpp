@@ -85,7 +85,6 @@ struct Worker {
     StopReason stopped = StopReason::None;
     unsigned tasks_done = 0;
     long long started_ns = 0;
-    long long death_seen_ns = 0; // of the worker this one replaces (0: none)
 };
 
 struct PoolCore {
@@ -110,7 +109,6 @@ struct PoolCore {
     TaskList done;
     std::vector<ProcReact_Task *> cancels; // running tasks whose workers are to be stopped
     long long respawn_due = 0;  // no replacement before (a crash loop's back-off)
-    long long death_seen_ns = 0; // the last death that wants a replacement
     unsigned deaths_in_row = 0;
     long long next_delay_ns = 0;
     int error = 0;
@@ -121,7 +119,6 @@ struct PoolCore {
     bool freed = false;     // procreact_pool_free() ran
     std::uint64_t completions = 0;
     ProcReact_PoolStats stats{};
-    std::vector<long long> replace_latency_ns; // death seen -> replacement ready (bench-pool)
 
     // The fork server (procreact_pool_config_set_fork_server()).
     ChildWatch server;
@@ -164,7 +161,7 @@ namespace procreact
 // pool_workers.cpp: starting, retiring and stopping workers.
 /// Starts one worker into the collection (stepping role, mu held). Returns
 /// 0 or an errno value.
-int start_worker(PoolCore &core, long long death_seen_ns) noexcept;
+int start_worker(PoolCore &core) noexcept;
 /// Starts the fork server. Returns 0 or an errno value.
 int start_fork_server(PoolCore &core) noexcept;
 /// Closes a worker's channel: it leaves once it read the end.
@@ -195,6 +192,16 @@ unsigned live_workers(const PoolCore &core) noexcept;
 std::size_t outstanding(const PoolCore &core) noexcept;
 
 // pool_drive.cpp: the stepping role.
+/// A drive() deadline for a public timeout in milliseconds: 0 looks once
+/// (-1), a negative one has no bound (0).
+inline long long drive_deadline(int timeout_ms) noexcept
+{
+    if (timeout_ms == 0)
+        return -1;
+    if (timeout_ms < 0)
+        return 0;
+    return add_saturating(monotonic_ns(), static_cast<long long>(timeout_ms) * kNsPerMs);
+}
 /// Steps until @p done() or @p deadline_ns (0: no bound; -1: one look).
 /// Returns the completions seen, or -1 with errno. @p lock holds mu.
 int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline_ns, bool (*done)(void *),

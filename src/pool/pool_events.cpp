@@ -87,7 +87,7 @@ void recycle(PoolCore &core, Worker &w) noexcept
 {
     ++core.stats.workers_recycled;
     if (may_start(core) && live_workers(core) <= core.target)
-        start_worker(core, 0); // on failure the next service() tries again
+        start_worker(core); // on failure the next service() tries again
     retire_worker(core, w);
 }
 
@@ -95,12 +95,6 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
 {
     if (!w.ready) { // a forked worker's first message: its init is done
         w.ready = true;
-        if (w.death_seen_ns != 0) {
-            try {
-                core.replace_latency_ns.push_back(monotonic_ns() - w.death_seen_ns);
-            } catch (...) {
-            }
-        }
         return;
     }
     if (!w.busy)
@@ -187,7 +181,6 @@ void on_death(PoolCore &core, Worker &w, unsigned flags, const ProcReact_ExitInf
         if (w.tasks_done == 0)
             count_early_death(core, now);
     }
-    core.death_seen_ns = now;
 }
 
 } // namespace
@@ -293,8 +286,7 @@ void service(PoolCore &core) noexcept
     // Replacements, after the back-off of a crash loop.
     long long now = monotonic_ns();
     while (may_start(core) && live_workers(core) < core.target && now >= core.respawn_due) {
-        const long long seen = core.death_seen_ns;
-        if (const int error = start_worker(core, seen)) {
+        if (const int error = start_worker(core)) {
             core.last_exit = ProcReact_ExitInfo{};
             core.last_exit.exit_code = -1;
             count_early_death(core, now);
@@ -302,7 +294,6 @@ void service(PoolCore &core) noexcept
                 core.error = error;
             break;
         }
-        core.death_seen_ns = 0;
         now = monotonic_ns();
     }
 

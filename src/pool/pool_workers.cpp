@@ -19,21 +19,30 @@ namespace procreact
 namespace
 {
 
-// A forked C worker: the channel exists before the fork, so the child only
-// takes its own end (it allocates nothing) and runs the worker loop.
-int fork_worker(PoolCore &core, Member &m)
+// Forks a child that runs @p run on its end of a new socket pair (made
+// before the fork: the child only takes its end, it allocates nothing);
+// @p parent gets ours. Returns the pid, or -1 with errno set.
+pid_t fork_with_pair(const PoolSettings &s, void (*run)(int, const PoolSettings &) noexcept,
+                     WriteEnd &parent)
 {
-    WriteEnd parent, child;
+    WriteEnd child;
     if (!make_channel_pair(parent, child, true))
-        return errno;
-    m.chan = std::make_shared<ChannelEnd>(std::move(parent), PROCREACT_CHANNEL_FRAMED);
+        return -1;
     const pid_t pid = ::fork();
     if (pid == 0)
-        run_worker(child.release_in_child(), core.s); // never returns
+        run(child.release_in_child(), s); // never returns
+    return pid;
+}
+
+// A forked C worker, running the worker loop.
+int fork_worker(PoolCore &core, Member &m)
+{
+    WriteEnd parent;
+    const pid_t pid = fork_with_pair(core.s, run_worker, parent);
     if (pid < 0)
         return errno;
-    child.reset();
     m.child = ChildWatch(pid, ChildWatch::Pidfd::Spawn);
+    m.chan = std::make_shared<ChannelEnd>(std::move(parent), PROCREACT_CHANNEL_FRAMED);
     return 0;
 }
 
@@ -97,7 +106,7 @@ int launch_program(PoolCore &core, Member &m)
 
 } // namespace
 
-int start_worker(PoolCore &core, long long death_seen_ns) noexcept
+int start_worker(PoolCore &core) noexcept
 {
     try {
         std::unique_ptr<Worker> w(new Worker());
@@ -123,7 +132,6 @@ int start_worker(PoolCore &core, long long death_seen_ns) noexcept
         w->pid = m->child.pid();
         w->ready = !core.s.forked(); // a program takes its first request at once
         w->started_ns = now;
-        w->death_seen_ns = death_seen_ns;
         if (!core.coll->add(m))
             return errno != 0 ? errno : ENOMEM;
         core.workers.push_back(std::move(w)); // within the reserved room
@@ -136,15 +144,10 @@ int start_worker(PoolCore &core, long long death_seen_ns) noexcept
 
 int start_fork_server(PoolCore &core) noexcept
 {
-    WriteEnd parent, child;
-    if (!make_channel_pair(parent, child, true))
-        return errno;
-    const pid_t pid = ::fork();
-    if (pid == 0)
-        run_fork_server(child.release_in_child(), core.s); // never returns
+    WriteEnd parent;
+    const pid_t pid = fork_with_pair(core.s, run_fork_server, parent);
     if (pid < 0)
         return errno;
-    child.reset();
     core.server = ChildWatch(pid, ChildWatch::Pidfd::Later);
     core.server_sock = std::move(parent);
     return 0;

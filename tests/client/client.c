@@ -29,6 +29,7 @@
 #include <procreact_exit.h>
 #include <procreact_spawn.h>
 #include <procreact_channel.h>
+#include <procreact_pool.h>
 #include <procreact.h>
 
 /* The x86_64 ABI, checked at compile time in both languages. */
@@ -40,6 +41,7 @@ typedef char check_pid_iterator_size[sizeof(ProcReact_PidIterator) == 48 ? 1 : -
 typedef char check_exit_info_size[sizeof(ProcReact_ExitInfo) == 120 ? 1 : -1];
 typedef char check_exit_info_times[offsetof(ProcReact_ExitInfo, wall_time) == 24 ? 1 : -1];
 typedef char check_exit_info_stderr[offsetof(ProcReact_ExitInfo, stderr_data) == 56 ? 1 : -1];
+typedef char check_pool_stats_size[sizeof(ProcReact_PoolStats) == 80 ? 1 : -1];
 #endif
 
 static int failures = 0;
@@ -279,6 +281,49 @@ static void check_channel(void)
     procreact_channel_free(channel);
 }
 
+/* Worker pools (procreact_pool.h): a forked C worker answers a task. */
+static int pool_upper(void *data, const void *request, size_t size, void **reply, size_t *reply_size)
+{
+    char *out = (char *)malloc(size ? size : 1);
+    size_t i;
+    (void)data;
+    if (out == NULL)
+        return 1;
+    for (i = 0; i < size; ++i)
+        out[i] = (char)(((const char *)request)[i] & ~0x20);
+    *reply = out;
+    *reply_size = size;
+    return 0;
+}
+
+static void check_pool(void)
+{
+    ProcReact_PoolConfig *config = procreact_pool_config_new();
+    ProcReact_Pool *pool;
+    ProcReact_Task *task;
+    const void *reply;
+    size_t size = 0;
+    CHECK(config != NULL);
+    if (config == NULL)
+        return;
+    CHECK(procreact_pool_config_set_function(config, NULL, pool_upper, NULL) == 0);
+    CHECK(procreact_pool_config_set_workers(config, 1) == 0);
+    pool = procreact_pool_new(config);
+    procreact_pool_config_free(config);
+    CHECK(pool != NULL);
+    if (pool == NULL)
+        return;
+    task = procreact_pool_submit(pool, "abc", 3, 0);
+    CHECK(task != NULL);
+    CHECK(procreact_task_wait(task, 10000) == 0);
+    CHECK(procreact_task_status(task) == PROCREACT_TASK_DONE);
+    reply = procreact_task_reply(task, &size);
+    CHECK(size == 3 && memcmp(reply, "ABC", 3) == 0);
+    procreact_task_free(task);
+    CHECK(procreact_pool_shutdown(pool, 1, 10) == 0);
+    procreact_pool_free(pool);
+}
+
 /* Time and control (procreact_control.h). */
 static ProcReact_bool one_has_next(void *data)
 {
@@ -333,6 +378,7 @@ int main(void)
     check_future();
     check_spawn();
     check_channel();
+    check_pool();
     check_control();
     check_future_iterator();
     check_pid_iterator();
