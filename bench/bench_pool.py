@@ -12,7 +12,7 @@ submitting and waiting are timed. Every round runs every row
 once, the order reversed every other round; the table has medians (tasks
 per second, the ratio to ProcessPoolExecutor, the parent's own CPU per task
 from getrusage(RUSAGE_SELF)) and the target (ProcessPool >= ProcessPoolExecutor).
-The rounds and medians go to bench/results/pool-<UTC time>.json.
+The rounds and medians go to bench/results/pool-python-<UTC time>.json.
 
 Usage: bench_pool.py [--rounds R] [-n N] [--workers W] [--out DIR]
 Needs the binding importable (PYTHONPATH=bindings/python) and the library
@@ -119,7 +119,7 @@ def main():
           f"{'met' if met else 'NOT met'}")
     os.makedirs(args.out, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = os.path.join(args.out, f"pool-{stamp}.json")
+    path = os.path.join(args.out, f"pool-python-{stamp}.json")
     with open(path, "w") as f:
         json.dump({"benchmark": "bench_pool", "tasks": n, "workers": args.workers, "rounds": args.rounds,
                    "python": sys.version.split()[0], "procreact": procreact.__version__,
