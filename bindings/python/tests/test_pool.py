@@ -201,6 +201,8 @@ def test_workers_lead_process_groups_of_their_own():
 
 
 def test_bad_arguments():
+    with pytest.raises(FileNotFoundError):
+        procreact.ProcessPool(1, executable="/nonexistent/python3")
     with pytest.raises(ValueError):
         procreact.ProcessPool(0)
     with pytest.raises(TypeError):
