@@ -107,7 +107,8 @@ class PoolCore:
             _check(_c.config_set_workers(config, _count(workers, "max_workers", 1)), "max_workers")
             _check(_c.config_set_recycle(config, _count(max_tasks, "max_tasks_per_child", 1),
                                          _count(max_rss, "max_rss", 1)), "recycling")
-            _check(_c.config_set_stop(config, _count(stop_signal, "stop_signal", 1), _seconds(stop_grace, "stop_grace")), "stop")
+            _check(_c.config_set_stop(config, _count(stop_signal, "stop_signal", 1),
+                                      _seconds(stop_grace, "stop_grace")), "stop")
             _check(_c.config_set_crash_limit(config, _count(crash_limit, "crash_limit", 1),
                                              _seconds(crash_delay, "crash_delay")), "crash_limit")
             if max_message is not None:
@@ -181,12 +182,8 @@ class PoolCore:
         assert pool is not None
         try:
             while True:
-                if self._terminating:
-                    _c.shutdown(pool, 0, 0.0)  # stops the running tasks now; every task completes
-                    self._collect(pool)
-                    break
-                if self._closing and not self._tasks:
-                    break
+                if self._terminating or (self._closing and not self._tasks):
+                    break  # terminating: the shutdown below stops the running tasks now
                 if _c.step(pool, STEP_MS) < 0 and ctypes.get_errno() not in (4, 110):  # EINTR, ETIMEDOUT
                     error = ctypes.get_errno()
                     raise OSError(error, f"procreact_pool_step: {os.strerror(error)}")
@@ -194,7 +191,7 @@ class PoolCore:
         except BaseException as error:  # pragma: no cover - the C pool broke: fail what is left
             self.error = error
         finally:
-            _c.shutdown(pool, 0, 0.0)
+            _c.shutdown(pool, 0, 0.0)  # no drain, no wait: every task left completes (CANCELLED)
             self._collect(pool)
             with self._lock:
                 self._pool = None
