@@ -244,3 +244,20 @@ def test_a_dropped_pool_finishes_its_tasks_and_ends_its_workers():
     while any(t.name == "procreact-pool" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(t.name == "procreact-pool" for t in threading.enumerate())
+
+
+def test_submit_from_many_threads():
+    import threading
+    results = {}
+
+    def feed(pool, base):
+        futures = [pool.submit(pool_tasks.square, base + i) for i in range(300)]
+        results[base] = [f.result(timeout=120) for f in futures]
+
+    with procreact.ProcessPool(2) as pool:
+        threads = [threading.Thread(target=feed, args=(pool, 1000 * k)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == {1000 * k: [(1000 * k + i) ** 2 for i in range(300)] for k in range(4)}
