@@ -137,6 +137,10 @@ PROCREACT_API int procreact_pool_config_set_workers(ProcReact_PoolConfig *config
  * @brief Retires a worker after @p max_tasks tasks (0: never) or once its
  *        resident memory, checked after each task, passes @p max_rss_bytes
  *        (0: never). The replacement is started before the worker leaves.
+ *
+ * A forked worker's resident memory includes the pages it still shares
+ * with the process it was forked from: set the limit above that size.
+ * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_recycle(ProcReact_PoolConfig *config, unsigned int max_tasks,
                                                     uint64_t max_rss_bytes) PROCREACT_NOEXCEPT;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * procreact_pool.h: submit, wait, step and next_done; failures, crashes and
- * deadlines; cancel and free; recycling; program workers; nothing left.
+ * procreact_pool.h's tasks: submit, wait, step and next_done; failures,
+ * crashes and deadlines; the init; cancel and free; bad input; the
+ * descriptor and map; nothing left at free.
  */
 #include "pool_test.h"
 
@@ -258,85 +259,6 @@ static void test_free_outstanding(void **state)
     procreact_task_free(e);
 }
 
-/* Recycling after 1 task: a fresh pid for every task. */
-static void test_recycle_each_task(void **state)
-{
-    enum { N = 20 };
-    ProcReact_PoolConfig *config = NULL;
-    ProcReact_Pool *pool;
-    ProcReact_PoolStats stats;
-    pid_t pids[N];
-    int i, j;
-    (void)state;
-    config = t_pool_config(2);
-    assert_int_equal(procreact_pool_config_set_recycle(config, 1, 0), 0);
-    pool = t_pool_make(config);
-    for (i = 0; i < N; ++i) {
-        ProcReact_Task *t = t_submit(pool, "pid", 0);
-        assert_int_equal(procreact_task_wait(t, 5000), 0);
-        assert_int_equal(procreact_task_status(t), PROCREACT_TASK_DONE);
-        pids[i] = procreact_task_worker_pid(t);
-        for (j = 0; j < i; ++j)
-            assert_int_not_equal(pids[i], pids[j]);
-        procreact_task_free(t);
-    }
-    assert_int_equal(procreact_pool_stats(pool, &stats), 0);
-    assert_int_equal(stats.workers_recycled, N);
-    assert_int_equal(stats.workers_crashed, 0);
-    procreact_pool_free(pool);
-}
-
-/* An RSS limit retires a worker that grows 10 MiB per task. */
-static void test_recycle_rss(void **state)
-{
-    enum { N = 12 };
-    ProcReact_PoolConfig *config = NULL;
-    ProcReact_Pool *pool;
-    ProcReact_PoolStats stats;
-    pid_t last = 0;
-    int i, run = 0, longest = 0;
-    (void)state;
-    config = t_pool_config(1);
-    assert_int_equal(procreact_pool_config_set_recycle(config, 0, 48u << 20), 0);
-    pool = t_pool_make(config);
-    for (i = 0; i < N; ++i) {
-        ProcReact_Task *t = t_submit(pool, "grow:10", 0);
-        assert_int_equal(procreact_task_wait(t, 10000), 0);
-        assert_int_equal(procreact_task_status(t), PROCREACT_TASK_DONE);
-        run = procreact_task_worker_pid(t) == last ? run + 1 : 1;
-        longest = run > longest ? run : longest;
-        last = procreact_task_worker_pid(t);
-        procreact_task_free(t);
-    }
-    assert_int_equal(procreact_pool_stats(pool, &stats), 0);
-    assert_true(stats.workers_recycled >= 2);
-    assert_true(longest <= 5); /* 48 MiB: at most 5 tasks of 10 MiB each */
-    procreact_pool_free(pool);
-}
-
-/* A reply over the pool's maximum message size crashes its task. */
-static void test_reply_too_big(void **state)
-{
-    ProcReact_PoolConfig *config = NULL;
-    ProcReact_Pool *pool;
-    ProcReact_Task *t, *u;
-    (void)state;
-    config = t_pool_config(1);
-    assert_int_equal(procreact_pool_config_set_max_message(config, 32), 0);
-    pool = t_pool_make(config);
-    assert_null(procreact_pool_submit(pool, "echo:0123456789012345678901234567890123456789", 45, 0));
-    assert_int_equal(errno, EMSGSIZE);
-    t = t_submit(pool, "big:29", 0); /* 29 bytes + 4 of status */
-    u = t_submit(pool, "echo:ok", 0);
-    assert_int_equal(procreact_task_wait(t, 5000), 0);
-    assert_int_equal(procreact_task_status(t), PROCREACT_TASK_CRASHED);
-    assert_int_equal(procreact_task_wait(u, 5000), 0);
-    assert_true(t_reply_is(u, "ok"));
-    procreact_task_free(t);
-    procreact_task_free(u);
-    procreact_pool_free(pool);
-}
-
 /* Bad arguments, and submits after a shutdown. */
 static void test_bad_input(void **state)
 {
@@ -408,77 +330,6 @@ static void test_fd_and_map(void **state)
     procreact_pool_free(pool);
 }
 
-/* A Python worker speaking multiprocessing.connection.Connection. */
-static void test_python_worker(void **state)
-{
-    const char *const argv[] = {
-        "/usr/bin/python3", "-c",
-        "import os\n"
-        "from multiprocessing.connection import Connection\n"
-        "c = Connection(int(os.environ['PROCREACT_CHANNEL_FD']))\n"
-        "while True:\n"
-        "    try:\n"
-        "        m = c.recv_bytes()\n"
-        "    except EOFError:\n"
-        "        break\n"
-        "    c.send_bytes(m.upper())\n",
-        NULL};
-    ProcReact_Command *command = procreact_command_new(argv);
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
-    ProcReact_Pool *pool;
-    ProcReact_Task *tasks[10];
-    ProcReact_PoolStats stats;
-    int i;
-    (void)state;
-    assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_FRAMED), 0);
-    procreact_command_free(command);
-    assert_int_equal(procreact_pool_config_set_workers(config, 2), 0);
-    pool = t_pool_make(config);
-    for (i = 0; i < 10; ++i)
-        tasks[i] = t_submit(pool, "hello", 0);
-    for (i = 0; i < 10; ++i) {
-        assert_int_equal(procreact_task_wait(tasks[i], 20000), 0);
-        assert_int_equal(procreact_task_status(tasks[i]), PROCREACT_TASK_DONE);
-        assert_true(t_reply_is(tasks[i], "HELLO"));
-        procreact_task_free(tasks[i]);
-    }
-    assert_int_equal(procreact_pool_shutdown(pool, 1, 10), 0);
-    assert_int_equal(procreact_pool_stats(pool, &stats), 0);
-    assert_int_equal(stats.workers_crashed, 0);
-    assert_int_equal(stats.workers_alive, 0);
-    procreact_pool_free(pool);
-}
-
-/* A POSIX shell worker in line mode; a newline inside a request is refused. */
-static void test_shell_worker(void **state)
-{
-    const char *const argv[] = {
-        "/bin/sh", "-c",
-        "while IFS= read -r line <&\"$PROCREACT_CHANNEL_FD\"; do\n"
-        "  printf 'got:%s\\n' \"$line\" >&\"$PROCREACT_CHANNEL_FD\"\n"
-        "done\n",
-        NULL};
-    ProcReact_Command *command = procreact_command_new(argv);
-    ProcReact_PoolConfig *config = procreact_pool_config_new();
-    ProcReact_Pool *pool;
-    ProcReact_Task *a, *b;
-    (void)state;
-    assert_int_equal(procreact_pool_config_set_program(config, command, PROCREACT_CHANNEL_LINES), 0);
-    procreact_command_free(command);
-    assert_int_equal(procreact_pool_config_set_workers(config, 1), 0);
-    pool = t_pool_make(config);
-    assert_null(procreact_pool_submit(pool, "a\nb", 3, 0));
-    assert_int_equal(errno, EINVAL);
-    a = t_submit(pool, "one", 0);
-    b = t_submit(pool, "two words", 0);
-    assert_int_equal(procreact_task_wait(b, 10000), 0);
-    assert_true(t_reply_is(a, "got:one"));
-    assert_true(t_reply_is(b, "got:two words"));
-    procreact_task_free(a);
-    procreact_task_free(b);
-    procreact_pool_free(pool);
-}
-
 /* No descriptor and no child left once the pool and its tasks are freed. */
 static void test_nothing_left(void **state)
 {
@@ -508,13 +359,8 @@ int main(void)
         T_TEST(test_worker_init),
         T_TEST(test_cancel),
         T_TEST(test_free_outstanding),
-        T_TEST(test_recycle_each_task),
-        T_TEST(test_recycle_rss),
-        T_TEST(test_reply_too_big),
         T_TEST(test_bad_input),
         T_TEST(test_fd_and_map),
-        T_TEST(test_python_worker),
-        T_TEST(test_shell_worker),
         T_TEST(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@ namespace procreact
 {
 
 /// What a configuration holds (copied into the pool when it is made).
-struct PoolSettings {
+struct WorkerPoolSettings {
     ProcReact_WorkerInit init = nullptr;
     ProcReact_TaskFunction function = nullptr;
     void *data = nullptr;
@@ -88,11 +88,11 @@ struct Worker {
 };
 
 struct PoolCore {
-    explicit PoolCore(const PoolSettings &settings) : s(settings) {}
+    explicit PoolCore(const WorkerPoolSettings &settings) : s(settings) {}
     PoolCore(const PoolCore &) = delete;
     PoolCore &operator=(const PoolCore &) = delete;
 
-    PoolSettings s;
+    WorkerPoolSettings s;
     unsigned target = 1; // workers wanted
 
     std::mutex mu;
@@ -129,7 +129,7 @@ struct PoolCore {
 
 /// A configuration handle.
 struct ProcReact_PoolConfig {
-    procreact::PoolSettings s;
+    procreact::WorkerPoolSettings s;
 };
 
 /// A pool handle: the core is shared with the pool's tasks.
@@ -173,9 +173,9 @@ std::uint64_t resident_bytes(pid_t pid) noexcept;
 
 // pool_child.cpp: what runs in forked processes.
 /// The worker loop of a forked C worker on channel descriptor @p fd. Never returns.
-[[noreturn]] void run_worker(int fd, const PoolSettings &s) noexcept;
+[[noreturn]] void run_worker(int fd, const WorkerPoolSettings &s) noexcept;
 /// The fork server's loop on @p fd. Never returns.
-[[noreturn]] void run_fork_server(int fd, const PoolSettings &s) noexcept;
+[[noreturn]] void run_fork_server(int fd, const WorkerPoolSettings &s) noexcept;
 
 // pool_events.cpp: what a step found, and handing tasks to workers.
 /// Completes @p t with @p status (mu held).

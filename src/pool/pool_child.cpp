@@ -92,7 +92,7 @@ std::uint64_t get_be(const unsigned char *p, int n) noexcept
 
 } // namespace
 
-void run_worker(int fd, const PoolSettings &s) noexcept
+void run_worker(int fd, const WorkerPoolSettings &s) noexcept
 {
     if (s.init != nullptr) {
         const int rc = s.init(s.data);
@@ -146,7 +146,7 @@ void run_worker(int fd, const PoolSettings &s) noexcept
     }
 }
 
-void run_fork_server(int fd, const PoolSettings &s) noexcept
+void run_fork_server(int fd, const WorkerPoolSettings &s) noexcept
 {
     for (;;) {
         char request;

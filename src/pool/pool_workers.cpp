@@ -22,7 +22,7 @@ namespace
 // Forks a child that runs @p run on its end of a new socket pair (made
 // before the fork: the child only takes its end, it allocates nothing);
 // @p parent gets ours. Returns the pid, or -1 with errno set.
-pid_t fork_with_pair(const PoolSettings &s, void (*run)(int, const PoolSettings &) noexcept,
+pid_t fork_with_pair(const WorkerPoolSettings &s, void (*run)(int, const WorkerPoolSettings &) noexcept,
                      WriteEnd &parent)
 {
     WriteEnd child;
