@@ -14,6 +14,10 @@ anything else that runs children.
   driven by the collection's descriptor through ``loop.add_reader()``.
 - :class:`ChannelProcess` runs a program with a message channel: send and
   receive while it runs (:func:`child_connection` is the program's side).
+- :class:`ProcessPool` is a :class:`concurrent.futures.Executor` whose
+  Python workers survive crashes (only the task a dead worker held fails)
+  and whose task timeouts stop the worker; :class:`ProgramPool` is a pool of
+  worker programs, bytes in and bytes out.
 
 The keywords are :func:`subprocess.run`'s, with subprocess's meaning where
 they are shared, and subprocess's constants (PIPE, STDOUT, DEVNULL) and
@@ -27,6 +31,10 @@ in the result (``timed_out``), raised only with ``check=True``.
 from . import _lib
 from ._aio import run_async, run_many_async
 from ._channel import ChannelProcess, child_connection
+from ._pool import ProcessPool
+from ._pool_core import PoolFuture
+from ._pool_errors import PoolFailed, RemoteTraceback, TaskTimedOut, WorkerCrashed, WorkerError
+from ._program_pool import ProgramPool
 from ._result import CalledProcessError, ProcessError, Result, TimeoutExpired
 from ._run import run, run_many
 from ._streams import CAPTURE, DEVNULL, INHERIT, PIPE, STDOUT
@@ -34,7 +42,8 @@ from ._streams import CAPTURE, DEVNULL, INHERIT, PIPE, STDOUT
 __all__ = [
     "PIPE", "CAPTURE", "DEVNULL", "INHERIT", "STDOUT", "Result", "ProcessError", "CalledProcessError",
     "TimeoutExpired", "run", "run_many", "run_async", "run_many_async", "ChannelProcess", "child_connection",
-    "__version__",
+    "ProcessPool", "ProgramPool", "PoolFuture", "WorkerError", "WorkerCrashed", "TaskTimedOut", "PoolFailed",
+    "RemoteTraceback", "__version__",
 ]
 
 __version__: str = _lib.VERSION

@@ -110,3 +110,27 @@ def test_mypy_would_catch_a_wrong_readme_example(mypy, tmp_path):
     path.write_text(readme_examples()[0] + '\nprocreact.run(["true"], timeout="10")\n')
     code, output = mypy(str(path))
     assert code == 1 and 'Argument "timeout" to "run" has incompatible type "str"' in output, output
+
+
+POOL_MISUSE = '''
+import procreact
+
+def square(x: int) -> int:
+    return x * x
+
+with procreact.ProcessPool(2) as pool:
+    pool.submit(square, "3")
+    text: str = pool.submit(square, 3).result()
+    pool.submit_with_timeout(1.0, square, x="3")
+procreact.ProcessPool(max_worker=2)
+'''
+
+
+def test_mypy_checks_pool_tasks_against_their_function(mypy, tmp_path):
+    source = tmp_path / "pool_misuse.py"
+    source.write_text(POOL_MISUSE)
+    code, output = mypy(str(source))
+    assert code == 1, output
+    assert output.count('incompatible type "str"; expected "int"') == 2, output
+    assert 'Incompatible types in assignment (expression has type "int", variable has type "str")' in output
+    assert 'Unexpected keyword argument "max_worker"' in output, output
