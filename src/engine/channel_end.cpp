@@ -23,12 +23,6 @@ constexpr std::size_t kDirect = 16 * 1024;  // a body left this big is read in p
 
 } // namespace
 
-ChannelEnd::ChannelEnd(WriteEnd listed, ProcReact_ChannelMode mode) noexcept
-    : listed_(std::move(listed)), fd_(listed_.get()), mode_(mode),
-      parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
-{
-}
-
 ChannelEnd::ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept
     : plain_(std::move(plain)), fd_(plain_.get()), mode_(mode), parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
 {
@@ -175,26 +169,17 @@ void ChannelEnd::end_reading(int error) noexcept
     changed();
 }
 
-bool make_channel_pair(WriteEnd &parent, WriteEnd &child, bool keep_child) noexcept
+bool make_channel_pair(UniqueFd &parent, WriteEnd &child, bool keep_child) noexcept
 {
-    bool child_listed = false;
-    {
-        int fds[2];
-        ForkGuard guard; // a concurrent fork() sees both listed
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 || !pair_above_stdio(fds))
-            return false;
-        if (!parent.adopt(fds[0], guard)) {
-            ::close(fds[1]);
-            return false;
-        }
-        child_listed = child.adopt(fds[1], guard, keep_child);
-    }
-    if (!child_listed) {
-        const int e = errno;
-        parent.reset(); // outside the guard: reset() takes it itself
-        errno = e;
-    }
-    return child_listed;
+    int fds[2];
+    ForkGuard guard; // a concurrent fork() sees the child's end listed
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 || !pair_above_stdio(fds))
+        return false;
+    UniqueFd ours(fds[0]);
+    if (!child.adopt(fds[1], guard, keep_child))
+        return false; // errno ENOMEM; both closed
+    parent = std::move(ours);
+    return true;
 }
 
 } // namespace procreact

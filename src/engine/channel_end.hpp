@@ -30,8 +30,7 @@ class ChannelEnd
     /// drives it re-registers it.
     using ChangeHook = void (*)(void *owner, void *member) noexcept;
 
-    /// Owns @p fd: @p listed says it is a WriteEnd kept out of other forked children.
-    ChannelEnd(WriteEnd listed, ProcReact_ChannelMode mode) noexcept;
+    /// Owns @p plain.
     ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept;
     ChannelEnd(const ChannelEnd &) = delete;
     ChannelEnd &operator=(const ChannelEnd &) = delete;
@@ -106,7 +105,6 @@ class ChannelEnd
     std::size_t frame_iov(const void *data, std::size_t size, unsigned char *head, iovec iov[3]) const noexcept;
     int queue_rest(const iovec iov[3], std::size_t total, std::size_t sent, const int *fds, unsigned nfds) noexcept;
 
-    WriteEnd listed_;
     UniqueFd plain_;
     int fd_;
     ProcReact_ChannelMode mode_;
@@ -133,10 +131,14 @@ class ChannelEnd
     void *member_ = nullptr;
 };
 
-/// Creates the two ends of a channel socket pair, both listed (kept out of
-/// forked children); with @p keep_child, this thread's next fork() keeps
-/// @p child in its child. Returns false with errno set.
-bool make_channel_pair(WriteEnd &parent, WriteEnd &child, bool keep_child) noexcept;
+/// Creates the two ends of a channel socket pair. Only the child's end is
+/// listed (kept out of other forked children while the parent holds it:
+/// the parent's end of stream depends on it); with @p keep_child, this
+/// thread's next fork() keeps it in its child. The parent's end is not
+/// listed, so the work per fork does not grow with the open channels: a
+/// forked child may inherit it close-on-exec (see procreact_future.h).
+/// Returns false with errno set.
+bool make_channel_pair(UniqueFd &parent, WriteEnd &child, bool keep_child) noexcept;
 
 } // namespace procreact
 
