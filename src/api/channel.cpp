@@ -225,7 +225,7 @@ int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **messa
 
 const void *procreact_message_data(const ProcReact_Message *message) noexcept
 {
-    return message != nullptr ? message->data.get() : "";
+    return message != nullptr ? message->data : "";
 }
 
 uint64_t procreact_message_size(const ProcReact_Message *message) noexcept

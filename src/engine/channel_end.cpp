@@ -18,8 +18,13 @@ namespace procreact
 namespace
 {
 
-constexpr std::size_t kScratch = 64 * 1024; // reads of headers and small messages
-constexpr std::size_t kDirect = 16 * 1024;  // a body left this big is read in place
+// Reads of headers and small messages: large, so that one read carries
+// thousands of small frames. The parser copies every byte out of it, so
+// one buffer per thread serves every channel end.
+constexpr std::size_t kScratch = 256 * 1024;
+constexpr std::size_t kDirect = 16 * 1024; // a body left this big is read in place
+
+thread_local std::unique_ptr<char[]> t_scratch;
 
 } // namespace
 
@@ -63,14 +68,14 @@ ChannelEnd::Read ChannelEnd::read_some() noexcept
     char *target = parser_.body_target(kDirect, room);
     char *buf = target;
     if (target == nullptr) {
-        if (!scratch_) {
-            scratch_.reset(new (std::nothrow) char[kScratch]);
-            if (!scratch_) {
+        if (!t_scratch) {
+            t_scratch.reset(new (std::nothrow) char[kScratch]);
+            if (!t_scratch) {
                 end_reading(ENOMEM);
                 return Read::Ended;
             }
         }
-        buf = scratch_.get();
+        buf = t_scratch.get();
         room = kScratch;
     }
     iovec iov{buf, room};
@@ -165,7 +170,6 @@ void ChannelEnd::end_reading(int error) noexcept
 {
     read_ended_ = true;
     read_error_ = error;
-    scratch_.reset();
     changed();
 }
 

@@ -94,11 +94,15 @@ class ChannelEnd
     void detach() noexcept { attach(nullptr, nullptr, nullptr); }
     void changed() noexcept;
 
+    /// With @p on, send() queues every message and writes only once the
+    /// queue holds a write's worth (or at flush(), or the collection's next step).
+    void set_coalesce(bool on) noexcept { coalesce_ = on; }
+
   private:
-    struct Outgoing {
-        std::string bytes; // header (or nothing, when sent), body, newline
-        std::size_t sent = 0;
-        std::vector<UniqueFd> fds; // duplicates, sent with the first byte
+    /// Descriptors (duplicates) sent with the byte at stream offset @p at.
+    struct OutgoingFds {
+        std::uint64_t at;
+        std::vector<UniqueFd> fds;
     };
     void end_reading(int error) noexcept;
     int check_send(const void *data, std::size_t size, const int *fds, unsigned nfds) const noexcept;
@@ -112,13 +116,19 @@ class ChannelEnd
     FrameParser parser_;
     MessageQueue received_;
     std::size_t received_bytes_ = 0;
-    std::unique_ptr<char[]> scratch_;
     bool read_ended_ = false;
     int read_error_ = 0; // 0: a clean end
     bool closed_told_ = false;
 
-    std::deque<Outgoing> outgoing_;
+    // The send queue: the unsent bytes of whole frames, contiguous, from
+    // out_head_ on (out_head_ is stream offset out_offset_), so one write
+    // takes as much as the socket will; descriptors by stream offset.
+    std::string out_;
+    std::size_t out_head_ = 0;
+    std::uint64_t out_offset_ = 0;
+    std::deque<OutgoingFds> out_fds_;
     std::size_t queued_ = 0;
+    bool coalesce_ = false;
     int send_error_ = 0;
     bool above_high_water_ = false;
     bool closing_ = false; // shutdown_send() asked: the write side closes once the queue is empty

@@ -31,21 +31,29 @@ void store_be(std::uint64_t v, unsigned char *p, std::size_t n) noexcept
 // A message of @p size bytes with nothing in it yet, or null (out of memory).
 MessagePtr make_message(std::uint64_t size) noexcept
 {
-    MessagePtr m(new (std::nothrow) ProcReact_Message());
-    if (!m)
-        return nullptr;
-    if (size >= SIZE_MAX)
-        return nullptr;
-    // Not zero-filled: every byte is written by the read that follows.
-    m->data.reset(new (std::nothrow) char[size == 0 ? 1 : static_cast<std::size_t>(size)]);
-    if (!m->data)
-        return nullptr;
-    m->data[0] = '\0';
-    m->size = size;
-    return m;
+    return MessagePtr(ProcReact_Message::make(size));
 }
 
 } // namespace
+} // namespace procreact
+
+ProcReact_Message *ProcReact_Message::make(std::uint64_t size) noexcept
+{
+    if (size >= SIZE_MAX - sizeof(ProcReact_Message) - 1)
+        return nullptr;
+    void *block = ::operator new(sizeof(ProcReact_Message) + static_cast<std::size_t>(size) + 1, std::nothrow);
+    if (block == nullptr)
+        return nullptr;
+    auto *m = new (block) ProcReact_Message();
+    m->data = reinterpret_cast<char *>(m + 1);
+    m->size = size;
+    // Not zero-filled: every byte is written by the read that follows.
+    m->data[size] = '\0';
+    return m;
+}
+
+namespace procreact
+{
 
 std::size_t encode_header(std::uint64_t size, unsigned char out[kMaxHeader]) noexcept
 {
@@ -136,7 +144,7 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
             case State::Body: {
                 const std::uint64_t left = current_->size - filled_;
                 const std::size_t take = left < n ? static_cast<std::size_t>(left) : n;
-                std::memcpy(current_->data.get() + filled_, p, take);
+                std::memcpy(current_->data + filled_, p, take);
                 filled_ += take;
                 p += take;
                 n -= take;
@@ -162,7 +170,7 @@ char *FrameParser::body_target(std::size_t at_least, std::size_t &room) noexcept
     if (left < at_least)
         return nullptr;
     room = left > SIZE_MAX / 2 ? SIZE_MAX / 2 : static_cast<std::size_t>(left);
-    return current_->data.get() + filled_;
+    return current_->data + filled_;
 }
 
 int FrameParser::body_filled(std::size_t n, MessageQueue &out, std::size_t &out_bytes) noexcept
@@ -201,7 +209,7 @@ int FrameParser::feed_lines(const char *p, std::size_t n, std::vector<UniqueFd> 
             if (!m)
                 return ENOMEM;
             if (!line_.empty())
-                std::memcpy(m->data.get(), line_.data(), line_.size());
+                std::memcpy(m->data, line_.data(), line_.size());
             line_.clear();
             out_bytes += static_cast<std::size_t>(m->size);
             out.push_back(std::move(m));

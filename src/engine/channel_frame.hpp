@@ -20,12 +20,21 @@
 #include "../os/fd.hpp"
 #include "procreact_channel.h"
 
-/// A received message: its bytes (one allocation) and its descriptors.
+/// A received message: its bytes and its descriptors, in one allocation
+/// (the bytes follow the struct), so a small message costs one malloc.
 struct ProcReact_Message {
-    std::unique_ptr<char[]> data; // never null (one byte for an empty message)
+    /// A message with room for @p size bytes (not yet written) and a NUL
+    /// after them; null when out of memory or too big to address.
+    static ProcReact_Message *make(std::uint64_t size) noexcept;
+    static void operator delete(void *p) noexcept { ::operator delete(p); }
+
+    char *data = nullptr; // never null: the bytes, then one NUL
     std::uint64_t size = 0;
     std::vector<procreact::UniqueFd> fds;
     bool fds_truncated = false;
+
+  private:
+    ProcReact_Message() noexcept = default;
 };
 
 namespace procreact
