@@ -186,6 +186,16 @@ int procreact_channel_shutdown(ProcReact_Channel *channel) noexcept
     return 0;
 }
 
+int procreact_channel_set_coalesce(ProcReact_Channel *channel, int on) noexcept
+{
+    if (channel == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    channel->end->set_coalesce(on != 0);
+    return 0;
+}
+
 size_t procreact_channel_queued(const ProcReact_Channel *channel) noexcept
 {
     return channel != nullptr ? channel->end->queued() : 0;
@@ -221,6 +231,32 @@ int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **messa
         if (!wait_for(channel->end->fd(), POLLIN, deadline))
             return -1;
     }
+}
+
+int procreact_channel_recv_many(ProcReact_Channel *channel, ProcReact_Message **messages, unsigned int capacity,
+                                int timeout_ms) noexcept
+{
+    if (channel == nullptr || messages == nullptr || capacity == 0 || capacity > INT_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    ProcReact_Message *first = nullptr;
+    const int r = procreact_channel_recv(channel, &first, timeout_ms);
+    if (r != 0)
+        return r == 1 ? 0 : -1;
+    messages[0] = first;
+    // The rest: what is already parsed, then what the socket holds now.
+    ChannelEnd &end = *channel->end;
+    unsigned int count = 1;
+    while (count < capacity) {
+        MessagePtr taken;
+        if (!end.has_message() && end.read_some() != ChannelEnd::Read::Progress && !end.has_message())
+            break;
+        if (end.take(taken) != 0)
+            break;
+        messages[count++] = taken.release();
+    }
+    return static_cast<int>(count);
 }
 
 const void *procreact_message_data(const ProcReact_Message *message) noexcept

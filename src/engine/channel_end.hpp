@@ -99,9 +99,11 @@ class ChannelEnd
     void set_coalesce(bool on) noexcept { coalesce_ = on; }
 
   private:
-    /// Descriptors (duplicates) sent with the byte at stream offset @p at.
+    /// Descriptors (duplicates) sent with the byte at stream offset @p at,
+    /// the first of a message of @p size bytes (written alone: see FrameParser::feed()).
     struct OutgoingFds {
         std::uint64_t at;
+        std::size_t size;
         std::vector<UniqueFd> fds;
     };
     void end_reading(int error) noexcept;

@@ -73,7 +73,7 @@ bool FrameParser::at_boundary() const noexcept
     return state_ == State::Header && head_len_ == 0;
 }
 
-int FrameParser::start_body(std::uint64_t size, std::vector<UniqueFd> &fds, bool &truncated) noexcept
+int FrameParser::start_body(std::uint64_t size) noexcept
 {
     // The maximum is checked before anything is allocated.
     if (size > max_)
@@ -81,10 +81,11 @@ int FrameParser::start_body(std::uint64_t size, std::vector<UniqueFd> &fds, bool
     current_ = make_message(size);
     if (!current_)
         return ENOMEM;
-    current_->fds = std::move(fds); // moving a vector allocates nothing
-    fds.clear();
-    current_->fds_truncated = truncated;
-    truncated = false; // only the first message of the chunk
+    // Descriptors that came with this message's first bytes, in an earlier read.
+    current_->fds = std::move(carry_fds_); // moving a vector allocates nothing
+    carry_fds_.clear();
+    current_->fds_truncated = carry_truncated_;
+    carry_truncated_ = false;
     filled_ = 0;
     state_ = State::Body;
     return 0;
@@ -104,13 +105,21 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
 {
     if (mode_ == PROCREACT_CHANNEL_LINES)
         return feed_lines(p, n, fds, truncated, out, out_bytes);
-    // Descriptors arrive with their message's first byte: this chunk must
-    // start a message for them to have one.
+    // Descriptors arrive with their message's first byte, and the kernel
+    // ends a read with the write that carried them (it may join earlier
+    // writes in front of it, never later ones), which holds that one
+    // message: they belong to the last message that begins in this chunk.
+    ProcReact_Message *last = nullptr; // the last message begun here, once its header is read
+    bool begun = false;                // a message begun here still reads its header
     try {
         while (n > 0) {
             switch (state_) {
             case State::Header:
             case State::Extended: {
+                if (state_ == State::Header && head_len_ == 0) {
+                    last = nullptr;
+                    begun = true;
+                }
                 const std::size_t want = state_ == State::Header ? 4 : 8;
                 const std::size_t take = std::min(want - head_len_, n);
                 std::memcpy(head_ + head_len_, p, take);
@@ -128,14 +137,18 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
                     }
                     if (raw > kEscape)
                         return EPROTO; // a negative length
-                    if (const int e = start_body(raw, fds, truncated))
+                    if (const int e = start_body(raw))
                         return e;
                 } else {
                     const std::uint64_t raw = load_be(head_, 8);
                     if (raw > static_cast<std::uint64_t>(INT64_MAX))
                         return EPROTO;
-                    if (const int e = start_body(raw, fds, truncated))
+                    if (const int e = start_body(raw))
                         return e;
+                }
+                if (begun) {
+                    last = current_.get(); // stays valid in @p out once complete
+                    begun = false;
                 }
                 if (current_->size == 0)
                     complete(out, out_bytes);
@@ -157,8 +170,18 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
     } catch (...) {
         return ENOMEM;
     }
-    if (!fds.empty())
-        return EPROTO; // descriptors with no message starting here
+    if (fds.empty() && !truncated)
+        return 0;
+    if (last != nullptr) {
+        last->fds = std::move(fds);
+        last->fds_truncated = truncated;
+    } else if (begun) {
+        carry_fds_ = std::move(fds); // its header ends in a later read
+        carry_truncated_ = truncated;
+    } else if (!fds.empty()) {
+        return EPROTO; // descriptors with no message beginning here
+    }
+    fds.clear();
     return 0;
 }
 

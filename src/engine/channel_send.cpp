@@ -92,7 +92,7 @@ int ChannelEnd::queue_rest(const iovec iov[3], std::size_t total, std::size_t se
     const std::size_t size_before = out_.size();
     try {
         if (sent == 0 && nfds != 0) {
-            OutgoingFds batch{out_offset_ + (out_.size() - out_head_), {}};
+            OutgoingFds batch{out_offset_ + (out_.size() - out_head_), total, {}};
             batch.fds.reserve(nfds);
             for (unsigned i = 0; i < nfds; ++i) {
                 UniqueFd dup(::fcntl(fds[i], F_DUPFD_CLOEXEC, 3));
@@ -239,15 +239,15 @@ bool ChannelEnd::flush() noexcept
 {
     while (queued_ != 0) {
         // One write from the head: up to the next message with descriptors,
-        // which starts a write of its own (they go with its first byte).
+        // which is written alone (they go with its first byte, and the
+        // reader gives them to the last message its read begins).
         std::size_t len = queued_;
         const OutgoingFds *with = nullptr;
         if (!out_fds_.empty()) {
             const std::uint64_t at = out_fds_.front().at;
             if (at == out_offset_) {
                 with = &out_fds_.front();
-                if (out_fds_.size() > 1)
-                    len = static_cast<std::size_t>(out_fds_[1].at - out_offset_);
+                len = with->size;
             } else {
                 len = static_cast<std::size_t>(at - out_offset_);
             }
