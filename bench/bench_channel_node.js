@@ -10,7 +10,7 @@ const { fork } = require('child_process');
 
 const ROUND_TRIPS = 20000;
 const ONE_WAY = 200000;
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS) || 5; // bench-channel --peer runs 1
 
 if (process.argv[2] === 'child') {
   process.on('message', (m) => {
