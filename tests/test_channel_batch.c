@@ -6,6 +6,8 @@
  */
 #include "channel_test.h"
 
+#include <sys/wait.h>
+
 enum { kMany = 1000 };
 
 /* Nothing on the wire: a peek at @p fd finds no byte. */
@@ -130,6 +132,38 @@ static void test_recv_many_in_order(void **state)
     procreact_channel_free(ch);
 }
 
+/* A receive without a deadline sleeps in its read; on a socket the caller
+ * made non-blocking it waits in poll() instead, and still gets the message. */
+static void test_blocking_recv_on_nonblocking_socket(void **state)
+{
+    int peer, status = 0;
+    ProcReact_Message *m = NULL;
+    ProcReact_Channel *ch = pair_channel(PROCREACT_CHANNEL_FRAMED, &peer);
+    const int fd = procreact_channel_fd(ch);
+    pid_t pid;
+    (void)state;
+    assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char wire[8];
+        t_sleep_ms(100);
+        if (t_write_all(peer, wire, frame("late", 4, wire)) != 0)
+            _exit(1);
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(procreact_channel_recv(ch, &m, -1), 0);
+    assert_int_equal(procreact_message_size(m), 4);
+    assert_memory_equal(procreact_message_data(m), "late", 4);
+    procreact_message_free(m);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(peer);
+    assert_int_equal(procreact_channel_recv(ch, &m, -1), 1); /* the end */
+    procreact_channel_free(ch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_coalesced_descriptors_stay_with_their_message),
         cmocka_unit_test(test_descriptors_after_unread_messages),
         cmocka_unit_test(test_recv_many_in_order),
+        cmocka_unit_test(test_blocking_recv_on_nonblocking_socket),
     };
     return cmocka_run_group_tests_name("channel_batch", tests, NULL, NULL);
 }

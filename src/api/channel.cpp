@@ -44,6 +44,17 @@ void read_available(ChannelEnd &end) noexcept
         ;
 }
 
+// ChannelEnd::take() into the caller's @p message (NULL unless 0 is returned).
+int take_message(ChannelEnd &end, ProcReact_Message **message) noexcept
+{
+    *message = nullptr;
+    MessagePtr taken;
+    const int r = end.take(taken);
+    if (r == 0)
+        *message = taken.release();
+    return r;
+}
+
 } // namespace
 
 extern "C" {
@@ -207,14 +218,9 @@ int procreact_channel_try_recv(ProcReact_Channel *channel, ProcReact_Message **m
         errno = EINVAL;
         return -1;
     }
-    *message = nullptr;
     ChannelEnd &end = *channel->end;
     read_available(end);
-    MessagePtr taken;
-    const int r = end.take(taken);
-    if (r == 0)
-        *message = taken.release();
-    return r;
+    return take_message(end, message);
 }
 
 int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **message, int timeout_ms) noexcept
@@ -222,6 +228,17 @@ int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **messa
     if (channel == nullptr || message == nullptr) {
         errno = EINVAL;
         return -1;
+    }
+    if (timeout_ms < 0) {
+        // Without a deadline the read itself sleeps: one call per wait
+        // instead of a read that finds nothing, a poll() and a read.
+        ChannelEnd &end = *channel->end;
+        while (!end.has_message() && !end.read_ended()) {
+            const ChannelEnd::Read got = end.read_some(true);
+            if (got == ChannelEnd::Read::Again && !wait_for(end.fd(), POLLIN, Deadline(-1)))
+                return -1;
+        }
+        return take_message(end, message);
     }
     const Deadline deadline(timeout_ms);
     for (;;) {

@@ -60,7 +60,7 @@ bool ChannelEnd::take_writable_event() noexcept
     return due;
 }
 
-ChannelEnd::Read ChannelEnd::read_some() noexcept
+ChannelEnd::Read ChannelEnd::read_some(bool wait) noexcept
 {
     if (read_ended_)
         return Read::Ended;
@@ -87,7 +87,7 @@ ChannelEnd::Read ChannelEnd::read_some() noexcept
     msg.msg_controllen = sizeof(control);
     ssize_t n;
     do
-        n = ::recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = ::recvmsg(fd_, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return Read::Again;

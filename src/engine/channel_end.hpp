@@ -67,8 +67,10 @@ class ChannelEnd
 
     // Receiving.
     enum class Read { Progress, Again, Ended };
-    /// One read from the socket into the received queue.
-    Read read_some() noexcept;
+    /// One read from the socket into the received queue; with @p wait, a
+    /// read that sleeps until something comes (Again only on a socket the
+    /// caller made non-blocking).
+    Read read_some(bool wait = false) noexcept;
     /// Whether the collection should read (not ended, received queue under its cap).
     bool wants_read() const noexcept { return !read_ended_ && received_bytes_ < hard_cap_; }
     bool read_ended() const noexcept { return read_ended_; }
