@@ -12,9 +12,9 @@
  *   - the one-way messages again with the batching API (a coalescing
  *     sender, procreact_channel_recv_many() in the parent);
  *   - with --peer, another runtime's numbers on the same messages
- *     (bench/bench_channel_node.js under Node or Bun), one round per run,
- *     medians; ours against them (targets: <= 1/5 their round trip,
- *     >= 5x their rate).
+ *     (bench/bench_channel_node.js under Node or Bun), one round of each
+ *     after each round of ours, medians; ours against them (targets:
+ *     <= 1/5 their round trip, >= 5x their rate).
  *
  * Usage: bench-channel [--rounds N] [--json FILE] [--peer LABEL=COMMAND]...
  * BENCH_ITERATIONS sets the round trips per round (default 20000).
@@ -170,20 +170,59 @@ enum { kResults = 4 };
 
 typedef struct {
     const char *name;
+    BenchRound ours_round, base_round;
+    double per; /* messages per round (1 for the bulk message) */
     double ours, base, ratio, ours_cpu, base_cpu;
 } Result;
 
-static int run(const char *name, int rounds, BenchRound ours, BenchRound base, double per, Result *r)
+static Result g_rows[kResults] = {
+    {"round trip 16 B", ours_roundtrip, raw_roundtrip, 0, 0, 0, 0, 0, 0},
+    {"one-way 64 B", ours_oneway, raw_oneway, kOneWay, 0, 0, 0, 0, 0},
+    {"one 64 MiB message", ours_bulk, raw_bulk, 1, 0, 0, 0, 0, 0},
+    {"one-way 64 B batched", ours_oneway_batched, raw_oneway, kOneWay, 0, 0, 0, 0, 0},
+};
+
+/* Round by round: each row's pair (the side that goes first swaps every
+ * round), then one round of each peer (their order turns too), so that ours,
+ * raw and the peers share the machine's conditions. After a warm-up pair. */
+static int run_all(int rounds, BenchPeer *peers, int npeers)
 {
-    BenchPair pair;
-    if (bench_alternate(name, rounds, ours, NULL, base, NULL, &pair) != 0)
-        return -1;
-    r->name = name;
-    r->ours = bench_median(pair.ours_wall, rounds) / per;
-    r->base = bench_median(pair.base_wall, rounds) / per;
-    r->ratio = bench_paired_ratio(pair.ours_wall, pair.base_wall, rounds);
-    r->ours_cpu = bench_median(pair.ours_cpu, rounds);
-    r->base_cpu = bench_median(pair.base_cpu, rounds);
+    static BenchPair pairs[kResults];
+    BenchSample s;
+    g_rows[0].per = (double)g_iterations;
+    for (int k = 0; k < kResults; ++k)
+        if (bench_measure(g_rows[k].ours_round, NULL, &s) != 0 || bench_measure(g_rows[k].base_round, NULL, &s) != 0)
+            return -1;
+    for (int r = 0; r < rounds; ++r) {
+        for (int k = 0; k < kResults; ++k) {
+            BenchSample so, sb;
+            const int rc = r % 2 == 0 ? bench_measure(g_rows[k].ours_round, NULL, &so) |
+                                            bench_measure(g_rows[k].base_round, NULL, &sb)
+                                      : bench_measure(g_rows[k].base_round, NULL, &sb) |
+                                            bench_measure(g_rows[k].ours_round, NULL, &so);
+            if (rc != 0) {
+                fprintf(stderr, "%s: round %d failed\n", g_rows[k].name, r + 1);
+                return -1;
+            }
+            pairs[k].ours_wall[r] = so.wall;
+            pairs[k].ours_cpu[r] = so.cpu;
+            pairs[k].base_wall[r] = sb.wall;
+            pairs[k].base_cpu[r] = sb.cpu;
+            fprintf(stderr, "  %s round %2d/%d: ours %.4f s  raw %.4f s\n", g_rows[k].name, r + 1, rounds, so.wall,
+                    sb.wall);
+        }
+        for (int p = 0; p < npeers; ++p)
+            if (bench_peer_round(&peers[(p + r) % npeers]) != 0)
+                return -1;
+    }
+    for (int k = 0; k < kResults; ++k) {
+        Result *row = &g_rows[k];
+        row->ours = bench_median(pairs[k].ours_wall, rounds) / row->per;
+        row->base = bench_median(pairs[k].base_wall, rounds) / row->per;
+        row->ratio = bench_paired_ratio(pairs[k].ours_wall, pairs[k].base_wall, rounds);
+        row->ours_cpu = bench_median(pairs[k].ours_cpu, rounds);
+        row->base_cpu = bench_median(pairs[k].base_cpu, rounds);
+    }
     return 0;
 }
 
@@ -267,20 +306,10 @@ int main(int argc, char **argv)
     memset(g_bulk, 0x5a, kBulk);
     signal(SIGPIPE, SIG_IGN);
 
-    Result res[kResults];
-    if (run("round trip 16 B", (int)rounds, ours_roundtrip, raw_roundtrip, (double)g_iterations, &res[0]) != 0 ||
-        run("one-way 64 B", (int)rounds, ours_oneway, raw_oneway, (double)kOneWay, &res[1]) != 0 ||
-        run("one 64 MiB message", (int)rounds, ours_bulk, raw_bulk, 1.0, &res[2]) != 0 ||
-        run("one-way 64 B batched", (int)rounds, ours_oneway_batched, raw_oneway, (double)kOneWay, &res[3]) != 0)
+    if (run_all((int)rounds, peers, npeers) != 0)
         return 1;
-    /* The peers' rounds alternate among themselves, one round per run. */
-    for (int r = 0; r < rounds; ++r)
-        for (int p = 0; p < npeers; ++p)
-            if (bench_peer_round(&peers[(p + r) % npeers]) != 0)
-                return 1;
-
-    report(res, peers, npeers);
-    if (json != NULL && write_json(json, rounds, res, peers, npeers) != 0)
+    report(g_rows, peers, npeers);
+    if (json != NULL && write_json(json, rounds, g_rows, peers, npeers) != 0)
         return 1;
     free(g_bulk);
     return 0;
