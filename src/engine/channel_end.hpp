@@ -132,7 +132,9 @@ class ChannelEnd
     std::uint64_t out_offset_ = 0;
     std::deque<OutgoingFds> out_fds_;
     std::size_t queued_ = 0;
+    static constexpr std::size_t kCoalesceWrite = 64 * 1024; // coalescing: a write's worth
     bool coalesce_ = false;
+    std::size_t coalesce_at_ = kCoalesceWrite; // coalescing: the queued size at which send() writes next
     int send_error_ = 0;
     bool above_high_water_ = false;
     bool closing_ = false; // shutdown_send() asked: the write side closes once the queue is empty

@@ -20,8 +20,6 @@ namespace procreact
 namespace
 {
 
-// In coalescing mode, send() writes once this much is queued.
-constexpr std::size_t kCoalesceWrite = 64 * 1024;
 constexpr int kNoWait = MSG_DONTWAIT | MSG_NOSIGNAL;
 constexpr char kNewline = '\n';
 
@@ -149,10 +147,13 @@ int ChannelEnd::send(const void *data, std::size_t size, const int *fds, unsigne
     if (coalesce_) {
         // Queued; written once a write's worth is there (or by flush()).
         const int r = queue_rest(iov, total, 0, fds, nfds);
-        if (r < 0 || queued_ < kCoalesceWrite)
+        if (r < 0 || queued_ < coalesce_at_)
             return r;
         if (!flush())
             return -1;
+        // A socket that took only part: the next try comes after another
+        // write's worth, not at every send (each would fail with EAGAIN).
+        coalesce_at_ = queued_ + kCoalesceWrite;
         if (queued_ == 0)
             changed(); // the driving collection stops waiting to write
         return queued_ >= high_water_ ? 1 : 0;
@@ -283,6 +284,7 @@ bool ChannelEnd::flush() noexcept
         if (queued_ == 0) {
             out_.clear(); // the capacity stays for the next burst
             out_head_ = 0;
+            coalesce_at_ = kCoalesceWrite;
         } else if (out_head_ >= out_.size() / 2) {
             out_.erase(0, out_head_); // keeps the buffer within twice what is queued
             out_head_ = 0;
