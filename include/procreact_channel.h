@@ -176,6 +176,19 @@ PROCREACT_API int procreact_channel_flush(ProcReact_Channel *channel, int timeou
  */
 PROCREACT_API int procreact_channel_shutdown(ProcReact_Channel *channel) PROCREACT_NOEXCEPT;
 
+/**
+ * @brief With @p on nonzero, procreact_channel_send() coalesces: it queues
+ *        every message and writes only once 64 KiB are queued, so a burst
+ *        of small messages costs one system call per 64 KiB instead of
+ *        one per message. What stays queued goes out with
+ *        procreact_channel_flush(), procreact_channel_send_wait(), or the
+ *        next step of the collection that drives the channel's future. Off
+ *        (0) by default: each send then writes at once when nothing is queued.
+ * @return 0, or -1 with errno `EINVAL`.
+ * @since 0.6 (version node `PROCREACT_0.6`)
+ */
+PROCREACT_API int procreact_channel_set_coalesce(ProcReact_Channel *channel, int on) PROCREACT_NOEXCEPT;
+
 /** @brief Bytes queued for sending. */
 PROCREACT_API size_t procreact_channel_queued(const ProcReact_Channel *channel) PROCREACT_NOEXCEPT;
 
@@ -196,6 +209,21 @@ PROCREACT_API int procreact_channel_try_recv(ProcReact_Channel *channel, ProcRea
  *        (-1: without limit) for a message; `ETIMEDOUT` when none came.
  */
 PROCREACT_API int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **message, int timeout_ms) PROCREACT_NOEXCEPT;
+
+/**
+ * @brief Takes up to @p capacity received messages at once into
+ *        @p messages (each the caller's), waiting up to @p timeout_ms
+ *        (-1: without limit) for the first: procreact_channel_recv() for
+ *        many small messages, one call and one read for thousands.
+ * @return how many were taken (at least 1), 0 at the clean end of the
+ *         stream, -1 with errno: `EINVAL` (NULL, or @p capacity 0),
+ *         `ETIMEDOUT`, and the errors of procreact_channel_try_recv().
+ *         Messages are taken before an error is reported: an error comes
+ *         only with none taken.
+ * @since 0.6 (version node `PROCREACT_0.6`)
+ */
+PROCREACT_API int procreact_channel_recv_many(ProcReact_Channel *channel, ProcReact_Message **messages,
+                                              unsigned int capacity, int timeout_ms) PROCREACT_NOEXCEPT;
 
 /** @brief The message's bytes (valid until procreact_message_free(); never NULL). */
 PROCREACT_API const void *procreact_message_data(const ProcReact_Message *message) PROCREACT_NOEXCEPT;

@@ -56,9 +56,13 @@ PROCREACT_BEGIN_DECLS
  * end stays open across `exec()` in the child, so it can be handed to a
  * program (for instance with `dup2(future.fd, 1)`). Of the library's other
  * descriptors the child holds no pipe write end (so no other future's
- * reader ever waits on it); it may inherit read ends, pidfds and the epoll,
+ * reader ever waits on it); it may inherit read ends, pidfds, the parent's
+ * ends of other children's channels (procreact_channel.h) and the epoll,
  * timer and event descriptors of collections, all close-on-exec: they
  * vanish at `exec()`, must not be used by the child, and cost it nothing.
+ * (A channel end so inherited delays that channel's end of stream for its
+ * child only if the parent process dies without closing it, and only
+ * until the inheriting child execs or exits.)
  * (Closing them at every fork would cost one call per running child; the
  * work per fork stays independent of how many children run.) The
  * application's own descriptors stay open as they were.

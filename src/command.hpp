@@ -44,7 +44,7 @@ struct Launched {
     UniqueFd out;   ///< read end of captured stdout (with stderr when merged)
     UniqueFd err;   ///< read end of captured stderr
     WriteEnd in;    ///< write end of stdin fed from bytes (non-blocking)
-    WriteEnd chan;  ///< the parent's end of the channel (with a channel mode)
+    UniqueFd chan;  ///< the parent's end of the channel (with a channel mode)
     UniqueFd pidfd; ///< the child's pidfd, when the launcher made one
     long long start_ns = 0;
 };

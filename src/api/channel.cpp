@@ -44,6 +44,17 @@ void read_available(ChannelEnd &end) noexcept
         ;
 }
 
+// ChannelEnd::take() into the caller's @p message (NULL unless 0 is returned).
+int take_message(ChannelEnd &end, ProcReact_Message **message) noexcept
+{
+    *message = nullptr;
+    MessagePtr taken;
+    const int r = end.take(taken);
+    if (r == 0)
+        *message = taken.release();
+    return r;
+}
+
 } // namespace
 
 extern "C" {
@@ -186,6 +197,16 @@ int procreact_channel_shutdown(ProcReact_Channel *channel) noexcept
     return 0;
 }
 
+int procreact_channel_set_coalesce(ProcReact_Channel *channel, int on) noexcept
+{
+    if (channel == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    channel->end->set_coalesce(on != 0);
+    return 0;
+}
+
 size_t procreact_channel_queued(const ProcReact_Channel *channel) noexcept
 {
     return channel != nullptr ? channel->end->queued() : 0;
@@ -197,14 +218,9 @@ int procreact_channel_try_recv(ProcReact_Channel *channel, ProcReact_Message **m
         errno = EINVAL;
         return -1;
     }
-    *message = nullptr;
     ChannelEnd &end = *channel->end;
     read_available(end);
-    MessagePtr taken;
-    const int r = end.take(taken);
-    if (r == 0)
-        *message = taken.release();
-    return r;
+    return take_message(end, message);
 }
 
 int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **message, int timeout_ms) noexcept
@@ -212,6 +228,17 @@ int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **messa
     if (channel == nullptr || message == nullptr) {
         errno = EINVAL;
         return -1;
+    }
+    if (timeout_ms < 0) {
+        // Without a deadline the read itself sleeps: one call per wait
+        // instead of a read that finds nothing, a poll() and a read.
+        ChannelEnd &end = *channel->end;
+        while (!end.has_message() && !end.read_ended()) {
+            const ChannelEnd::Read got = end.read_some(true);
+            if (got == ChannelEnd::Read::Again && !wait_for(end.fd(), POLLIN, Deadline(-1)))
+                return -1;
+        }
+        return take_message(end, message);
     }
     const Deadline deadline(timeout_ms);
     for (;;) {
@@ -223,9 +250,35 @@ int procreact_channel_recv(ProcReact_Channel *channel, ProcReact_Message **messa
     }
 }
 
+int procreact_channel_recv_many(ProcReact_Channel *channel, ProcReact_Message **messages, unsigned int capacity,
+                                int timeout_ms) noexcept
+{
+    if (channel == nullptr || messages == nullptr || capacity == 0 || capacity > INT_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    ProcReact_Message *first = nullptr;
+    const int r = procreact_channel_recv(channel, &first, timeout_ms);
+    if (r != 0)
+        return r == 1 ? 0 : -1;
+    messages[0] = first;
+    // The rest: what is already parsed, then what the socket holds now.
+    ChannelEnd &end = *channel->end;
+    unsigned int count = 1;
+    while (count < capacity) {
+        MessagePtr taken;
+        if (!end.has_message() && end.read_some() != ChannelEnd::Read::Progress && !end.has_message())
+            break;
+        if (end.take(taken) != 0)
+            break;
+        messages[count++] = taken.release();
+    }
+    return static_cast<int>(count);
+}
+
 const void *procreact_message_data(const ProcReact_Message *message) noexcept
 {
-    return message != nullptr ? message->data.get() : "";
+    return message != nullptr ? message->data : "";
 }
 
 uint64_t procreact_message_size(const ProcReact_Message *message) noexcept

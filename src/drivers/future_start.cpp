@@ -47,7 +47,8 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
 
     // The channel: both ends and both objects exist before the fork, so the
     // child only takes its own (it allocates nothing there).
-    WriteEnd parent_sock, child_sock;
+    UniqueFd parent_sock;
+    WriteEnd child_sock;
     std::unique_ptr<ProcReact_Channel> child_handle;
     if (mode != PROCREACT_CHANNEL_NONE) {
         if (!make_channel_pair(parent_sock, child_sock, true))
@@ -73,6 +74,11 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
         // stays unreached (the child ends with _exit()). Its own read end is
         // closed, so that a parent that stops reading early makes its writes
         // fail instead of block.
+        // The channel's parent end is not listed (the work per fork stays
+        // constant): this child closes its copy itself, so that its own
+        // end of stream never waits on it.
+        if (m->chan)
+            ::close(m->chan->fd());
         park_in_child(m.release());
         ::close(read_end.release());
         const int fd = write_end.release_in_child();
@@ -81,7 +87,6 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
         future.pid = 0;
         future.fd = fd;
         if (child_handle) {
-            // The parent's end was closed here by the fork handler (listed).
             child_handle->end->own_in_child(child_sock.release_in_child());
             if (child_end != nullptr)
                 *child_end = child_handle.release();

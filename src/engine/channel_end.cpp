@@ -18,16 +18,15 @@ namespace procreact
 namespace
 {
 
-constexpr std::size_t kScratch = 64 * 1024; // reads of headers and small messages
-constexpr std::size_t kDirect = 16 * 1024;  // a body left this big is read in place
+// Reads of headers and small messages: large, so that one read carries
+// thousands of small frames. The parser copies every byte out of it, so
+// one buffer per thread serves every channel end.
+constexpr std::size_t kScratch = 256 * 1024;
+constexpr std::size_t kDirect = 16 * 1024; // a body left this big is read in place
+
+thread_local std::unique_ptr<char[]> t_scratch;
 
 } // namespace
-
-ChannelEnd::ChannelEnd(WriteEnd listed, ProcReact_ChannelMode mode) noexcept
-    : listed_(std::move(listed)), fd_(listed_.get()), mode_(mode),
-      parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
-{
-}
 
 ChannelEnd::ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept
     : plain_(std::move(plain)), fd_(plain_.get()), mode_(mode), parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
@@ -61,7 +60,7 @@ bool ChannelEnd::take_writable_event() noexcept
     return due;
 }
 
-ChannelEnd::Read ChannelEnd::read_some() noexcept
+ChannelEnd::Read ChannelEnd::read_some(bool wait) noexcept
 {
     if (read_ended_)
         return Read::Ended;
@@ -69,14 +68,14 @@ ChannelEnd::Read ChannelEnd::read_some() noexcept
     char *target = parser_.body_target(kDirect, room);
     char *buf = target;
     if (target == nullptr) {
-        if (!scratch_) {
-            scratch_.reset(new (std::nothrow) char[kScratch]);
-            if (!scratch_) {
+        if (!t_scratch) {
+            t_scratch.reset(new (std::nothrow) char[kScratch]);
+            if (!t_scratch) {
                 end_reading(ENOMEM);
                 return Read::Ended;
             }
         }
-        buf = scratch_.get();
+        buf = t_scratch.get();
         room = kScratch;
     }
     iovec iov{buf, room};
@@ -88,7 +87,7 @@ ChannelEnd::Read ChannelEnd::read_some() noexcept
     msg.msg_controllen = sizeof(control);
     ssize_t n;
     do
-        n = ::recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = ::recvmsg(fd_, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return Read::Again;
@@ -171,30 +170,20 @@ void ChannelEnd::end_reading(int error) noexcept
 {
     read_ended_ = true;
     read_error_ = error;
-    scratch_.reset();
     changed();
 }
 
-bool make_channel_pair(WriteEnd &parent, WriteEnd &child, bool keep_child) noexcept
+bool make_channel_pair(UniqueFd &parent, WriteEnd &child, bool keep_child) noexcept
 {
-    bool child_listed = false;
-    {
-        int fds[2];
-        ForkGuard guard; // a concurrent fork() sees both listed
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 || !pair_above_stdio(fds))
-            return false;
-        if (!parent.adopt(fds[0], guard)) {
-            ::close(fds[1]);
-            return false;
-        }
-        child_listed = child.adopt(fds[1], guard, keep_child);
-    }
-    if (!child_listed) {
-        const int e = errno;
-        parent.reset(); // outside the guard: reset() takes it itself
-        errno = e;
-    }
-    return child_listed;
+    int fds[2];
+    ForkGuard guard; // a concurrent fork() sees the child's end listed
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 || !pair_above_stdio(fds))
+        return false;
+    UniqueFd ours(fds[0]);
+    if (!child.adopt(fds[1], guard, keep_child))
+        return false; // errno ENOMEM; both closed
+    parent = std::move(ours);
+    return true;
 }
 
 } // namespace procreact

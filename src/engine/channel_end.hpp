@@ -30,8 +30,7 @@ class ChannelEnd
     /// drives it re-registers it.
     using ChangeHook = void (*)(void *owner, void *member) noexcept;
 
-    /// Owns @p fd: @p listed says it is a WriteEnd kept out of other forked children.
-    ChannelEnd(WriteEnd listed, ProcReact_ChannelMode mode) noexcept;
+    /// Owns @p plain.
     ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept;
     ChannelEnd(const ChannelEnd &) = delete;
     ChannelEnd &operator=(const ChannelEnd &) = delete;
@@ -68,8 +67,10 @@ class ChannelEnd
 
     // Receiving.
     enum class Read { Progress, Again, Ended };
-    /// One read from the socket into the received queue.
-    Read read_some() noexcept;
+    /// One read from the socket into the received queue; with @p wait, a
+    /// read that sleeps until something comes (Again only on a socket the
+    /// caller made non-blocking).
+    Read read_some(bool wait = false) noexcept;
     /// Whether the collection should read (not ended, received queue under its cap).
     bool wants_read() const noexcept { return !read_ended_ && received_bytes_ < hard_cap_; }
     bool read_ended() const noexcept { return read_ended_; }
@@ -95,18 +96,23 @@ class ChannelEnd
     void detach() noexcept { attach(nullptr, nullptr, nullptr); }
     void changed() noexcept;
 
+    /// With @p on, send() queues every message and writes only once the
+    /// queue holds a write's worth (or at flush(), or the collection's next step).
+    void set_coalesce(bool on) noexcept { coalesce_ = on; }
+
   private:
-    struct Outgoing {
-        std::string bytes; // header (or nothing, when sent), body, newline
-        std::size_t sent = 0;
-        std::vector<UniqueFd> fds; // duplicates, sent with the first byte
+    /// Descriptors (duplicates) sent with the byte at stream offset @p at,
+    /// the first of a message of @p size bytes (written alone: see FrameParser::feed()).
+    struct OutgoingFds {
+        std::uint64_t at;
+        std::size_t size;
+        std::vector<UniqueFd> fds;
     };
     void end_reading(int error) noexcept;
     int check_send(const void *data, std::size_t size, const int *fds, unsigned nfds) const noexcept;
     std::size_t frame_iov(const void *data, std::size_t size, unsigned char *head, iovec iov[3]) const noexcept;
     int queue_rest(const iovec iov[3], std::size_t total, std::size_t sent, const int *fds, unsigned nfds) noexcept;
 
-    WriteEnd listed_;
     UniqueFd plain_;
     int fd_;
     ProcReact_ChannelMode mode_;
@@ -114,13 +120,21 @@ class ChannelEnd
     FrameParser parser_;
     MessageQueue received_;
     std::size_t received_bytes_ = 0;
-    std::unique_ptr<char[]> scratch_;
     bool read_ended_ = false;
     int read_error_ = 0; // 0: a clean end
     bool closed_told_ = false;
 
-    std::deque<Outgoing> outgoing_;
+    // The send queue: the unsent bytes of whole frames, contiguous, from
+    // out_head_ on (out_head_ is stream offset out_offset_), so one write
+    // takes as much as the socket will; descriptors by stream offset.
+    std::string out_;
+    std::size_t out_head_ = 0;
+    std::uint64_t out_offset_ = 0;
+    std::deque<OutgoingFds> out_fds_;
     std::size_t queued_ = 0;
+    static constexpr std::size_t kCoalesceWrite = 64 * 1024; // coalescing: a write's worth
+    bool coalesce_ = false;
+    std::size_t coalesce_at_ = kCoalesceWrite; // coalescing: the queued size at which send() writes next
     int send_error_ = 0;
     bool above_high_water_ = false;
     bool closing_ = false; // shutdown_send() asked: the write side closes once the queue is empty
@@ -133,10 +147,14 @@ class ChannelEnd
     void *member_ = nullptr;
 };
 
-/// Creates the two ends of a channel socket pair, both listed (kept out of
-/// forked children); with @p keep_child, this thread's next fork() keeps
-/// @p child in its child. Returns false with errno set.
-bool make_channel_pair(WriteEnd &parent, WriteEnd &child, bool keep_child) noexcept;
+/// Creates the two ends of a channel socket pair. Only the child's end is
+/// listed (kept out of other forked children while the parent holds it:
+/// the parent's end of stream depends on it); with @p keep_child, this
+/// thread's next fork() keeps it in its child. The parent's end is not
+/// listed, so the work per fork does not grow with the open channels: a
+/// forked child may inherit it close-on-exec (see procreact_future.h).
+/// Returns false with errno set.
+bool make_channel_pair(UniqueFd &parent, WriteEnd &child, bool keep_child) noexcept;
 
 } // namespace procreact
 

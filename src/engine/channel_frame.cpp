@@ -31,21 +31,29 @@ void store_be(std::uint64_t v, unsigned char *p, std::size_t n) noexcept
 // A message of @p size bytes with nothing in it yet, or null (out of memory).
 MessagePtr make_message(std::uint64_t size) noexcept
 {
-    MessagePtr m(new (std::nothrow) ProcReact_Message());
-    if (!m)
-        return nullptr;
-    if (size >= SIZE_MAX)
-        return nullptr;
-    // Not zero-filled: every byte is written by the read that follows.
-    m->data.reset(new (std::nothrow) char[size == 0 ? 1 : static_cast<std::size_t>(size)]);
-    if (!m->data)
-        return nullptr;
-    m->data[0] = '\0';
-    m->size = size;
-    return m;
+    return MessagePtr(ProcReact_Message::make(size));
 }
 
 } // namespace
+} // namespace procreact
+
+ProcReact_Message *ProcReact_Message::make(std::uint64_t size) noexcept
+{
+    if (size >= SIZE_MAX - sizeof(ProcReact_Message) - 1)
+        return nullptr;
+    void *block = ::operator new(sizeof(ProcReact_Message) + static_cast<std::size_t>(size) + 1, std::nothrow);
+    if (block == nullptr)
+        return nullptr;
+    auto *m = new (block) ProcReact_Message();
+    m->data = reinterpret_cast<char *>(m + 1);
+    m->size = size;
+    // Not zero-filled: every byte is written by the read that follows.
+    m->data[size] = '\0';
+    return m;
+}
+
+namespace procreact
+{
 
 std::size_t encode_header(std::uint64_t size, unsigned char out[kMaxHeader]) noexcept
 {
@@ -65,7 +73,7 @@ bool FrameParser::at_boundary() const noexcept
     return state_ == State::Header && head_len_ == 0;
 }
 
-int FrameParser::start_body(std::uint64_t size, std::vector<UniqueFd> &fds, bool &truncated) noexcept
+int FrameParser::start_body(std::uint64_t size) noexcept
 {
     // The maximum is checked before anything is allocated.
     if (size > max_)
@@ -73,10 +81,11 @@ int FrameParser::start_body(std::uint64_t size, std::vector<UniqueFd> &fds, bool
     current_ = make_message(size);
     if (!current_)
         return ENOMEM;
-    current_->fds = std::move(fds); // moving a vector allocates nothing
-    fds.clear();
-    current_->fds_truncated = truncated;
-    truncated = false; // only the first message of the chunk
+    // Descriptors that came with this message's first bytes, in an earlier read.
+    current_->fds = std::move(carry_fds_); // moving a vector allocates nothing
+    carry_fds_.clear();
+    current_->fds_truncated = carry_truncated_;
+    carry_truncated_ = false;
     filled_ = 0;
     state_ = State::Body;
     return 0;
@@ -96,13 +105,21 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
 {
     if (mode_ == PROCREACT_CHANNEL_LINES)
         return feed_lines(p, n, fds, truncated, out, out_bytes);
-    // Descriptors arrive with their message's first byte: this chunk must
-    // start a message for them to have one.
+    // Descriptors arrive with their message's first byte, and the kernel
+    // ends a read with the write that carried them (it may join earlier
+    // writes in front of it, never later ones), which holds that one
+    // message: they belong to the last message that begins in this chunk.
+    ProcReact_Message *last = nullptr; // the last message begun here, once its header is read
+    bool begun = false;                // a message begun here still reads its header
     try {
         while (n > 0) {
             switch (state_) {
             case State::Header:
             case State::Extended: {
+                if (state_ == State::Header && head_len_ == 0) {
+                    last = nullptr;
+                    begun = true;
+                }
                 const std::size_t want = state_ == State::Header ? 4 : 8;
                 const std::size_t take = std::min(want - head_len_, n);
                 std::memcpy(head_ + head_len_, p, take);
@@ -120,14 +137,18 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
                     }
                     if (raw > kEscape)
                         return EPROTO; // a negative length
-                    if (const int e = start_body(raw, fds, truncated))
+                    if (const int e = start_body(raw))
                         return e;
                 } else {
                     const std::uint64_t raw = load_be(head_, 8);
                     if (raw > static_cast<std::uint64_t>(INT64_MAX))
                         return EPROTO;
-                    if (const int e = start_body(raw, fds, truncated))
+                    if (const int e = start_body(raw))
                         return e;
+                }
+                if (begun) {
+                    last = current_.get(); // stays valid in @p out once complete
+                    begun = false;
                 }
                 if (current_->size == 0)
                     complete(out, out_bytes);
@@ -136,7 +157,7 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
             case State::Body: {
                 const std::uint64_t left = current_->size - filled_;
                 const std::size_t take = left < n ? static_cast<std::size_t>(left) : n;
-                std::memcpy(current_->data.get() + filled_, p, take);
+                std::memcpy(current_->data + filled_, p, take);
                 filled_ += take;
                 p += take;
                 n -= take;
@@ -149,8 +170,18 @@ int FrameParser::feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, 
     } catch (...) {
         return ENOMEM;
     }
-    if (!fds.empty())
-        return EPROTO; // descriptors with no message starting here
+    if (fds.empty() && !truncated)
+        return 0;
+    if (last != nullptr) {
+        last->fds = std::move(fds);
+        last->fds_truncated = truncated;
+    } else if (begun) {
+        carry_fds_ = std::move(fds); // its header ends in a later read
+        carry_truncated_ = truncated;
+    } else if (!fds.empty()) {
+        return EPROTO; // descriptors with no message beginning here
+    }
+    fds.clear();
     return 0;
 }
 
@@ -162,7 +193,7 @@ char *FrameParser::body_target(std::size_t at_least, std::size_t &room) noexcept
     if (left < at_least)
         return nullptr;
     room = left > SIZE_MAX / 2 ? SIZE_MAX / 2 : static_cast<std::size_t>(left);
-    return current_->data.get() + filled_;
+    return current_->data + filled_;
 }
 
 int FrameParser::body_filled(std::size_t n, MessageQueue &out, std::size_t &out_bytes) noexcept
@@ -201,7 +232,7 @@ int FrameParser::feed_lines(const char *p, std::size_t n, std::vector<UniqueFd> 
             if (!m)
                 return ENOMEM;
             if (!line_.empty())
-                std::memcpy(m->data.get(), line_.data(), line_.size());
+                std::memcpy(m->data, line_.data(), line_.size());
             line_.clear();
             out_bytes += static_cast<std::size_t>(m->size);
             out.push_back(std::move(m));

@@ -20,12 +20,21 @@
 #include "../os/fd.hpp"
 #include "procreact_channel.h"
 
-/// A received message: its bytes (one allocation) and its descriptors.
+/// A received message: its bytes and its descriptors, in one allocation
+/// (the bytes follow the struct), so a small message costs one malloc.
 struct ProcReact_Message {
-    std::unique_ptr<char[]> data; // never null (one byte for an empty message)
+    /// A message with room for @p size bytes (not yet written) and a NUL
+    /// after them; null when out of memory or too big to address.
+    static ProcReact_Message *make(std::uint64_t size) noexcept;
+    static void operator delete(void *p) noexcept { ::operator delete(p); }
+
+    char *data = nullptr; // never null: the bytes, then one NUL
     std::uint64_t size = 0;
     std::vector<procreact::UniqueFd> fds;
     bool fds_truncated = false;
+
+  private:
+    ProcReact_Message() noexcept = default;
 };
 
 namespace procreact
@@ -49,8 +58,10 @@ class FrameParser
     std::uint64_t max() const noexcept { return max_; }
 
     /// Feeds @p n bytes. Complete messages go to @p out (with their sizes
-    /// added to @p out_bytes). @p fds (may be empty) belong to the first
-    /// message that starts within these bytes. Returns 0, or an errno value
+    /// added to @p out_bytes). @p fds (may be empty) and @p truncated belong
+    /// to the last message that begins within these bytes (a read ends with
+    /// the write that carried them, and such a write holds one message).
+    /// Returns 0, or an errno value
     /// after which the parser is unusable: EMSGSIZE, EPROTO, ENOMEM.
     int feed(const char *p, std::size_t n, std::vector<UniqueFd> &fds, bool truncated, MessageQueue &out,
              std::size_t &out_bytes) noexcept;
@@ -68,7 +79,7 @@ class FrameParser
 
   private:
     enum class State { Header, Extended, Body };
-    int start_body(std::uint64_t size, std::vector<UniqueFd> &fds, bool &truncated) noexcept;
+    int start_body(std::uint64_t size) noexcept;
     void complete(MessageQueue &out, std::size_t &out_bytes);
     int feed_lines(const char *p, std::size_t n, std::vector<UniqueFd> &fds, bool truncated, MessageQueue &out,
                    std::size_t &out_bytes) noexcept;
@@ -80,6 +91,8 @@ class FrameParser
     std::size_t head_len_ = 0;
     MessagePtr current_; // the message whose body is being read
     std::uint64_t filled_ = 0;
+    std::vector<UniqueFd> carry_fds_; // for the message whose header is still read
+    bool carry_truncated_ = false;
     std::string line_; // line mode: the line so far
 };
 

@@ -20,7 +20,6 @@ namespace procreact
 namespace
 {
 
-constexpr int kMaxIov = 64;
 constexpr int kNoWait = MSG_DONTWAIT | MSG_NOSIGNAL;
 constexpr char kNewline = '\n';
 
@@ -88,26 +87,30 @@ int ChannelEnd::queue_rest(const iovec iov[3], std::size_t total, std::size_t se
 {
     // Descriptors go with the first byte: once any byte went, they went
     // with it and are never sent again.
+    const std::size_t size_before = out_.size();
     try {
-        Outgoing out;
-        out.bytes.reserve(total - sent);
-        std::size_t skip = sent;
-        for (int i = 0; i < 3; ++i) {
-            const std::size_t from = std::min(skip, iov[i].iov_len);
-            skip -= from;
-            out.bytes.append(static_cast<const char *>(iov[i].iov_base) + from, iov[i].iov_len - from);
-        }
-        if (sent == 0) {
-            out.fds.reserve(nfds);
+        if (sent == 0 && nfds != 0) {
+            OutgoingFds batch{out_offset_ + (out_.size() - out_head_), total, {}};
+            batch.fds.reserve(nfds);
             for (unsigned i = 0; i < nfds; ++i) {
                 UniqueFd dup(::fcntl(fds[i], F_DUPFD_CLOEXEC, 3));
                 if (!dup)
                     return -1; // EBADF (nothing sent, nothing queued), EMFILE
-                out.fds.push_back(std::move(dup));
+                batch.fds.push_back(std::move(dup));
             }
+            out_fds_.push_back(std::move(batch));
         }
-        outgoing_.push_back(std::move(out));
+        std::size_t skip = sent;
+        for (int i = 0; i < 3; ++i) {
+            const std::size_t from = std::min(skip, iov[i].iov_len);
+            skip -= from;
+            out_.append(static_cast<const char *>(iov[i].iov_base) + from, iov[i].iov_len - from);
+        }
     } catch (...) {
+        out_.resize(size_before); // nothing of it queued (shrinking never throws)
+        if (sent == 0 && nfds != 0 && !out_fds_.empty() &&
+            out_fds_.back().at == out_offset_ + (size_before - out_head_))
+            out_fds_.pop_back();
         if (sent != 0) {
             // Part of the message is on the wire and the rest cannot be
             // kept: the stream is broken for the peer, so it ends here.
@@ -117,10 +120,12 @@ int ChannelEnd::queue_rest(const iovec iov[3], std::size_t total, std::size_t se
         errno = ENOMEM;
         return -1;
     }
+    const bool started = queued_ == 0;
     queued_ += total - sent;
     if (queued_ >= high_water_)
         above_high_water_ = true;
-    changed(); // the driving collection now waits for the socket to take more
+    if (started)
+        changed(); // the driving collection now waits for the socket to take more
     return queued_ >= high_water_ ? 1 : 0;
 }
 
@@ -139,6 +144,20 @@ int ChannelEnd::send(const void *data, std::size_t size, const int *fds, unsigne
         return -1;
     }
     std::size_t sent = 0;
+    if (coalesce_) {
+        // Queued; written once a write's worth is there (or by flush()).
+        const int r = queue_rest(iov, total, 0, fds, nfds);
+        if (r < 0 || queued_ < coalesce_at_)
+            return r;
+        if (!flush())
+            return -1;
+        // A socket that took only part: the next try comes after another
+        // write's worth, not at every send (each would fail with EAGAIN).
+        coalesce_at_ = queued_ + kCoalesceWrite;
+        if (queued_ == 0)
+            changed(); // the driving collection stops waiting to write
+        return queued_ >= high_water_ ? 1 : 0;
+    }
     if (queued_ == 0) {
         // Straight to the socket: no copy unless it does not take it all.
         msghdr msg{};
@@ -219,44 +238,56 @@ int ChannelEnd::send_wait(const void *data, std::size_t size, const int *fds, un
 
 bool ChannelEnd::flush() noexcept
 {
-    while (!outgoing_.empty()) {
-        iovec iov[kMaxIov];
-        int count = 0;
-        for (auto it = outgoing_.begin(); it != outgoing_.end() && count < kMaxIov; ++it) {
-            if (count > 0 && !it->fds.empty())
-                break; // a message with descriptors starts a write of its own
-            iov[count].iov_base = &it->bytes[it->sent];
-            iov[count].iov_len = it->bytes.size() - it->sent;
-            ++count;
+    while (queued_ != 0) {
+        // One write from the head: up to the next message with descriptors,
+        // which is written alone (they go with its first byte, and the
+        // reader gives them to the last message its read begins).
+        std::size_t len = queued_;
+        const OutgoingFds *with = nullptr;
+        if (!out_fds_.empty()) {
+            const std::uint64_t at = out_fds_.front().at;
+            if (at == out_offset_) {
+                with = &out_fds_.front();
+                len = with->size;
+            } else {
+                len = static_cast<std::size_t>(at - out_offset_);
+            }
         }
+        iovec iov{&out_[out_head_], len};
         msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = static_cast<std::size_t>(count);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * PROCREACT_CHANNEL_MAX_FDS)];
-        Outgoing &front = outgoing_.front();
         int raw[PROCREACT_CHANNEL_MAX_FDS];
-        for (std::size_t i = 0; i < front.fds.size(); ++i)
-            raw[i] = front.fds[i].get();
-        put_fds(msg, control, raw, static_cast<unsigned>(front.fds.size()));
+        if (with != nullptr) {
+            for (std::size_t i = 0; i < with->fds.size(); ++i)
+                raw[i] = with->fds[i].get();
+            put_fds(msg, control, raw, static_cast<unsigned>(with->fds.size()));
+        }
         const ssize_t n = send_retrying(fd_, msg);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true;
             send_error_ = errno;
-            outgoing_.clear();
+            out_.clear();
+            out_head_ = 0;
+            out_fds_.clear();
             queued_ = 0;
             return false;
         }
-        front.fds.clear(); // sent with this write's first byte: closed, never sent again
-        std::size_t left = static_cast<std::size_t>(n);
-        queued_ -= left;
-        while (left > 0) {
-            Outgoing &o = outgoing_.front();
-            const std::size_t take = std::min(left, o.bytes.size() - o.sent);
-            o.sent += take;
-            left -= take;
-            if (o.sent == o.bytes.size())
-                outgoing_.pop_front();
+        if (with != nullptr)
+            out_fds_.pop_front(); // sent with this write's first byte: closed, never sent again
+        const std::size_t took = static_cast<std::size_t>(n);
+        queued_ -= took;
+        out_head_ += took;
+        out_offset_ += took;
+        if (queued_ == 0) {
+            out_.clear(); // the capacity stays for the next burst
+            out_head_ = 0;
+            coalesce_at_ = kCoalesceWrite;
+        } else if (out_head_ >= out_.size() / 2) {
+            out_.erase(0, out_head_); // keeps the buffer within twice what is queued
+            out_head_ = 0;
         }
     }
     if (above_high_water_) {

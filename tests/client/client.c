@@ -270,8 +270,11 @@ static void check_channel(void)
     channel = procreact_future_channel(&future);
     CHECK(channel != NULL);
     if (channel != NULL) {
+        /* 0.6: a coalesced send, written by the flush, and a batched receive. */
+        CHECK(procreact_channel_set_coalesce(channel, 1) == 0);
         CHECK(procreact_channel_send(channel, "hi", 2, NULL, 0) == 0);
-        CHECK(procreact_channel_recv(channel, &message, 10000) == 0);
+        CHECK(procreact_channel_flush(channel, 10000) == 0);
+        CHECK(procreact_channel_recv_many(channel, &message, 1, 10000) == 1);
         CHECK(procreact_message_size(message) == 5 && memcmp(procreact_message_data(message), "re:hi", 5) == 0);
         procreact_message_free(message);
     }
