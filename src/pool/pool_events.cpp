@@ -108,7 +108,7 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
     core.next_delay_ns = 0;
     ++core.stats.tasks_done;
     if (t != nullptr) {
-        const char *data = msg.data.get();
+        const char *data = msg.data;
         std::size_t size = static_cast<std::size_t>(msg.size);
         int rc = 0;
         if (core.s.forked()) {

@@ -23,21 +23,23 @@ namespace
 // before the fork: the child only takes its end, it allocates nothing);
 // @p parent gets ours. Returns the pid, or -1 with errno set.
 pid_t fork_with_pair(const WorkerPoolSettings &s, void (*run)(int, const WorkerPoolSettings &) noexcept,
-                     WriteEnd &parent)
+                     UniqueFd &parent)
 {
     WriteEnd child;
     if (!make_channel_pair(parent, child, true))
         return -1;
     const pid_t pid = ::fork();
-    if (pid == 0)
+    if (pid == 0) {
+        ::close(parent.get()); // our end is not listed: the child drops its copy itself
         run(child.release_in_child(), s); // never returns
+    }
     return pid;
 }
 
 // A forked C worker, running the worker loop.
 int fork_worker(PoolCore &core, Member &m)
 {
-    WriteEnd parent;
+    UniqueFd parent;
     const pid_t pid = fork_with_pair(core.s, run_worker, parent);
     if (pid < 0)
         return errno;
@@ -58,7 +60,7 @@ int worker_from_server(PoolCore &core, Member &m)
     if (n != 1)
         return n < 0 ? errno : EPIPE;
     std::int32_t answer = 0;
-    WriteEnd end;
+    UniqueFd end;
     {
         iovec iov{&answer, sizeof answer};
         msghdr msg{};
@@ -67,7 +69,6 @@ int worker_from_server(PoolCore &core, Member &m)
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
-        ForkGuard guard; // the received end is listed before any fork() sees it
         do
             n = ::recvmsg(core.server_sock.get(), &msg, MSG_CMSG_CLOEXEC);
         while (n < 0 && errno == EINTR);
@@ -77,8 +78,7 @@ int worker_from_server(PoolCore &core, Member &m)
             if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
                 std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
         }
-        if (fd >= 0 && !end.adopt(fd, guard))
-            return ENOMEM;
+        end.reset(fd);
         if (n != static_cast<ssize_t>(sizeof answer))
             return n < 0 ? errno : EPIPE;
     }
@@ -158,12 +158,15 @@ int start_worker(PoolCore &core) noexcept
 
 int start_fork_server(PoolCore &core) noexcept
 {
-    WriteEnd parent;
+    UniqueFd parent;
     const pid_t pid = fork_with_pair(core.s, run_fork_server, parent);
     if (pid < 0)
         return errno;
     core.server = ChildWatch(pid, ChildWatch::Pidfd::Later);
-    core.server_sock = std::move(parent);
+    // Listed, so that no later child keeps the server alive after we close it.
+    ForkGuard guard;
+    if (!core.server_sock.adopt(parent.release(), guard))
+        return ENOMEM; // closed; the server reads its end of stream and leaves
     return 0;
 }
 
