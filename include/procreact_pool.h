@@ -179,6 +179,13 @@ PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *co
  *        Program workers are spawned as usual either way. The workers then
  *        see the caller's memory (the function's @p data included) as it
  *        was when the pool was made, not as it is when they start.
+ *        The helper is single-threaded and starts each worker with a raw
+ *        `clone(CLONE_PARENT)` (so that the worker is the caller's own
+ *        child, watched and reaped as any other), not with `fork()`: the
+ *        `pthread_atfork()` handlers do not run again in the worker (they
+ *        ran once, in the helper), and the C library's record of the
+ *        thread's id is the helper's, which matters only to robust or
+ *        priority-inheriting mutexes taken in the worker.
  * @return 0, or -1 with errno `EINVAL`.
  */
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;

@@ -173,8 +173,14 @@ void run_fork_server(int fd, const WorkerPoolSettings &s) noexcept
         if (!paired) {
             answer = -errno;
         } else {
+#if defined(__s390__) || defined(__CRIS__)
+            // These take the stack first and the flags second.
+            pid = ::syscall(SYS_clone, nullptr, static_cast<unsigned long>(CLONE_PARENT | SIGCHLD), nullptr, nullptr,
+                            nullptr);
+#else
             pid = ::syscall(SYS_clone, static_cast<unsigned long>(CLONE_PARENT | SIGCHLD), nullptr, nullptr, nullptr,
                             nullptr);
+#endif
             if (pid == 0) {
                 ::close(fd);
                 ::close(pair[0]);
