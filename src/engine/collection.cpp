@@ -168,7 +168,7 @@ std::unique_ptr<Member> Collection::pop_done() noexcept
     return take(*m);
 }
 
-void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+void Collection::step(MemberList &done, bool block)
 {
     step(block);
     std::size_t count = 0;
@@ -179,8 +179,8 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
         done.push_back(std::move(m));
 }
 
-ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &done,
-                                          std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept
+ProcReact_Status Collection::step_or_fail(MemberList &done,
+                                          MemberList &failed, bool block) noexcept
 {
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     try {
@@ -243,7 +243,7 @@ void Collection::look_at_unwatched() noexcept
     backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
 }
 
-std::vector<std::unique_ptr<Member>> Collection::take_all() noexcept
+MemberList Collection::take_all() noexcept
 {
     for (auto &m : members_) {
         unwatch_all(*m);
