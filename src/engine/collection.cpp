@@ -208,10 +208,16 @@ void Collection::handle(Member &m, std::uintptr_t stream, std::uint32_t events, 
         if (reading_done(m))
             queue(m);
         break;
-    case kOut:
-        if (m.out && pump(m) == Pump::End)
+    case kOut: {
+        // Hung up: the writers are gone, so what is left in the pipe is read
+        // now, to its end, with no wait in between (no read can block).
+        Pump p = m.out ? pump(m) : Pump::Again;
+        while (p == Pump::Data && (events & EPOLLHUP) != 0)
+            p = pump(m);
+        if (p == Pump::End)
             stream_ended(m, m.out.get(), now);
         break;
+    }
     case kErr:
         if (m.err && !pump_err(m))
             stream_ended(m, m.err.get(), now);
