@@ -78,6 +78,13 @@ char *region() noexcept
     return made;
 }
 
+// Made when the library is loaded: the first record is often allocated
+// under the table lock, where no system call may run.
+__attribute__((constructor)) void make_region_at_load()
+{
+    region();
+}
+
 int class_of(std::size_t size) noexcept
 {
     int c = 0;
