@@ -17,7 +17,7 @@
 //
 // Small blocks only (up to kUnsharedMax bytes), in power-of-two classes
 // with a free list each; larger blocks, a full region, a kernel without
-// MADV_WIPEONFORK (before 4.14) and runs under a sanitizer or valgrind
+// MADV_WIPEONFORK (before 4.14) and runs under AddressSanitizer or valgrind
 // (whose checks must see every block) use the ordinary heap. Blocks are
 // freed with their size, as the C++ allocators free them.
 #pragma once
