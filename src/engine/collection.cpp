@@ -210,9 +210,12 @@ void Collection::handle(Member &m, std::uintptr_t stream, std::uint32_t events, 
         break;
     case kOut: {
         // Hung up: the writers are gone, so what is left in the pipe is read
-        // now, to its end, with no wait in between (no read can block).
+        // now, to its end, with no wait in between (no read can block). Only
+        // for the library's own types, whose reads end at end of stream: a
+        // custom append that never says so must not hold the step (and the
+        // deadlines) in a loop.
         Pump p = m.out ? pump(m) : Pump::Again;
-        while (p == Pump::Data && (events & EPOLLHUP) != 0)
+        while (p == Pump::Data && (events & EPOLLHUP) != 0 && m.builtin)
             p = pump(m);
         if (p == Pump::End)
             stream_ended(m, m.out.get(), now);
