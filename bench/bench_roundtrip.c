@@ -14,6 +14,9 @@
  * reading state). Target: ours / baseline <= 1.05 (median wall time).
  *
  * Environment: BENCH_ROUNDS (default 15), BENCH_ITERATIONS (default 2000).
+ * BENCH_ONLY=ours or BENCH_ONLY=baseline runs one side alone, once, and
+ * prints nothing: for counters of the parent's own (perf stat --no-inherit
+ * -e page-faults), which alternating rounds would mix.
  */
 #define _GNU_SOURCE
 #include <procreact_future.h>
@@ -99,6 +102,16 @@ int main(void)
     const int rounds = (int)bench_env_long("BENCH_ROUNDS", 15);
     RoundTrip rt = {bench_env_long("BENCH_ITERATIONS", 2000)};
     BenchPair pair;
+    const char *only = getenv("BENCH_ONLY");
+
+    if (only != NULL && strcmp(only, "ours") == 0)
+        return ours_round(&rt) == 0 ? 0 : 1;
+    if (only != NULL && strcmp(only, "baseline") == 0)
+        return baseline_round(&rt) == 0 ? 0 : 1;
+    if (only != NULL && only[0] != '\0') {
+        fprintf(stderr, "BENCH_ONLY: 'ours' or 'baseline', not '%s'\n", only);
+        return 2;
+    }
 
     printf("Benchmark 1: future round trip (fork, child writes %zu bytes, parent reads and waits)\n",
            sizeof kMessage - 1);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "os/unshared.hpp"
 #include "types_parts.hpp"
 
 namespace procreact
@@ -27,11 +28,11 @@ namespace procreact
 namespace
 {
 
-// The first bytes are read into the state itself, which was allocated
-// before the child existed: a forked child shares every page of the parent
-// until it exits, and each page the parent writes meanwhile costs a copy.
-// A large first buffer would also make malloc() consolidate its free lists
-// (writing more pages) while the child still runs. Small results, the
+// The first bytes are read into the state itself, which lives in unshared
+// memory (os/unshared.hpp): a forked child shares every page of the parent
+// until it exits, and each such page the parent writes meanwhile costs a
+// copy. A large first buffer would also make malloc() consolidate its free
+// lists (writing more pages) while the child still runs. Small results, the
 // common case, then get one allocation of their exact size at the end.
 constexpr std::size_t kSmall = 448;
 
@@ -101,7 +102,7 @@ void free_bytes_state(BytesState *s) noexcept
     if (s == nullptr)
         return;
     std::free(s->data);
-    std::free(s);
+    unshared_free(s, sizeof *s);
 }
 
 void *finish_bytes(BytesState *s, Outcome outcome, StatusOut &out) noexcept
@@ -270,7 +271,11 @@ void *builtin_initialize(const ProcReact_Type &type) noexcept
     case BuiltinKind::StringArray:
         return builtin_array_new();
     default:
-        return std::calloc(1, sizeof(BytesState));
+        // The first bytes are read into it while the child may run: in
+        // unshared memory (see os/unshared.hpp).
+        if (void *s = unshared_alloc(sizeof(BytesState)))
+            return std::memset(s, 0, sizeof(BytesState));
+        return nullptr;
     }
 }
 

@@ -94,7 +94,7 @@ void cancel_queued(ProcReact_Batch &b)
 // One step of the collection; ended members are listed.
 void step(ProcReact_Batch &b, bool block)
 {
-    std::vector<std::unique_ptr<Member>> done, failed;
+    MemberList done, failed;
     const ProcReact_Status failure = b.collection.step_or_fail(done, failed, block);
     for (auto &m : done)
         end_member(b, std::move(m));

@@ -205,7 +205,7 @@ unsigned int buffer(ProcReact_FutureIterator *iterator, bool block) noexcept
         iterator->running_processes = 0;
         return 0;
     }
-    std::vector<std::unique_ptr<Member>> done, failed;
+    MemberList done, failed;
     const ProcReact_Status failure = c->step_or_fail(done, failed, block);
     std::vector<ChannelDelivery> ready;
     take_channel_events(*c, ready);

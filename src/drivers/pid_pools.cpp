@@ -109,11 +109,11 @@ bool pool_empty(const Pool *pool) noexcept
 } // namespace
 
 // The done members keep no pidfd (a zombie keeps its pid).
-ProcReact_Status collect_exited(Pool &pool, bool block, std::vector<std::unique_ptr<Member>> &failed) noexcept
+ProcReact_Status collect_exited(Pool &pool, bool block, MemberList &failed) noexcept
 {
     if (!pool.running || pool.running->size() == 0)
         return PROCREACT_STATUS_OK;
-    std::vector<std::unique_ptr<Member>> done;
+    MemberList done;
     const ProcReact_Status status = pool.running->step_or_fail(done, failed, block);
     for (auto &m : done) {
         m->child.drop_pidfd();
@@ -128,7 +128,7 @@ ProcReact_Status collect_exited(Pool &pool, bool block, std::vector<std::unique_
     return status;
 }
 
-void Pool::take_done(std::vector<std::unique_ptr<Member>> &out, std::size_t most) noexcept
+void Pool::take_done(MemberList &out, std::size_t most) noexcept
 {
     try {
         out.reserve(out.size() + std::min(most, done.size()));

@@ -36,7 +36,7 @@ struct Pool {
     std::deque<std::unique_ptr<Member>> done; ///< exited, not yet completed (no pidfd)
 
     /// Moves up to @p most exited members into @p out, oldest first.
-    void take_done(std::vector<std::unique_ptr<Member>> &out, std::size_t most) noexcept;
+    void take_done(MemberList &out, std::size_t most) noexcept;
 };
 
 /// What a slot keeps outside its pool (reachable while the pool is lent).
@@ -49,7 +49,7 @@ struct PoolSettings {
 /// Moves the done members of a non-blocking (or, with @p block, blocking)
 /// step of @p pool's collection into its queue. When waiting itself fails,
 /// every running member moves to @p failed and the status says why.
-ProcReact_Status collect_exited(Pool &pool, bool block, std::vector<std::unique_ptr<Member>> &failed) noexcept;
+ProcReact_Status collect_exited(Pool &pool, bool block, MemberList &failed) noexcept;
 
 /// Lends the pool of @p iterator's value to this thread for as long as it
 /// lives (another thread asking for it waits). With @p create, a missing

@@ -46,7 +46,7 @@ void complete_pid(ProcReact_PidIterator *iterator, std::unique_ptr<Member> m) no
 }
 
 // Kills, reaps and reports members whose collection can no longer wait.
-void fail_all(ProcReact_PidIterator *iterator, std::vector<std::unique_ptr<Member>> members,
+void fail_all(ProcReact_PidIterator *iterator, MemberList members,
               ProcReact_Status failure) noexcept
 {
     for (auto &m : members) {
@@ -57,7 +57,7 @@ void fail_all(ProcReact_PidIterator *iterator, std::vector<std::unique_ptr<Membe
 }
 
 // fail_all() for children counted in the struct (driven by hand).
-void fail_counted(ProcReact_PidIterator *iterator, std::vector<std::unique_ptr<Member>> failed,
+void fail_counted(ProcReact_PidIterator *iterator, MemberList failed,
                   ProcReact_Status failure) noexcept
 {
     const auto lost = static_cast<unsigned int>(failed.size());
@@ -125,7 +125,7 @@ void adopt(ProcReact_PidIterator *iterator, Collection &run) noexcept
     unsigned int wanted = iterator->running_processes;
     if (wanted == 0)
         return;
-    std::vector<std::unique_ptr<Member>> taken;
+    MemberList taken;
     {
         PoolLease lease(iterator, false);
         Pool *pool = lease.get();
@@ -161,7 +161,7 @@ void run_in(ProcReact_PidIterator *iterator, unsigned int limit, Collection &run
         }
         if (!more && run.size() == 0)
             break;
-        std::vector<std::unique_ptr<Member>> done, failed;
+        MemberList done, failed;
         const ProcReact_Status failure = run.step_or_fail(done, failed, true);
         // Counted down one completion at a time, as 0.1 counts.
         for (std::size_t i = 0; i < done.size(); ++i) {
@@ -243,7 +243,7 @@ bool wait_by_hand(ProcReact_PidIterator *iterator) noexcept
     sweep_pools(iterator);
     if (iterator->running_processes == 0)
         return false;
-    std::vector<std::unique_ptr<Member>> taken, failed;
+    MemberList taken, failed;
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     {
         PoolLease lease(iterator, false);
@@ -273,7 +273,7 @@ void complete_finished_by_hand(ProcReact_PidIterator *iterator) noexcept
         return; // nothing has ended since the last look (0.1's busy loops stay cheap)
     sweep_pools(iterator);
     pool_looked(iterator); // before looking: a later exit changes the count
-    std::vector<std::unique_ptr<Member>> ready, failed;
+    MemberList ready, failed;
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     {
         PoolLease lease(iterator, false);

@@ -168,7 +168,7 @@ std::unique_ptr<Member> Collection::pop_done() noexcept
     return take(*m);
 }
 
-void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+void Collection::step(MemberList &done, bool block)
 {
     step(block);
     std::size_t count = 0;
@@ -179,8 +179,8 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
         done.push_back(std::move(m));
 }
 
-ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &done,
-                                          std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept
+ProcReact_Status Collection::step_or_fail(MemberList &done,
+                                          MemberList &failed, bool block) noexcept
 {
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     try {
@@ -208,10 +208,19 @@ void Collection::handle(Member &m, std::uintptr_t stream, std::uint32_t events, 
         if (reading_done(m))
             queue(m);
         break;
-    case kOut:
-        if (m.out && pump(m) == Pump::End)
+    case kOut: {
+        // Hung up: the writers are gone, so what is left in the pipe is read
+        // now, to its end, with no wait in between (no read can block). Only
+        // for the library's own types, whose reads end at end of stream: a
+        // custom append that never says so must not hold the step (and the
+        // deadlines) in a loop.
+        Pump p = m.out ? pump(m) : Pump::Again;
+        while (p == Pump::Data && (events & EPOLLHUP) != 0 && m.builtin)
+            p = pump(m);
+        if (p == Pump::End)
             stream_ended(m, m.out.get(), now);
         break;
+    }
     case kErr:
         if (m.err && !pump_err(m))
             stream_ended(m, m.err.get(), now);
@@ -243,7 +252,7 @@ void Collection::look_at_unwatched() noexcept
     backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
 }
 
-std::vector<std::unique_ptr<Member>> Collection::take_all() noexcept
+MemberList Collection::take_all() noexcept
 {
     for (auto &m : members_) {
         unwatch_all(*m);

@@ -65,13 +65,13 @@ class Collection
     std::unique_ptr<Member> pop_done() noexcept;
     /// step(), then every done member into @p done. Throws RunFailure,
     /// std::bad_alloc (nothing is lost: the members stay done, for later).
-    void step(std::vector<std::unique_ptr<Member>> &done, bool block);
+    void step(MemberList &done, bool block);
 
     /// step(done, block) for a driver that must go on whatever happens:
     /// when waiting itself fails (retrying would spin), every member moves
     /// to @p failed and the status says why; otherwise PROCREACT_STATUS_OK.
-    ProcReact_Status step_or_fail(std::vector<std::unique_ptr<Member>> &done,
-                                  std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept;
+    ProcReact_Status step_or_fail(MemberList &done,
+                                  MemberList &failed, bool block) noexcept;
 
     /// Where channel events go (a driver's callback); none: messages wait in the channels.
     void set_channel_callback(ProcReact_ChannelCallback callback, void *data) noexcept;
@@ -83,7 +83,7 @@ class Collection
     std::size_t channel_ready_count() const noexcept { return chan_ready_.size(); }
 
     /// Takes every member out (the collection stops watching them).
-    std::vector<std::unique_ptr<Member>> take_all() noexcept;
+    MemberList take_all() noexcept;
 
     /// The members, for a driver that adopts or inspects them.
     Member &at(std::size_t i) noexcept { return *members_[i]; }
@@ -127,7 +127,7 @@ class Collection
     WakerRef waker_;
     bool cancelling_all_ = false;
     StopDefaults defaults_;
-    std::vector<std::unique_ptr<Member>> members_;
+    MemberList members_;
     std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
     Member *done_head_ = nullptr; // the done list (see Member::next_done)
     Member *done_tail_ = nullptr;

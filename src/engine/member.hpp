@@ -13,9 +13,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../os/child_watch.hpp"
 #include "../os/fd.hpp"
+#include "../os/unshared.hpp"
 #include "channel_end.hpp"
 #include "exit_details.hpp"
 #include "procreact_future.h"
@@ -29,8 +31,9 @@ struct Member;
 using TimerQueue = std::multimap<long long, Member *>;
 
 // Aligned to 8 on every system: a collection tags events with a member's
-// address and its stream in the low 3 bits.
-struct alignas(8) Member {
+// address and its stream in the low 3 bits. Kept in unshared memory: the
+// parent writes it while the child it stands for runs.
+struct alignas(8) Member : UnsharedObject {
     Member() noexcept = default;
     ~Member();
     Member(const Member &) = delete;
@@ -77,6 +80,10 @@ struct alignas(8) Member {
     long long timer_due = 0;       // its key in the timer queue (0: none)
     TimerQueue::iterator timer_it; // valid while timer_due != 0
 };
+
+/// Members held together (a collection's, a step's done ones): the list
+/// grows and shrinks while the children run, so it is in unshared memory.
+using MemberList = std::vector<std::unique_ptr<Member>, UnsharedAllocator<std::unique_ptr<Member>>>;
 
 /// Starts the stop sequence for @p why (a PROCREACT_EXIT_* flag).
 void begin_stop(Member &m, unsigned why, long long now) noexcept;

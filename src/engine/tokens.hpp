@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "../os/fd.hpp"
+#include "../os/unshared.hpp"
 
 namespace procreact
 {
@@ -69,7 +70,7 @@ template <typename T> class TokenTable
     {
         GlobalLock lock;
         if (map_ == nullptr)
-            map_ = new Map();
+            map_ = new_unshared_table<Map>();
         Serial serial;
         do
             serial = next_serial(kind_);
@@ -159,7 +160,9 @@ template <typename T> class TokenTable
     }
 
   private:
-    using Map = std::unordered_map<Serial, std::unique_ptr<T>>;
+    // Its nodes come and go while children run: in unshared memory.
+    using Map = std::unordered_map<Serial, std::unique_ptr<T>, std::hash<Serial>, std::equal_to<Serial>,
+                                   UnsharedAllocator<std::pair<const Serial, std::unique_ptr<T>>>>;
     TokenKind kind_;
     Map *map_ = nullptr;
 };

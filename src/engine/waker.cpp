@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../os/clock.hpp"
+#include "../os/unshared.hpp"
 
 namespace procreact
 {
@@ -19,7 +20,10 @@ namespace
 {
 
 // Under the table lock; a forked child drops it.
-std::unordered_map<Serial, WakerRef> *g_driven = nullptr;
+// Registered while a child runs: in unshared memory, as are the wakers.
+using DriveTable = std::unordered_map<Serial, WakerRef, std::hash<Serial>, std::equal_to<Serial>,
+                                      UnsharedAllocator<std::pair<const Serial, WakerRef>>>;
+DriveTable *g_driven = nullptr;
 
 void drop_in_child() noexcept
 {
@@ -65,7 +69,7 @@ std::vector<Serial> Waker::take() noexcept
 WakerRef make_waker() noexcept
 {
     try {
-        auto waker = std::make_shared<Waker>();
+        auto waker = std::allocate_shared<Waker>(UnsharedAllocator<Waker>());
         if (!waker->valid())
             return nullptr;
         return waker;
@@ -78,7 +82,7 @@ WakerRef make_waker() noexcept
 void drive_register_locked(Serial serial, const WakerRef &waker)
 {
     if (g_driven == nullptr)
-        g_driven = new std::unordered_map<Serial, WakerRef>();
+        g_driven = new_unshared_table<DriveTable>();
     (*g_driven)[serial] = waker;
 }
 

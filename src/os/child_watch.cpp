@@ -4,6 +4,8 @@
 // of owned pids; the reaper of children nobody waits for.
 #include "child_watch.hpp"
 
+#include "unshared.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -45,7 +47,9 @@ std::atomic<unsigned> g_share_age{0};
 constexpr long kMinShare = 64;
 
 // The pids that watches own (under the table lock); a forked child drops it.
-std::unordered_set<pid_t> *g_owned = nullptr;
+// Claimed and given up while the child runs: in unshared memory.
+using OwnedPids = std::unordered_set<pid_t, std::hash<pid_t>, std::equal_to<pid_t>, UnsharedAllocator<pid_t>>;
+OwnedPids *g_owned = nullptr;
 
 // Children handed to the reaper. Changed under the global lock; a forked
 // child drops the parent's list.
@@ -175,7 +179,7 @@ ChildWatch::ChildWatch(pid_t pid, Pidfd pidfd) noexcept : pid_(pid > 0 ? pid : -
         GlobalLock lock;
         try {
             if (g_owned == nullptr)
-                g_owned = new std::unordered_set<pid_t>();
+                g_owned = new_unshared_table<OwnedPids>();
             claimed_ = g_owned->insert(pid_).second;
             duplicate_ = !claimed_;
         } catch (...) {

@@ -69,6 +69,8 @@ std::atomic<int> g_mode{-1};
 // Set once a child has shown that it shares our memory.
 std::atomic<bool> g_verified{false};
 
+} // namespace
+
 // Valgrind runs a CLONE_VM|CLONE_VFORK child as a fork (a copy that does
 // not share our memory) and does not give the pidfd back; the first launch
 // there went wrong (its stop signals never arrived). Its preload library
@@ -78,6 +80,9 @@ bool under_valgrind() noexcept
     const char *preload = std::getenv("LD_PRELOAD");
     return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
 }
+
+namespace
+{
 
 int decide() noexcept
 {

@@ -55,16 +55,22 @@ void Watcher::remove(int fd) noexcept
     }
 }
 
+// Out of line, so that a poll() set's wait keeps a small stack frame: a
+// stack page first written while a forked child shares it is a copy.
+__attribute__((noinline)) int Watcher::wait_epoll(Event *out, int max, int timeout_ms) noexcept
+{
+    epoll_event events[64];
+    const int want = max < 64 ? max : 64;
+    const int n = wait_retry(timeout_ms, [&](int left) { return ::epoll_wait(epoll_.get(), events, want, left); });
+    for (int i = 0; i < n; ++i)
+        out[i] = Event{events[i].data.u64, events[i].events};
+    return n;
+}
+
 int Watcher::wait(Event *out, int max, int timeout_ms) noexcept
 {
-    if (epoll_) {
-        epoll_event events[64];
-        const int want = max < 64 ? max : 64;
-        const int n = wait_retry(timeout_ms, [&](int left) { return ::epoll_wait(epoll_.get(), events, want, left); });
-        for (int i = 0; i < n; ++i)
-            out[i] = Event{events[i].data.u64, events[i].events};
-        return n;
-    }
+    if (epoll_)
+        return wait_epoll(out, max, timeout_ms);
     struct pollfd fds[kPollMax];
     const nfds_t count = static_cast<nfds_t>(polled_count_);
     for (nfds_t i = 0; i < count; ++i)

@@ -62,6 +62,7 @@ class Watcher
     static constexpr std::size_t kPollMax = 16;
 
     bool to_epoll() noexcept;
+    int wait_epoll(Event *out, int max, int timeout_ms) noexcept;
 
     UniqueFd epoll_;
     Registration polled_[kPollMax]; // the set while it is poll()'s

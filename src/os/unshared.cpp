@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+//
+// Unshared memory: a MADV_WIPEONFORK region with a small size-class allocator.
+#include "unshared.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "clone_exec.hpp"
+
+namespace procreact
+{
+namespace
+{
+
+// AddressSanitizer and MemorySanitizer check blocks the heap hands out.
+// ThreadSanitizer is served from the region: the allocator's mutex orders
+// a block's last use before its reuse, as it must.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kSanitizer = true;
+#else
+constexpr bool kSanitizer = false;
+#endif
+#else
+constexpr bool kSanitizer = false;
+#endif
+
+// Reserved, not committed: a page costs memory once a block in it is used.
+// 32 MiB holds the records of tens of thousands of children in flight;
+// beyond it blocks come from the heap.
+constexpr std::size_t kRegionSize = std::size_t{32} << 20;
+constexpr std::size_t kMinBlock = 16;
+constexpr int kClasses = 9; // 16, 32, ..., 4096
+static_assert(kMinBlock << (kClasses - 1) == kUnsharedMax, "one class per power of two up to the largest block");
+
+// The allocator's own state sits at the start of the region, so that
+// allocating never writes a page that a child shares either. All zero is
+// its starting state: what a forked child finds there.
+struct Header {
+    pthread_mutex_t lock; // all zero is PTHREAD_MUTEX_INITIALIZER on Linux
+    std::size_t used;     // bytes handed out from the region's start (0: none yet)
+    void *free_list[kClasses];
+};
+constexpr std::size_t kFirstBlock = 4096; // the header's page
+static_assert(sizeof(Header) <= kFirstBlock, "the header fits its page");
+
+// The region, once made; null when the heap serves every block. Written
+// once, then only read (a page only read stays shared and costs nothing).
+// (std::call_once would write thread-local pointers on every call.)
+std::atomic<char *> g_region{nullptr};
+
+char *make_region() noexcept
+{
+    if (kSanitizer || under_valgrind())
+        return nullptr; // their checks must see every block
+    void *region = ::mmap(nullptr, kRegionSize, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED)
+        return nullptr;
+#ifdef MADV_WIPEONFORK
+    if (::madvise(region, kRegionSize, MADV_WIPEONFORK) == 0) {
+        g_region.store(static_cast<char *>(region), std::memory_order_release);
+        return static_cast<char *>(region);
+    }
+#endif
+    ::munmap(region, kRegionSize); // no gain without it: the heap serves
+    return nullptr;
+}
+
+char *region() noexcept
+{
+    static char *const made = make_region(); // its guard is only read once set
+    return made;
+}
+
+// Made when the library is loaded: the first record is often allocated
+// under the table lock, where no system call may run.
+__attribute__((constructor)) void make_region_at_load()
+{
+    region();
+}
+
+int class_of(std::size_t size) noexcept
+{
+    int c = 0;
+    for (std::size_t block = kMinBlock; block < size; block <<= 1)
+        ++c;
+    return c;
+}
+
+bool in_region(const void *block) noexcept
+{
+    const char *base = g_region.load(std::memory_order_acquire);
+    const auto *p = static_cast<const char *>(block);
+    return base != nullptr && p >= base && p < base + kRegionSize;
+}
+
+} // namespace
+
+void *unshared_alloc(std::size_t size) noexcept
+{
+    if (size == 0)
+        size = 1;
+    char *base = size <= kUnsharedMax ? region() : nullptr;
+    if (base == nullptr)
+        return std::malloc(size);
+    auto *h = reinterpret_cast<Header *>(base);
+    const int c = class_of(size);
+    const std::size_t block_size = kMinBlock << c;
+    void *block = nullptr;
+    pthread_mutex_lock(&h->lock);
+    if (h->free_list[c] != nullptr) {
+        block = h->free_list[c];
+        std::memcpy(&h->free_list[c], block, sizeof(void *));
+    } else {
+        // A block never straddles more pages than its size needs: the
+        // offset is rounded up to the block's own size.
+        std::size_t offset = h->used < kFirstBlock ? kFirstBlock : h->used;
+        offset = (offset + block_size - 1) & ~(block_size - 1);
+        if (offset + block_size <= kRegionSize) {
+            block = base + offset;
+            h->used = offset + block_size;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return block != nullptr ? block : std::malloc(size);
+}
+
+void unshared_free(void *block, std::size_t size) noexcept
+{
+    if (block == nullptr)
+        return;
+    if (!in_region(block)) {
+        std::free(block);
+        return;
+    }
+    auto *h = reinterpret_cast<Header *>(g_region.load(std::memory_order_relaxed));
+    const int c = class_of(size == 0 ? 1 : size);
+    pthread_mutex_lock(&h->lock);
+    std::memcpy(block, &h->free_list[c], sizeof(void *));
+    h->free_list[c] = block;
+    pthread_mutex_unlock(&h->lock);
+}
+
+} // namespace procreact
