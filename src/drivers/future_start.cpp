@@ -67,6 +67,9 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
     if (!make_pipe(read_end, write_end, true))
         return future;
 
+    // Read before the fork: the member lives in unshared memory, which the
+    // child finds zeroed.
+    const int parent_chan_fd = m->chan ? m->chan->fd() : -1;
     const pid_t pid = ::fork();
 
     if (pid == 0) {
@@ -77,8 +80,8 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
         // The channel's parent end is not listed (the work per fork stays
         // constant): this child closes its copy itself, so that its own
         // end of stream never waits on it.
-        if (m->chan)
-            ::close(m->chan->fd());
+        if (parent_chan_fd >= 0)
+            ::close(parent_chan_fd);
         park_in_child(m.release());
         ::close(read_end.release());
         const int fd = write_end.release_in_child();
