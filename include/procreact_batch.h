@@ -185,6 +185,11 @@ PROCREACT_API size_t procreact_batch_remaining(const ProcReact_Batch *batch) PRO
  *
  * Queued jobs start only in procreact_batch_wait(): call it (with a
  * timeout of 0) after submitting, not only when the descriptor is readable.
+ *
+ * Make it only for a main loop: a batch whose caller sleeps in
+ * procreact_batch_wait() (a timeout of -1 or more than 0) waits with poll()
+ * over its few descriptors, while one with this descriptor keeps them in an
+ * epoll set and a timer, at one or two more system calls per program.
  */
 PROCREACT_API int procreact_batch_fd(ProcReact_Batch *batch) PROCREACT_NOEXCEPT;
 

@@ -255,6 +255,57 @@ static void test_batch_wait_timeouts_and_fd(void **state)
     procreact_batch_free(b);
 }
 
+/* Open descriptors of this process whose link names @p kind ("eventpoll"). */
+static int count_fds_of(const char *kind)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    int count = 0;
+    assert_non_null(dir);
+    while ((entry = readdir(dir)) != NULL) {
+        char path[64], link[128];
+        ssize_t n;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
+        n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strstr(link, kind) != NULL)
+            ++count;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* A wait with a timeout sleeps in the batch's own wait (poll() over a few
+ * descriptors): no epoll set and no timer descriptor, the system calls per
+ * program that a binding waiting this way would otherwise pay. */
+static void test_batch_timed_wait_needs_no_descriptor(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[2];
+    const int epolls = count_fds_of("eventpoll"), timers = count_fds_of("timerfd");
+    size_t got = 0;
+    double t0;
+    assert_int_equal(submit_sh(b, "sleep 0.3; echo a", NULL), 0);
+    assert_int_equal(submit_sh(b, "sleep 0.3; echo b", NULL), 1);
+    t0 = t_now();
+    assert_int_equal(procreact_batch_wait(b, out, 2, 100), 0); /* nothing ends in 100 ms */
+    assert_true(t_now() - t0 >= 0.09);
+    while (got < 2) {
+        ssize_t n = procreact_batch_wait(b, out, 2, 100);
+        assert_true(n >= 0);
+        for (ssize_t i = 0; i < n; i++)
+            assert_int_equal(out[i].stdout_length, 2);
+        got += (size_t)n;
+        assert_int_equal(count_fds_of("eventpoll"), epolls);
+        assert_int_equal(count_fds_of("timerfd"), timers);
+    }
+    assert_true(t_now() - t0 < 5.0);
+    assert_int_equal(procreact_batch_remaining(b), 0);
+    procreact_batch_free(b);
+}
+
 static void test_batch_input_for_every_job(void **state)
 {
     ProcReact_Command *c = template_command(0);
@@ -360,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_batch_timeout_and_output_limit),
         cmocka_unit_test(test_batch_cancel),
         cmocka_unit_test(test_batch_wait_timeouts_and_fd),
+        cmocka_unit_test(test_batch_timed_wait_needs_no_descriptor),
         cmocka_unit_test(test_batch_input_for_every_job),
         cmocka_unit_test(test_batch_free_kills_and_reaps),
         cmocka_unit_test(test_batch_bad_input),

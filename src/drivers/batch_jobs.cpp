@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <poll.h>
-
 #include "../engine/boundary.hpp"
 #include "../os/clock.hpp"
 #include "../os/fd.hpp"
@@ -91,11 +89,12 @@ void cancel_queued(ProcReact_Batch &b)
     }
 }
 
-// One step of the collection; ended members are listed.
-void step(ProcReact_Batch &b, bool block)
+// One step of the collection (blocking at most @p max_wait_ms, -1: until
+// something happens); ended members are listed.
+void step(ProcReact_Batch &b, bool block, int max_wait_ms = -1)
 {
     std::vector<std::unique_ptr<Member>> done, failed;
-    const ProcReact_Status failure = b.collection.step_or_fail(done, failed, block);
+    const ProcReact_Status failure = b.collection.step_or_fail(done, failed, block, max_wait_ms);
     for (auto &m : done)
         end_member(b, std::move(m));
     for (auto &m : failed) {
@@ -106,16 +105,6 @@ void step(ProcReact_Batch &b, bool block)
         e.status = failure;
         b.ended.push_back(std::move(e));
     }
-}
-
-// Sleeps until the collection has something to do or @p ms pass.
-void sleep_on(ProcReact_Batch &b, int ms) noexcept
-{
-    pollfd p{};
-    p.fd = b.collection.fd();
-    p.events = POLLIN;
-    if (p.fd >= 0)
-        ::poll(&p, 1, ms);
 }
 
 void hand_out(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t n)
@@ -202,13 +191,14 @@ ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t ma
                 start_queued(b);
             if (!b.ended.empty() || b.collection.size() == 0)
                 return true;
-            if (timeout_ms > 0) {
+            if (timeout_ms > 0) { // one wait in the collection, capped: no descriptor of its own
                 const int left = ms_until(deadline, monotonic_ns());
                 if (left == 0)
                     return true;
-                sleep_on(b, left);
+                step(b, true, left);
+            } else {
+                step(b, timeout_ms < 0);
             }
-            step(b, timeout_ms < 0);
             if (b.ended.empty() && timeout_ms == 0)
                 return true;
         }

@@ -108,11 +108,13 @@ bool Collection::add(std::unique_ptr<Member> &member)
     return true;
 }
 
-void Collection::step(bool block)
+void Collection::step(bool block, int max_wait_ms)
 {
     Watcher::Event events[kEventsPerWait];
     const long long before = monotonic_ns();
-    const int timeout = block ? ms_until(next_due(before), before) : 0;
+    int timeout = block ? ms_until(next_due(before), before) : 0;
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+        timeout = max_wait_ms;
     const int n = watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
@@ -168,9 +170,9 @@ std::unique_ptr<Member> Collection::pop_done() noexcept
     return take(*m);
 }
 
-void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
+void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block, int max_wait_ms)
 {
-    step(block);
+    step(block, max_wait_ms);
     std::size_t count = 0;
     for (Member *m = done_head_; m != nullptr; m = m->next_done)
         ++count;
@@ -180,11 +182,12 @@ void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block)
 }
 
 ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &done,
-                                          std::vector<std::unique_ptr<Member>> &failed, bool block) noexcept
+                                          std::vector<std::unique_ptr<Member>> &failed, bool block,
+                                          int max_wait_ms) noexcept
 {
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     try {
-        step(done, block);
+        step(done, block, max_wait_ms);
         return failure;
     } catch (const RunFailure &f) {
         failure = f.status;
