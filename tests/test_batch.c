@@ -306,6 +306,61 @@ static void test_batch_timed_wait_needs_no_descriptor(void **state)
     procreact_batch_free(b);
 }
 
+/* A main loop that took every ended job out must not be woken again at
+ * once: the descriptor stays quiet while the others run (a timer armed for
+ * the results just handed out would wake it for nothing, each time). */
+static void test_batch_fd_quiet_after_results(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[2];
+    struct pollfd p;
+    int fd = procreact_batch_fd(b);
+    assert_true(fd >= 0);
+    assert_int_equal(submit_sh(b, "exit 0", NULL), 0);
+    assert_int_equal(submit_sh(b, "exec sleep 30", NULL), 1);
+    for (;;) { /* the first wait starts them */
+        ssize_t n = procreact_batch_wait(b, out, 2, 0);
+        if (n > 0) {
+            assert_int_equal(n, 1);
+            assert_int_equal(out[0].index, 0);
+            break;
+        }
+        p.fd = fd;
+        p.events = POLLIN;
+        assert_true(poll(&p, 1, 5000) > 0);
+    }
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    assert_int_equal(poll(&p, 1, 100), 0); /* nothing to do until the sleep ends */
+    procreact_batch_free(b);
+    assert_true(t_no_children());
+}
+
+/* Results left over because the caller took fewer than had ended keep the
+ * descriptor readable: a main loop comes back for them. */
+static void test_batch_fd_readable_for_leftovers(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[1];
+    const char *argv[] = {"/nonexistent/procreact-none", "/nonexistent/procreact-none"};
+    size_t counts[] = {1, 1};
+    struct pollfd p;
+    int fd = procreact_batch_fd(b);
+    assert_true(fd >= 0);
+    assert_int_equal(procreact_batch_submit(b, argv, counts, 2), 0);
+    assert_int_equal(procreact_batch_wait(b, out, 1, 0), 1); /* both failed to start; one taken */
+    assert_int_equal(out[0].status, PROCREACT_STATUS_FORK_FAIL);
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    assert_int_equal(poll(&p, 1, 1000), 1);
+    assert_int_equal(procreact_batch_wait(b, out, 1, 0), 1);
+    assert_int_equal(out[0].index, 1);
+    assert_int_equal(procreact_batch_remaining(b), 0);
+    procreact_batch_free(b);
+}
+
 static void test_batch_input_for_every_job(void **state)
 {
     ProcReact_Command *c = template_command(0);
@@ -412,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_batch_cancel),
         cmocka_unit_test(test_batch_wait_timeouts_and_fd),
         cmocka_unit_test(test_batch_timed_wait_needs_no_descriptor),
+        cmocka_unit_test(test_batch_fd_quiet_after_results),
+        cmocka_unit_test(test_batch_fd_readable_for_leftovers),
         cmocka_unit_test(test_batch_input_for_every_job),
         cmocka_unit_test(test_batch_free_kills_and_reaps),
         cmocka_unit_test(test_batch_bad_input),

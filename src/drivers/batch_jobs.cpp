@@ -211,6 +211,8 @@ ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t ma
             return true;
         }))
         return -1;
+    if (!b.ended.empty()) // left for the next wait: a main loop on the descriptor must come back
+        b.collection.waker()->ring();
     return static_cast<ssize_t>(n);
 }
 

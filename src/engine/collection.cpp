@@ -110,6 +110,11 @@ bool Collection::add(std::unique_ptr<Member> &member)
 
 void Collection::step(bool block, int max_wait_ms)
 {
+    rearm(step_events(block, max_wait_ms));
+}
+
+long long Collection::step_events(bool block, int max_wait_ms)
+{
     Watcher::Event events[kEventsPerWait];
     const long long before = monotonic_ns();
     int timeout = block ? ms_until(next_due(before), before) : 0;
@@ -154,7 +159,7 @@ void Collection::step(bool block, int max_wait_ms)
     }
 
     look_at_unwatched();
-    rearm(now);
+    return now;
 }
 
 std::unique_ptr<Member> Collection::pop_done() noexcept
@@ -172,13 +177,19 @@ std::unique_ptr<Member> Collection::pop_done() noexcept
 
 void Collection::step(std::vector<std::unique_ptr<Member>> &done, bool block, int max_wait_ms)
 {
-    step(block, max_wait_ms);
+    const long long now = step_events(block, max_wait_ms);
     std::size_t count = 0;
     for (Member *m = done_head_; m != nullptr; m = m->next_done)
         ++count;
-    done.reserve(done.size() + count);
+    try {
+        done.reserve(done.size() + count);
+    } catch (...) {
+        rearm(now); // the done members stay listed: a main loop must wake for them
+        throw;
+    }
     while (auto m = pop_done())
         done.push_back(std::move(m));
+    rearm(now); // after taking them out: the timer does not wake a main loop for what was handed out
 }
 
 ProcReact_Status Collection::step_or_fail(std::vector<std::unique_ptr<Member>> &done,

@@ -95,6 +95,8 @@ class Collection
     enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
+    /// step() without re-arming the timer; returns the time it looked at.
+    long long step_events(bool block, int max_wait_ms);
     void handle(Member &m, std::uintptr_t stream, std::uint32_t events, long long now) noexcept;
     void handle_channel(Member &m, std::uint32_t events) noexcept;
     static void channel_hook(void *owner, void *member) noexcept;
