@@ -160,6 +160,10 @@ PROCREACT_API ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char 
  * queued jobs while fewer than the limit run, and serves the running ones
  * until at least one has ended or @p timeout_ms passes; then fills @p out
  * with up to @p max ended jobs (those left over come with the next call).
+ * While queued jobs remain to take the place of ended ones, a wait that has
+ * results goes on for at most 1 ms more (never past @p timeout_ms), starting
+ * them and gathering the results of others that end meanwhile, until @p max
+ * have: one return for several programs when they end close together.
  * A job that cannot be started ends at once (#PROCREACT_STATUS_FORK_FAIL).
  *
  * @param timeout_ms how long to wait: -1 for as long as it takes, 0 to

@@ -263,7 +263,7 @@ static int count_fds_of(const char *kind)
     int count = 0;
     assert_non_null(dir);
     while ((entry = readdir(dir)) != NULL) {
-        char path[64], link[128];
+        char path[300], link[128];
         ssize_t n;
         snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
         n = readlink(path, link, sizeof link - 1);
@@ -359,6 +359,27 @@ static void test_batch_fd_readable_for_leftovers(void **state)
     assert_int_equal(out[0].index, 1);
     assert_int_equal(procreact_batch_remaining(b), 0);
     procreact_batch_free(b);
+}
+
+/* Gathering results that end close together never holds one back for
+ * long: with queued jobs still to start, a wait hands out a job that ended
+ * while its siblings go on running. */
+static void test_batch_wait_gathers_briefly(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[4];
+    double t0;
+    ssize_t n;
+    assert_int_equal(submit_sh(b, "exit 0", NULL), 0);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(submit_sh(b, "exec sleep 30", NULL), i);
+    t0 = t_now();
+    n = procreact_batch_wait(b, out, 4, -1);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].index, 0);
+    assert_true(t_now() - t0 < 2.0);
+    procreact_batch_free(b);
+    assert_true(t_no_children());
 }
 
 static void test_batch_input_for_every_job(void **state)
@@ -469,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_batch_timed_wait_needs_no_descriptor),
         cmocka_unit_test(test_batch_fd_quiet_after_results),
         cmocka_unit_test(test_batch_fd_readable_for_leftovers),
+        cmocka_unit_test(test_batch_wait_gathers_briefly),
         cmocka_unit_test(test_batch_input_for_every_job),
         cmocka_unit_test(test_batch_free_kills_and_reaps),
         cmocka_unit_test(test_batch_bad_input),

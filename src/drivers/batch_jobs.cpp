@@ -21,6 +21,9 @@ namespace procreact
 namespace
 {
 
+// How long a wait that has results may go on gathering more (see wait_jobs).
+constexpr long long kGatherNs = kNsPerMs;
+
 // A job that ended without running: not started (@p error), or cancelled first.
 void end_unstarted(ProcReact_Batch &b, std::size_t index, int error, unsigned flags)
 {
@@ -183,14 +186,30 @@ ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t ma
 {
     b.handed.clear(); // the previous results' data
     const long long deadline = timeout_ms > 0 ? monotonic_ns() + timeout_ms * kNsPerMs : 0;
+    long long gather_until = 0;
     const bool ok = guard(false, [&] {
         for (;;) {
             if (b.collection.cancelled())
                 cancel_queued(b);
             else
                 start_queued(b);
-            if (!b.ended.empty() || b.collection.size() == 0)
+            if (b.collection.size() == 0)
                 return true;
+            if (!b.ended.empty()) {
+                // While queued jobs keep every slot busy, results that end
+                // within kGatherNs of the first come back with it: one
+                // return to the caller for several programs, not one each.
+                if (timeout_ms == 0 || b.queued.empty() || b.ended.size() >= max || b.collection.cancelled())
+                    return true;
+                const long long now = monotonic_ns();
+                if (gather_until == 0)
+                    gather_until = deadline != 0 ? std::min(deadline, now + kGatherNs) : now + kGatherNs;
+                const int left = ms_until(gather_until, now);
+                if (left == 0)
+                    return true;
+                step(b, true, left);
+                continue;
+            }
             if (timeout_ms > 0) { // one wait in the collection, capped: no descriptor of its own
                 const int left = ms_until(deadline, monotonic_ns());
                 if (left == 0)
