@@ -161,9 +161,13 @@ PROCREACT_API ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char 
  * until at least one has ended or @p timeout_ms passes; then fills @p out
  * with up to @p max ended jobs (those left over come with the next call).
  * While queued jobs remain to take the place of ended ones, a wait that has
- * results goes on for at most 1 ms more (never past @p timeout_ms), starting
- * them and gathering the results of others that end meanwhile, until @p max
- * have: one return for several programs when they end close together.
+ * results goes on waiting for at most 1 ms more (never past @p timeout_ms),
+ * starting them and gathering the results of others that end meanwhile,
+ * until @p max have: one return for several programs when they end close
+ * together. Starting a job takes until its program is executed (about
+ * 0.05 ms on an idle core, up to a millisecond or more when every core is
+ * busy), and a result waits while the wait starts jobs: with many short
+ * programs a result can come back some milliseconds after its end.
  * A job that cannot be started ends at once (#PROCREACT_STATUS_FORK_FAIL).
  *
  * @param timeout_ms how long to wait: -1 for as long as it takes, 0 to
