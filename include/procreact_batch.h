@@ -160,6 +160,14 @@ PROCREACT_API ssize_t procreact_batch_submit(ProcReact_Batch *batch, const char 
  * queued jobs while fewer than the limit run, and serves the running ones
  * until at least one has ended or @p timeout_ms passes; then fills @p out
  * with up to @p max ended jobs (those left over come with the next call).
+ * While queued jobs remain to take the place of ended ones, a wait that has
+ * results goes on waiting for at most 1 ms more (never past @p timeout_ms),
+ * starting them and gathering the results of others that end meanwhile,
+ * until @p max have: one return for several programs when they end close
+ * together. Starting a job takes until its program is executed (about
+ * 0.05 ms on an idle core, up to a millisecond or more when every core is
+ * busy), and a result waits while the wait starts jobs: with many short
+ * programs a result can come back some milliseconds after its end.
  * A job that cannot be started ends at once (#PROCREACT_STATUS_FORK_FAIL).
  *
  * @param timeout_ms how long to wait: -1 for as long as it takes, 0 to
@@ -185,6 +193,11 @@ PROCREACT_API size_t procreact_batch_remaining(const ProcReact_Batch *batch) PRO
  *
  * Queued jobs start only in procreact_batch_wait(): call it (with a
  * timeout of 0) after submitting, not only when the descriptor is readable.
+ *
+ * Make it only for a main loop: a batch whose caller sleeps in
+ * procreact_batch_wait() (a timeout of -1 or more than 0) waits with poll()
+ * over its few descriptors, while one with this descriptor keeps them in an
+ * epoll set and a timer, at one or two more system calls per program.
  */
 PROCREACT_API int procreact_batch_fd(ProcReact_Batch *batch) PROCREACT_NOEXCEPT;
 

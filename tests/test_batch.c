@@ -255,6 +255,133 @@ static void test_batch_wait_timeouts_and_fd(void **state)
     procreact_batch_free(b);
 }
 
+/* Open descriptors of this process whose link names @p kind ("eventpoll"). */
+static int count_fds_of(const char *kind)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    int count = 0;
+    assert_non_null(dir);
+    while ((entry = readdir(dir)) != NULL) {
+        char path[300], link[128];
+        ssize_t n;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
+        n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strstr(link, kind) != NULL)
+            ++count;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* A wait with a timeout sleeps in the batch's own wait (poll() over a few
+ * descriptors): no epoll set and no timer descriptor, the system calls per
+ * program that a binding waiting this way would otherwise pay. */
+static void test_batch_timed_wait_needs_no_descriptor(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[2];
+    const int epolls = count_fds_of("eventpoll"), timers = count_fds_of("timerfd");
+    size_t got = 0;
+    double t0;
+    assert_int_equal(submit_sh(b, "sleep 0.3; echo a", NULL), 0);
+    assert_int_equal(submit_sh(b, "sleep 0.3; echo b", NULL), 1);
+    t0 = t_now();
+    assert_int_equal(procreact_batch_wait(b, out, 2, 100), 0); /* nothing ends in 100 ms */
+    assert_true(t_now() - t0 >= 0.09);
+    while (got < 2) {
+        ssize_t n = procreact_batch_wait(b, out, 2, 100);
+        assert_true(n >= 0);
+        for (ssize_t i = 0; i < n; i++)
+            assert_int_equal(out[i].stdout_length, 2);
+        got += (size_t)n;
+        assert_int_equal(count_fds_of("eventpoll"), epolls);
+        assert_int_equal(count_fds_of("timerfd"), timers);
+    }
+    assert_true(t_now() - t0 < 5.0);
+    assert_int_equal(procreact_batch_remaining(b), 0);
+    procreact_batch_free(b);
+}
+
+/* A main loop that took every ended job out must not be woken again at
+ * once: the descriptor stays quiet while the others run (a timer armed for
+ * the results just handed out would wake it for nothing, each time). */
+static void test_batch_fd_quiet_after_results(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[2];
+    struct pollfd p;
+    int fd = procreact_batch_fd(b);
+    assert_true(fd >= 0);
+    assert_int_equal(submit_sh(b, "exit 0", NULL), 0);
+    assert_int_equal(submit_sh(b, "exec sleep 30", NULL), 1);
+    for (;;) { /* the first wait starts them */
+        ssize_t n = procreact_batch_wait(b, out, 2, 0);
+        if (n > 0) {
+            assert_int_equal(n, 1);
+            assert_int_equal(out[0].index, 0);
+            break;
+        }
+        p.fd = fd;
+        p.events = POLLIN;
+        assert_true(poll(&p, 1, 5000) > 0);
+    }
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    assert_int_equal(poll(&p, 1, 100), 0); /* nothing to do until the sleep ends */
+    procreact_batch_free(b);
+    assert_true(t_no_children());
+}
+
+/* Results left over because the caller took fewer than had ended keep the
+ * descriptor readable: a main loop comes back for them. */
+static void test_batch_fd_readable_for_leftovers(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[1];
+    const char *argv[] = {"/nonexistent/procreact-none", "/nonexistent/procreact-none"};
+    size_t counts[] = {1, 1};
+    struct pollfd p;
+    int fd = procreact_batch_fd(b);
+    assert_true(fd >= 0);
+    assert_int_equal(procreact_batch_submit(b, argv, counts, 2), 0);
+    assert_int_equal(procreact_batch_wait(b, out, 1, 0), 1); /* both failed to start; one taken */
+    assert_int_equal(out[0].status, PROCREACT_STATUS_FORK_FAIL);
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    assert_int_equal(poll(&p, 1, 1000), 1);
+    assert_int_equal(procreact_batch_wait(b, out, 1, 0), 1);
+    assert_int_equal(out[0].index, 1);
+    assert_int_equal(procreact_batch_remaining(b), 0);
+    procreact_batch_free(b);
+}
+
+/* Gathering results that end close together never holds one back for
+ * long: with queued jobs still to start, a wait hands out a job that ended
+ * while its siblings go on running. */
+static void test_batch_wait_gathers_briefly(void **state)
+{
+    ProcReact_Batch *b = make_batch(0, 2);
+    ProcReact_BatchResult out[4];
+    double t0;
+    ssize_t n;
+    assert_int_equal(submit_sh(b, "exit 0", NULL), 0);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(submit_sh(b, "exec sleep 30", NULL), i);
+    t0 = t_now();
+    n = procreact_batch_wait(b, out, 4, -1);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].index, 0);
+    assert_true(t_now() - t0 < 2.0);
+    procreact_batch_free(b);
+    assert_true(t_no_children());
+}
+
 static void test_batch_input_for_every_job(void **state)
 {
     ProcReact_Command *c = template_command(0);
@@ -360,6 +487,10 @@ int main(void)
         cmocka_unit_test(test_batch_timeout_and_output_limit),
         cmocka_unit_test(test_batch_cancel),
         cmocka_unit_test(test_batch_wait_timeouts_and_fd),
+        cmocka_unit_test(test_batch_timed_wait_needs_no_descriptor),
+        cmocka_unit_test(test_batch_fd_quiet_after_results),
+        cmocka_unit_test(test_batch_fd_readable_for_leftovers),
+        cmocka_unit_test(test_batch_wait_gathers_briefly),
         cmocka_unit_test(test_batch_input_for_every_job),
         cmocka_unit_test(test_batch_free_kills_and_reaps),
         cmocka_unit_test(test_batch_bad_input),

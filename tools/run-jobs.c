@@ -45,10 +45,14 @@ static void *type_finalize(void *state, pid_t pid, ProcReact_Status *status)
     return state;
 }
 
-static ProcReact_Type job_output_type(void)
+/* The type a job runs with. Its output grouped: our own, which reads into
+ * the job's spool. With --ungroup nothing is read, and the library's own
+ * output type lets the library reap the job in one waitid() (it shows a
+ * custom type's finalize the child unreaped: a look, then a reap). */
+static ProcReact_Type job_output_type(const Run *r)
 {
     ProcReact_Type t = {type_initialize, type_append, type_finalize, '\n'};
-    return t;
+    return r->opt.ungroup ? procreact_create_output_type() : t;
 }
 
 /* ------------------------------------------------------------ bookkeeping */
@@ -231,9 +235,9 @@ static ProcReact_Future next(void *data)
         r->start_after = monotonic_s() + r->opt.delay;
     r->spawning = job;
     job->start_real = realtime_s();
-    ProcReact_Future future = {-1, -1, job_output_type(), NULL, NULL};
+    ProcReact_Future future = {-1, -1, job_output_type(r), NULL, NULL};
     if (r->opt.ungroup || err_pipe[0] >= 0) {
-        future = procreact_command_spawn(cmd, job_output_type());
+        future = procreact_command_spawn(cmd, job_output_type(r));
         spawn_errno = errno;
     }
     r->spawning = NULL;
@@ -288,9 +292,20 @@ static void count(Run *r, Job *job)
 static void complete(void *data, ProcReact_Future *future, ProcReact_Status status)
 {
     Run *r = data;
-    Job *job = future->result != NULL ? future->result : future->pid <= 0 ? r->spawning : NULL;
+    Job *job = NULL;
     ProcReact_ExitInfo info;
     (void)status;
+    if (r->opt.ungroup) { /* the library's output type: an empty result, found by pid */
+        ProcReact_BytesState *bytes = future->result;
+        if (bytes != NULL)
+            free(bytes->data);
+        free(bytes);
+        future->result = NULL;
+    } else {
+        job = future->result;
+    }
+    if (job == NULL && future->pid <= 0)
+        job = r->spawning;
     for (size_t i = 0; job == NULL && i < r->nrunning; i++)
         if (r->running[i]->pid == future->pid)
             job = r->running[i];

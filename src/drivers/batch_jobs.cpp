@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <poll.h>
-
 #include "../engine/boundary.hpp"
 #include "../os/clock.hpp"
 #include "../os/fd.hpp"
@@ -22,6 +20,9 @@ namespace procreact
 {
 namespace
 {
+
+// How long a wait that has results may go on gathering more (see wait_jobs).
+constexpr long long kGatherNs = kNsPerMs;
 
 // A job that ended without running: not started (@p error), or cancelled first.
 void end_unstarted(ProcReact_Batch &b, std::size_t index, int error, unsigned flags)
@@ -91,11 +92,12 @@ void cancel_queued(ProcReact_Batch &b)
     }
 }
 
-// One step of the collection; ended members are listed.
-void step(ProcReact_Batch &b, bool block)
+// One step of the collection (blocking at most @p max_wait_ms, -1: until
+// something happens); ended members are listed.
+void step(ProcReact_Batch &b, bool block, int max_wait_ms = -1)
 {
     MemberList done, failed;
-    const ProcReact_Status failure = b.collection.step_or_fail(done, failed, block);
+    const ProcReact_Status failure = b.collection.step_or_fail(done, failed, block, max_wait_ms);
     for (auto &m : done)
         end_member(b, std::move(m));
     for (auto &m : failed) {
@@ -106,16 +108,6 @@ void step(ProcReact_Batch &b, bool block)
         e.status = failure;
         b.ended.push_back(std::move(e));
     }
-}
-
-// Sleeps until the collection has something to do or @p ms pass.
-void sleep_on(ProcReact_Batch &b, int ms) noexcept
-{
-    pollfd p{};
-    p.fd = b.collection.fd();
-    p.events = POLLIN;
-    if (p.fd >= 0)
-        ::poll(&p, 1, ms);
 }
 
 void hand_out(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t n)
@@ -194,21 +186,38 @@ ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t ma
 {
     b.handed.clear(); // the previous results' data
     const long long deadline = timeout_ms > 0 ? monotonic_ns() + timeout_ms * kNsPerMs : 0;
+    long long gather_until = 0;
     const bool ok = guard(false, [&] {
         for (;;) {
             if (b.collection.cancelled())
                 cancel_queued(b);
             else
                 start_queued(b);
-            if (!b.ended.empty() || b.collection.size() == 0)
+            if (b.collection.size() == 0)
                 return true;
-            if (timeout_ms > 0) {
+            if (!b.ended.empty()) {
+                // While queued jobs keep every slot busy, results that end
+                // within kGatherNs of the first come back with it: one
+                // return to the caller for several programs, not one each.
+                if (timeout_ms == 0 || b.queued.empty() || b.ended.size() >= max || b.collection.cancelled())
+                    return true;
+                const long long now = monotonic_ns();
+                if (gather_until == 0)
+                    gather_until = deadline != 0 ? std::min(deadline, now + kGatherNs) : now + kGatherNs;
+                const int left = ms_until(gather_until, now);
+                if (left == 0)
+                    return true;
+                step(b, true, left);
+                continue;
+            }
+            if (timeout_ms > 0) { // one wait in the collection, capped: no descriptor of its own
                 const int left = ms_until(deadline, monotonic_ns());
                 if (left == 0)
                     return true;
-                sleep_on(b, left);
+                step(b, true, left);
+            } else {
+                step(b, timeout_ms < 0);
             }
-            step(b, timeout_ms < 0);
             if (b.ended.empty() && timeout_ms == 0)
                 return true;
         }
@@ -221,6 +230,8 @@ ssize_t wait_jobs(ProcReact_Batch &b, ProcReact_BatchResult *out, std::size_t ma
             return true;
         }))
         return -1;
+    if (!b.ended.empty()) // left for the next wait: a main loop on the descriptor must come back
+        b.collection.waker()->ring();
     return static_cast<ssize_t>(n);
 }
 

@@ -108,11 +108,18 @@ bool Collection::add(std::unique_ptr<Member> &member)
     return true;
 }
 
-void Collection::step(bool block)
+void Collection::step(bool block, int max_wait_ms)
+{
+    rearm(step_events(block, max_wait_ms));
+}
+
+long long Collection::step_events(bool block, int max_wait_ms)
 {
     Watcher::Event events[kEventsPerWait];
     const long long before = monotonic_ns();
-    const int timeout = block ? ms_until(next_due(before), before) : 0;
+    int timeout = block ? ms_until(next_due(before), before) : 0;
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+        timeout = max_wait_ms;
     const int n = watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
@@ -152,7 +159,7 @@ void Collection::step(bool block)
     }
 
     look_at_unwatched();
-    rearm(now);
+    return now;
 }
 
 std::unique_ptr<Member> Collection::pop_done() noexcept
@@ -168,23 +175,30 @@ std::unique_ptr<Member> Collection::pop_done() noexcept
     return take(*m);
 }
 
-void Collection::step(MemberList &done, bool block)
+void Collection::step(MemberList &done, bool block, int max_wait_ms)
 {
-    step(block);
+    const long long now = step_events(block, max_wait_ms);
     std::size_t count = 0;
     for (Member *m = done_head_; m != nullptr; m = m->next_done)
         ++count;
-    done.reserve(done.size() + count);
+    try {
+        done.reserve(done.size() + count);
+    } catch (...) {
+        rearm(now); // the done members stay listed: a main loop must wake for them
+        throw;
+    }
     while (auto m = pop_done())
         done.push_back(std::move(m));
+    rearm(now); // after taking them out: the timer does not wake a main loop for what was handed out
 }
 
 ProcReact_Status Collection::step_or_fail(MemberList &done,
-                                          MemberList &failed, bool block) noexcept
+                                          MemberList &failed, bool block,
+                                          int max_wait_ms) noexcept
 {
     ProcReact_Status failure = PROCREACT_STATUS_OK;
     try {
-        step(done, block);
+        step(done, block, max_wait_ms);
         return failure;
     } catch (const RunFailure &f) {
         failure = f.status;

@@ -57,21 +57,22 @@ class Collection
     /// its descriptors cannot be watched; throws std::bad_alloc likewise.
     bool add(std::unique_ptr<Member> &member);
 
-    /// Waits for events (with @p block; else only looks); the members found
-    /// done are then taken out with pop_done(). Throws RunFailure when
-    /// waiting itself fails.
-    void step(bool block);
+    /// Waits for events (with @p block, at most @p max_wait_ms when that is
+    /// not -1; else only looks); the members found done are then taken out
+    /// with pop_done(). Throws RunFailure when waiting itself fails.
+    void step(bool block, int max_wait_ms = -1);
     /// The next done member, out of the collection, or null.
     std::unique_ptr<Member> pop_done() noexcept;
     /// step(), then every done member into @p done. Throws RunFailure,
     /// std::bad_alloc (nothing is lost: the members stay done, for later).
-    void step(MemberList &done, bool block);
+    void step(MemberList &done, bool block, int max_wait_ms = -1);
 
     /// step(done, block) for a driver that must go on whatever happens:
     /// when waiting itself fails (retrying would spin), every member moves
     /// to @p failed and the status says why; otherwise PROCREACT_STATUS_OK.
     ProcReact_Status step_or_fail(MemberList &done,
-                                  MemberList &failed, bool block) noexcept;
+                                  MemberList &failed, bool block,
+                                  int max_wait_ms = -1) noexcept;
 
     /// Where channel events go (a driver's callback); none: messages wait in the channels.
     void set_channel_callback(ProcReact_ChannelCallback callback, void *data) noexcept;
@@ -103,6 +104,8 @@ class Collection
     enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
+    /// step() without re-arming the timer; returns the time it looked at.
+    long long step_events(bool block, int max_wait_ms);
     void handle(Member &m, std::uintptr_t stream, std::uint32_t events, long long now) noexcept;
     void handle_channel(Member &m, std::uint32_t events) noexcept;
     static void channel_hook(void *owner, void *member) noexcept;

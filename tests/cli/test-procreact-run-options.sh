@@ -185,6 +185,13 @@ check "--line-buffer prints lines as they come" test "$(tr '\n' ' ' <"$work/out"
 check "--line-buffer --tag tags each line" test "$(tr '\t\n' ': ' <"$work/out")" = "a:a-1 b:b-1 a:a-2 b:b-2 "
 "$run" -j 2 -u sh -c "$job" ::: a b >"$work/out"
 check "--ungroup prints output as it comes" test "$(tr '\n' ' ' <"$work/out")" = "a-1 b-1 a-2 b-2 "
+"$run" -j 3 -u --joblog "$work/log" sh -c 'exit {}' ::: 0 3 0 5 >/dev/null 2>&1
+check "--ungroup: the joblog has every job's exit value" test "$(awk -F'\t' 'NR > 1 { print $1, $7 }' "$work/log" | sort | tr '\n' ' ')" = "1 0 2 3 3 0 4 5 "
+"$run" -u /nonexistent/procreact-none ::: 1 2>"$work/err"
+check "--ungroup: a program that cannot run fails the run" test $? -eq 1
+check "--ungroup: a program that cannot run is named, with why" grep -q "cannot run '/nonexistent/procreact-none 1': No such file" "$work/err"
+"$run" -u --timeout 0.2 sleep ::: 5 2>"$work/err"
+check "--ungroup: a job past its timeout is stopped and reported" grep -q "timed out: sleep 5" "$work/err"
 
 # --- --eta and --bar on a terminal
 if script -qc true /dev/null >/dev/null 2>&1; then

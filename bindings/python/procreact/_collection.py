@@ -6,8 +6,7 @@ import collections
 import ctypes
 import errno as _errno
 import os
-import select
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Deque, Dict, Iterator, List, Optional
 
 from . import _lib
 from ._options import _Options
@@ -51,15 +50,6 @@ def _command(argv: List[bytes], opts: _Options) -> int:
 # ------------------------------------------------------------- collection
 
 
-class _Job:
-    __slots__ = ("index", "args", "argv")
-
-    def __init__(self, index: int, args: Any, argv: List[bytes]) -> None:
-        self.index = index
-        self.args = args
-        self.argv = argv
-
-
 def _os_error() -> OSError:
     code = ctypes.get_errno()
     return OSError(code, os.strerror(code))
@@ -72,7 +62,9 @@ class _Batch:
     def __init__(self, opts: _Options, limit: int) -> None:
         self.opts = opts
         self.done: Deque[Result] = collections.deque()
-        self._jobs: Dict[int, _Job] = {}
+        self._args: Dict[int, Any] = {}  # each job's command as given, by index, until its result
+        self.outstanding = 0  # submitted and not yet handed out: procreact_batch_remaining(), kept here
+        self._fd = -1
         self._closed = True
         cmd = _command([b"true"], opts)  # the template: its argv is not used
         try:
@@ -90,49 +82,61 @@ class _Batch:
                 _lib.batch_set_stop(batch, 15, opts.kill_after)
             if opts.output_limit is not None:
                 _lib.batch_set_output_limit(batch, opts.output_limit)
-            fd = _lib.batch_fd(batch)
-            if fd < 0:
-                raise _os_error()
         except BaseException:
             self.close()
             raise
-        self.fd = fd
         self._capacity = max(2 * limit, 16)
         self._out = (_lib.BatchResult * self._capacity)()
         self._want_out = opts.stdout == PIPE
         self._want_err = opts.stderr == PIPE
 
     @property
+    def fd(self) -> int:
+        """The batch's descriptor for a main loop (asyncio), made on first use:
+        a batch waited on only through :meth:`step` never needs one, and
+        without it the library waits with poll(), no epoll call per program."""
+        if self._fd < 0:
+            fd = _lib.batch_fd(self._batch)
+            if fd < 0:
+                raise _os_error()
+            self._fd = fd
+        return self._fd
+
+    @property
     def running(self) -> int:
         """Jobs submitted and not yet handed out (queued, running or ended)."""
         return int(_lib.batch_remaining(self._batch))
 
-    def submit(self, jobs: List[_Job]) -> None:
-        """Queues @p jobs in one call (they start in the next step)."""
-        words: List[bytes] = []
-        for job in jobs:
-            words += job.argv
+    def submit(self, words: List[bytes], counts: List[int], args: Dict[int, Any]) -> None:
+        """Queues jobs in one call (they start in the next step): their
+        argument lists one after the other in @p words, each one's length in
+        @p counts, each one's command as given in @p args by index."""
+        n = len(counts)
         argv = (ctypes.c_char_p * len(words))(*words)
-        counts = (ctypes.c_size_t * len(jobs))(*[len(job.argv) for job in jobs])
-        if _lib.batch_submit(self._batch, argv, counts, len(jobs)) < 0:
+        sizes = (ctypes.c_size_t * n)(*counts)
+        if _lib.batch_submit(self._batch, argv, sizes, n) < 0:
             raise _os_error()
-        for job in jobs:
-            self._jobs[job.index] = job
+        self._args.update(args)
+        self.outstanding += n
 
-    def step(self) -> int:
-        """Starts queued jobs, and moves every ended one into :attr:`done`
-        without sleeping; returns how many ended."""
-        n = int(_lib.batch_wait(self._batch, self._out, self._capacity, 0))
+    def step(self, wait_ms: int = 0) -> int:
+        """Starts queued jobs, and moves every ended one into :attr:`done`,
+        waiting up to @p wait_ms for one to end; returns how many ended."""
+        n = int(_lib.batch_wait(self._batch, self._out, self._capacity, wait_ms))
         if n < 0:
             raise _os_error()
-        for i in range(n):
-            self.done.append(self._result(self._out[i]))
+        if n:
+            self.outstanding -= n
+            out = self._out
+            append = self.done.append
+            for i in range(n):
+                append(self._result(out[i]))
         return n
 
     def _result(self, r: Any) -> Result:
-        job = self._jobs.pop(r.index)
+        index = r.index
         opts = self.opts
-        result = Result(job.args, job.index, opts.timeout_given)
+        result = Result(self._args.pop(index), index, opts.timeout_given)
         if self._want_out:
             result.stdout = ctypes.string_at(r.stdout_data, r.stdout_length) if r.stdout_length else b""
         if self._want_err:
@@ -160,9 +164,10 @@ class _Batch:
     def cancel(self) -> None:
         _lib.batch_cancel(self._batch)
 
-    def drain_step(self) -> bool:
-        """After cancel(): takes ended jobs out (dropped); whether any is left."""
-        _lib.batch_wait(self._batch, self._out, self._capacity, 0)
+    def drain_step(self, wait_ms: int = 0) -> bool:
+        """After cancel(): takes ended jobs out (dropped), waiting up to
+        @p wait_ms for one; whether any is left."""
+        _lib.batch_wait(self._batch, self._out, self._capacity, wait_ms)
         return self.running > 0
 
     def close(self) -> None:
@@ -173,18 +178,16 @@ class _Batch:
         try:
             if self.running:
                 self.cancel()
-                poller = select.poll()
-                poller.register(self.fd, select.POLLIN)
-                while self.drain_step():
-                    poller.poll(1000)
+                while self.drain_step(_WAIT_MS):
+                    pass
         finally:
             _lib.batch_free(self._batch)  # kills and reaps anything still there
-            self._jobs.clear()
+            self._args.clear()
 
 
-def _jobs(commands: Iterable[Any], opts: _Options) -> Iterator[_Job]:
-    for index, args in enumerate(commands):
-        yield _Job(index, args, opts.argv(args))
+# How long one wait in C may block before Python runs again: its signal
+# handlers (KeyboardInterrupt) run only between foreign calls.
+_WAIT_MS = 100
 
 
 def _check_limit(limit: Optional[int]) -> int:
@@ -224,8 +227,10 @@ class _Feed:
     Only the waiting between two steps differs."""
 
     def __init__(self, commands: Iterator[Any], limit: int, ordered: bool, check: bool, opts: _Options) -> None:
-        self.jobs = _jobs(commands, opts)
+        self.commands = enumerate(commands)
+        self.opts = opts
         self.collection = _Batch(opts, limit)
+        self.limit = limit
         self.ahead = 2 * limit
         self.order = _Ordered(ordered)
         self.check = check
@@ -233,22 +238,30 @@ class _Feed:
         self.exhausted = False
 
     def _top_up(self) -> None:
-        if self.exhausted:
+        """Once no more than the limit are out (so at most the free slots
+        could be filled from the queue), queues up to twice the limit: one
+        submit per about ``limit`` programs."""
+        collection = self.collection
+        if self.exhausted or collection.outstanding > self.limit:
             return
-        want = self.ahead - self.collection.running
-        if want <= 0:
-            return
-        batch: List[_Job] = []
+        want = self.ahead - collection.outstanding
+        words: List[bytes] = []
+        counts: List[int] = []
+        args: Dict[int, Any] = {}
+        argv_of = self.opts.argv
         try:
-            for job in self.jobs:
-                batch.append(job)
-                if len(batch) >= want:
+            for index, command in self.commands:
+                argv = argv_of(command)
+                words += argv
+                counts.append(len(argv))
+                args[index] = command
+                if len(counts) >= want:
                     break
             else:
                 self.exhausted = True
         finally:  # what was taken runs, even when the next command was bad
-            if batch:
-                self.collection.submit(batch)
+            if counts:
+                collection.submit(words, counts, args)
 
     def results(self) -> Iterator[Result]:
         """Queues jobs while fewer than twice the limit are out, then yields what completed."""
@@ -263,4 +276,4 @@ class _Feed:
     @property
     def finished(self) -> bool:
         collection = self.collection
-        return self.exhausted and collection.running == 0 and not collection.done
+        return self.exhausted and collection.outstanding == 0 and not collection.done

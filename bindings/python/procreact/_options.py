@@ -2,6 +2,7 @@
 """The options of a run, checked before anything runs."""
 
 import os
+import sys
 from typing import Any, Collection, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._streams import DEVNULL, PIPE, Stream, check_stream
@@ -18,6 +19,9 @@ Input = Union[str, bytes, bytearray, memoryview]
 
 SHELL = b"/bin/sh"
 """The shell of shell=True, as in subprocess."""
+
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
 
 
 def _arg_bytes(value: Any, what: str) -> bytes:
@@ -153,5 +157,10 @@ class _Options:
                             f"not {type(args).__name__}") from None
         if not items:
             raise ValueError("args must not be empty")
-        argv = [_arg_bytes(item, "args") for item in items]
+        argv = []
+        for item in items:  # str, the common case, encoded here as os.fsencode() would
+            if type(item) is str and "\0" not in item:
+                argv.append(item.encode(_FS_ENCODING, _FS_ERRORS))
+            else:
+                argv.append(_arg_bytes(item, "args"))
         return [SHELL, b"-c"] + argv if self.shell else argv

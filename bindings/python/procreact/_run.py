@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: MIT
 """run() and run_many(): the blocking interface, waiting with poll()."""
 
-import select
 from typing import Any, Collection, Generator, Iterable, Iterator, Optional
 
-from ._collection import _check_limit, _Feed
+from ._collection import _WAIT_MS, _check_limit, _Feed
 from ._keywords import checked
 from ._options import Arg, Args, Env, Input, _Options
 from ._result import Result, _exec_error
@@ -40,15 +39,15 @@ def _run_many(commands: Iterator[Any], limit: int, ordered: bool, check: bool,
               opts: _Options) -> Generator[Result, None, None]:
     feed = _Feed(commands, limit, ordered, check, opts)
     collection = feed.collection
-    poller = select.poll()
-    poller.register(collection.fd, select.POLLIN)
     try:
         while True:
             yield from feed.results()
             if feed.finished:
                 break
-            if not collection.step():  # nothing ended: sleep until something happens
-                poller.poll()
+            # One foreign call sleeps in the library until a program ends
+            # (or _WAIT_MS pass, for signal handlers) and hands out every
+            # result ready then.
+            collection.step(_WAIT_MS)
     finally:
         collection.close()
 
