@@ -33,6 +33,10 @@
  *
  * **Threads.** A batch is used by one thread at a time, except
  * procreact_batch_cancel(), which any thread may call while another waits.
+ * Inside procreact_batch_wait(), jobs are started by the waiting thread
+ * and, by default, by up to three launcher threads of the library
+ * (procreact_batch_set_spawn_threads()), which take the waiting thread's
+ * signal mask while they do; the programs are the same either way.
  * @{
  */
 #ifndef PROCREACT_BATCH_H

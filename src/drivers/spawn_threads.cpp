@@ -126,6 +126,7 @@ void launcher(Launchers *l, unsigned int slot) noexcept
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    pthread_setname_np(pthread_self(), "procreact-spawn"); // as ps and debuggers show it
     unsigned long seen = 0;
     std::unique_lock<std::mutex> hold(l->lock);
     for (;;) {
