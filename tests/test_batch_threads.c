@@ -19,30 +19,6 @@
 
 enum { kJobs = 300 };
 
-/* The library's launcher threads now (named "procreact-spawn"). */
-static int launcher_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        char path[300], name[32] = "";
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        if ((f = fopen(path, "r")) == NULL)
-            continue;
-        if (fgets(name, sizeof name, f) != NULL && strcmp(name, "procreact-spawn\n") == 0)
-            ++n;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 /* The override in this run's environment, or 0 when unset. */
 static int env_threads(void)
 {
@@ -153,7 +129,7 @@ static void test_batch_every_job_once_with_four_threads(void **state)
 {
     (void)state;
     run_batch(4, 1);
-    assert_true(launcher_count() >= 1); /* the launcher threads stay a while */
+    assert_true(t_launcher_count() >= 1); /* the launcher threads stay a while */
 }
 
 static void test_batch_every_job_once_by_default(void **state)
@@ -289,22 +265,22 @@ static int run_true_batch(int set, unsigned threads)
 static int scenario_defaults(void)
 {
     const int env = env_threads();
-    CHECK(1, launcher_count() == 0);
+    CHECK(1, t_launcher_count() == 0);
     /* An iterator: off unless the override or its setting asks. */
     CHECK(2, run_iterator(0, 0) == (env >= 2 ? env : 1));
-    CHECK(3, launcher_count() == (env >= 2 ? env - 1 : 0));
+    CHECK(3, t_launcher_count() == (env >= 2 ? env - 1 : 0));
     /* A batch set to 1: never a thread, whatever the environment says. */
     CHECK(4, run_true_batch(1, 1) == 0);
-    CHECK(5, launcher_count() == (env >= 2 ? env - 1 : 0));
+    CHECK(5, t_launcher_count() == (env >= 2 ? env - 1 : 0));
     /* A batch by default: several, unless the override says 1. */
     CHECK(6, run_true_batch(0, 0) == 0);
     if (env == 1)
-        CHECK(7, launcher_count() == 0);
+        CHECK(7, t_launcher_count() == 0);
     else
-        CHECK(8, launcher_count() >= 1);
+        CHECK(8, t_launcher_count() >= 1);
     /* An iterator set to 3: the caller and two launcher threads. */
     CHECK(9, run_iterator(1, 3) >= 2);
-    CHECK(10, launcher_count() >= 2);
+    CHECK(10, t_launcher_count() >= 2);
     return 0;
 }
 
@@ -319,15 +295,15 @@ static int scenario_idle_threads_end(void)
 {
     double start;
     CHECK(1, run_true_batch(1, 4) == 0);
-    CHECK(2, launcher_count() == 3);
+    CHECK(2, t_launcher_count() == 3);
     start = t_now();
-    while (launcher_count() > 0 && t_now() - start < 20.0)
+    while (t_launcher_count() > 0 && t_now() - start < 20.0)
         t_sleep_ms(100);
-    CHECK(3, launcher_count() == 0);
+    CHECK(3, t_launcher_count() == 0);
     CHECK(4, t_now() - start >= 1.0);
     /* And they come back when asked again. */
     CHECK(5, run_true_batch(1, 3) == 0);
-    CHECK(6, launcher_count() == 2);
+    CHECK(6, t_launcher_count() == 2);
     return 0;
 }
 

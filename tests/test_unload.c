@@ -28,30 +28,6 @@ typedef struct {
     int total, next_job, completed;
 } Lib;
 
-/* The library's launcher threads now (named "procreact-spawn"). */
-static int launcher_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        char path[300], name[32] = "";
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        if ((f = fopen(path, "r")) == NULL)
-            continue;
-        if (fgets(name, sizeof name, f) != NULL && strcmp(name, "procreact-spawn\n") == 0)
-            ++n;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 /* Whether a file named like the library is mapped in this process. */
 static int library_mapped(void)
 {
@@ -137,14 +113,14 @@ static int scenario_close_at_once(void)
     Lib l;
     double start;
     CHECK(1, load_and_run(&l) == 0);
-    CHECK(2, launcher_count() > 0); /* launcher threads were used */
+    CHECK(2, t_launcher_count() > 0); /* launcher threads were used */
     CHECK(3, dlclose(l.lib) == 0);
     if (library_mapped() == 0)
-        CHECK(4, launcher_count() == 0);
+        CHECK(4, t_launcher_count() == 0);
     start = t_now();
-    while (launcher_count() > 0 && t_now() - start < 20.0)
+    while (t_launcher_count() > 0 && t_now() - start < 20.0)
         t_sleep_ms(100);
-    CHECK(5, launcher_count() == 0);
+    CHECK(5, t_launcher_count() == 0);
     t_sleep_ms(200);
     return 0;
 }
@@ -157,12 +133,12 @@ static int scenario_close_when_idle(void)
     double start;
     CHECK(1, load_and_run(&l) == 0);
     start = t_now();
-    while (launcher_count() > 0 && t_now() - start < 20.0)
+    while (t_launcher_count() > 0 && t_now() - start < 20.0)
         t_sleep_ms(100);
-    CHECK(2, launcher_count() == 0);
+    CHECK(2, t_launcher_count() == 0);
     CHECK(3, dlclose(l.lib) == 0);
     CHECK(4, library_mapped() == 0);
-    CHECK(5, launcher_count() == 0);
+    CHECK(5, t_launcher_count() == 0);
     return 0;
 }
 
