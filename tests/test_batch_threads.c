@@ -4,8 +4,8 @@
  * threads by default (every job completes once with its own output, cancel,
  * nothing left), a future iterator only when asked, the setters' errors,
  * PROCREACT_SPAWN_THREADS as the override of the defaults (this executable
- * runs with it unset, 1 and 3: tests/meson.build), and idle launcher
- * threads ending by themselves.
+ * runs with it unset, 1 and 3: tests/meson.build), idle launcher
+ * threads ending by themselves, and a child forked while they wait.
  */
 #include "test.h"
 
@@ -313,6 +313,24 @@ static void test_idle_threads_end(void **state)
     assert_int_equal(isolated(scenario_idle_threads_end, 60), 0);
 }
 
+/* A child forked while the parent has launcher threads has none of them
+ * (nor their locks): its own batch starts threads of its own. */
+static int scenario_after_fork(void)
+{
+    CHECK(1, t_launcher_count() == 0);
+    CHECK(2, run_true_batch(1, 3) == 0);
+    CHECK(3, t_launcher_count() == 2);
+    return 0;
+}
+
+static void test_fork_while_threads_wait(void **state)
+{
+    (void)state;
+    assert_int_equal(run_true_batch(1, 4), 0);
+    assert_true(t_launcher_count() >= 1);
+    assert_int_equal(isolated(scenario_after_fork, 60), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +338,7 @@ int main(void)
         T_TEST(test_defaults_and_the_override),
         T_TEST(test_idle_threads_end),
         T_TEST(test_batch_every_job_once_with_four_threads),
+        T_TEST(test_fork_while_threads_wait),
         T_TEST(test_batch_every_job_once_by_default),
         T_TEST(test_batch_cancel_with_threads),
     };
