@@ -41,7 +41,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OURS = ("iter", "run", "run_u", "run_many")
+OURS = ("iter", "batch", "batch1", "run", "run_u", "run_many")
 
 
 def newest(results_dir, name):

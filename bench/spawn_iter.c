@@ -15,9 +15,17 @@
  *
  * With --report, it prints spawn-loop's `report:` line.
  *
- * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]
+ * With --batch, the same jobs go through a batch (procreact_batch.h: one
+ * submit, waits of up to 64 results) instead of the iterator; --latency
+ * is then not measured. With --threads T, the iterator or batch is set to
+ * T spawning threads (procreact_*_set_spawn_threads(); without it, the
+ * library's default: 1 for the iterator, more for a batch).
+ *
+ * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--threads T] N J [PROGRAM]
  */
 #define _GNU_SOURCE
+#include <procreact_batch.h>
+#include <procreact_control.h>
 #include <procreact_exit.h>
 #include <procreact_future.h>
 #include <procreact_future_iterator.h>
@@ -95,6 +103,60 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
     }
 }
 
+/* The jobs through a batch, J in flight, with @p threads spawning threads
+ * (0: the library's default). */
+static void run_batch(Run *r, unsigned j, unsigned threads)
+{
+    const char *template_argv[] = {r->program, NULL};
+    ProcReact_Command *command = procreact_command_new(template_argv);
+    ProcReact_Batch *batch;
+    char(*numbers)[24] = calloc((size_t)(r->n > 0 ? r->n : 1), sizeof *numbers);
+    const char **argv = calloc((size_t)(2 * r->n + 1), sizeof *argv);
+    size_t *counts = calloc((size_t)(r->n > 0 ? r->n : 1), sizeof *counts);
+    size_t at = 0;
+    ProcReact_BatchResult out[64];
+    if (command == NULL || numbers == NULL || argv == NULL || counts == NULL) {
+        perror("spawn-iter");
+        exit(1);
+    }
+    procreact_command_set_stdin(command, PROCREACT_STDIN_INHERIT, -1);
+    procreact_command_set_stdout(command, PROCREACT_OUTPUT_INHERIT, -1);
+    batch = procreact_batch_new(command, j);
+    procreact_command_free(command);
+    if (batch == NULL || (threads != 0 && procreact_batch_set_spawn_threads(batch, threads) != 0)) {
+        perror("spawn-iter: procreact_batch_new");
+        exit(1);
+    }
+    for (long k = 0; k < r->n; k++) {
+        argv[at++] = r->program;
+        counts[k] = 1;
+        if (r->number) {
+            snprintf(numbers[k], sizeof numbers[k], "%ld", k + 1);
+            argv[at++] = numbers[k];
+            counts[k] = 2;
+        }
+    }
+    if (procreact_batch_submit(batch, argv, counts, (size_t)r->n) < 0) {
+        perror("spawn-iter: procreact_batch_submit");
+        exit(1);
+    }
+    r->started = r->n;
+    while (procreact_batch_remaining(batch) > 0) {
+        ssize_t got = procreact_batch_wait(batch, out, 64, -1);
+        if (got < 0) {
+            perror("spawn-iter: procreact_batch_wait");
+            exit(1);
+        }
+        for (ssize_t i = 0; i < got; i++)
+            if ((out[i].status != PROCREACT_STATUS_OK || out[i].info.exit_code != 0) && r->failed++ == 0)
+                fprintf(stderr, "spawn-iter: a job failed (status %d)\n", (int)out[i].status);
+    }
+    procreact_batch_free(batch);
+    free(numbers);
+    free(argv);
+    free(counts);
+}
+
 static double seconds(const struct timeval *tv)
 {
     return tv->tv_sec + tv->tv_usec / 1e6;
@@ -119,7 +181,8 @@ static void print_report(const struct timespec *t0, const struct rusage *self0, 
 int main(int argc, char **argv)
 {
     Run r = {0};
-    int latency = 0, report = 0;
+    int latency = 0, report = 0, batch = 0;
+    unsigned threads = 0;
     long rss_mib = 0;
     while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
         if (strcmp(argv[1], "--number") == 0) {
@@ -128,6 +191,12 @@ int main(int argc, char **argv)
             latency = 1;
         } else if (strcmp(argv[1], "--report") == 0) {
             report = 1;
+        } else if (strcmp(argv[1], "--batch") == 0) {
+            batch = 1;
+        } else if (strcmp(argv[1], "--threads") == 0 && argc > 2) {
+            threads = (unsigned)atoi(argv[2]);
+            --argc;
+            ++argv;
         } else if (strcmp(argv[1], "--rss") == 0 && argc > 2) {
             rss_mib = atol(argv[2]);
             --argc;
@@ -139,7 +208,8 @@ int main(int argc, char **argv)
         ++argv;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] N J [PROGRAM]\n");
+        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--threads T] N J "
+                        "[PROGRAM]\n");
         return 2;
     }
     if (rss_mib > 0) {
@@ -164,9 +234,19 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     getrusage(RUSAGE_SELF, &self0);
     getrusage(RUSAGE_CHILDREN, &kids0);
-    ProcReact_FutureIterator it = procreact_initialize_future_iterator(has_next, next, complete, &r);
-    procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
-    procreact_destroy_future_iterator(&it);
+    if (batch) {
+        free(r.latency);
+        r.latency = NULL;
+        run_batch(&r, (unsigned)j, threads);
+    } else {
+        ProcReact_FutureIterator it = procreact_initialize_future_iterator(has_next, next, complete, &r);
+        if (threads != 0 && procreact_future_iterator_set_spawn_threads(&it, threads) != 0) {
+            perror("spawn-iter: procreact_future_iterator_set_spawn_threads");
+            return 1;
+        }
+        procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
+        procreact_destroy_future_iterator(&it);
+    }
     if (r.latency != NULL && r.started > 0) {
         qsort(r.latency, (size_t)r.started, sizeof *r.latency, by_value);
         fprintf(stderr, "spawn-iter: spawn call: median %.1f us, p99 %.1f us, max %.1f us (%ld calls)\n",

@@ -182,6 +182,34 @@ PROCREACT_API int procreact_future_iterator_fd(ProcReact_FutureIterator *iterato
 PROCREACT_API int procreact_future_iterator_step(ProcReact_FutureIterator *iterator,
                                                  unsigned int limit) PROCREACT_NOEXCEPT;
 
+/**
+ * @brief Sets how many threads fill the iterator's free slots: the calling
+ *        thread and up to @p threads - 1 launcher threads of the library
+ *        (see procreact_future_iterator.h, "Spawning from several threads").
+ *
+ * One spawn holds its thread until the child has reached `exec`, so when
+ * two or more slots are free (in procreact_fork_buffer_and_wait_in_parallel_limit(),
+ * procreact_fork_in_parallel_buffer_and_wait() and procreact_future_iterator_step())
+ * several threads spawn at once and their waits overlap. @c has_next and
+ * @c next are then called on those threads too, never two at once, but
+ * **@c next must claim its element before it spawns**: while one thread's
+ * @c next waits inside procreact_command_spawn() for its child, another
+ * thread may ask @c has_next and run @c next. Code that counts its element
+ * after the spawn (`f = spawn(); count++;`) would start one too many:
+ * leave such an iterator at 1.
+ *
+ * Since 0.6.0 (version node `PROCREACT_0.6`).
+ *
+ * @param threads 0 for the library's default for iterators, which is 1
+ *                (off) unless the environment's `PROCREACT_SPAWN_THREADS`
+ *                says otherwise; 1 for off whatever the environment says;
+ *                2 to 8 for that many threads.
+ * @return 0, or -1 with errno EINVAL (NULL iterator, @p threads above 8)
+ *         or ENOMEM.
+ */
+PROCREACT_API int procreact_future_iterator_set_spawn_threads(ProcReact_FutureIterator *iterator,
+                                                              unsigned int threads) PROCREACT_NOEXCEPT;
+
 /** @} */
 
 /** @name Pid iterators

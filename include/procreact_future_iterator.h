@@ -16,22 +16,28 @@
  * future stays running until that descendant closes it or exits; its
  * siblings are not delayed.
  *
- * **Spawning from several threads** (opt-in: `PROCREACT_SPAWN_THREADS=N` in
- * the environment, N from 2 to 8; unset or 1: off). One spawn holds its
- * thread until the child has reached `exec`, so when two or more slots are
- * free the library's launcher threads fill them together with the calling
- * thread (in procreact_fork_buffer_and_wait_in_parallel_limit(),
+ * **Spawning from several threads** (opt-in: procreact_future_iterator_set_spawn_threads(),
+ * or `PROCREACT_SPAWN_THREADS=N` in the environment, N from 1 to 8, which
+ * sets the default of every iterator left at 0; unset: off). One spawn
+ * holds its thread until the child has reached `exec`, so when two or more
+ * slots are free the library's launcher threads fill them together with
+ * the calling thread (in procreact_fork_buffer_and_wait_in_parallel_limit(),
  * procreact_fork_in_parallel_buffer_and_wait() and
  * procreact_future_iterator_step()). @c has_next and @c next are then
  * called on those threads too, never two at once; but while one thread's
  * @c next waits inside procreact_command_spawn() for its child, another
  * thread may ask @c has_next and run @c next. So @c next must claim its
- * element (update what @c has_next reads) before it spawns. While they run
- * the callbacks, the launcher threads have the driving thread's signal mask
- * (a child forked in @c next inherits it as usual); otherwise they block
- * every signal. @c complete runs on the driving thread, except for a future
- * that failed or finished before the iterator took it over. Measured gain
- * and cost: bench/README.
+ * element (update what @c has_next reads) before it spawns; that is why it
+ * is off by default here, and on by default for batches
+ * (procreact_batch_set_spawn_threads()), whose jobs the library claims
+ * itself. While they run the callbacks, the launcher threads have the
+ * driving thread's signal mask (a child forked in @c next inherits it as
+ * usual); otherwise they block every signal. @c complete runs on the
+ * driving thread, except for a future that failed or finished before the
+ * iterator took it over. The launcher threads are started by the first
+ * fill that asks for several, end after 2 seconds without work, and the
+ * idle ones are joined when the library is unloaded. Measured gain and
+ * cost: bench/README.
  * @{
  */
 #ifndef PROCREACT_FUTURE_ITERATOR_H

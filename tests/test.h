@@ -556,6 +556,32 @@ static inline int t_teardown_no_children(void **state)
 /** A unit test that must leave no child behind. */
 #define T_TEST(f) cmocka_unit_test_teardown(f, t_teardown_no_children)
 
+/* ------------------------------------------------ launcher threads */
+
+/** The library's spawning threads now (named "procreact-spawn"), -1 on error. */
+static inline int t_launcher_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], name[32] = "";
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(name, sizeof name, f) != NULL && strcmp(name, "procreact-spawn\n") == 0)
+            ++n;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
 /* -------------------------------------------------- isolated scenarios */
 
 /* Runs @p scenario in a child with @p seconds to finish; returns its verdict

@@ -357,6 +357,10 @@ void run_init(Run *r)
     template_init(&r->tpl, &r->opt);
     r->start = monotonic_s();
     r->it = procreact_initialize_future_iterator(has_next, next, complete, r);
+    /* One spawning thread: next() keeps the job it spawns in the run
+     * (r->spawning) and has_next reads the input that next consumes, so
+     * has_next must not be asked while a next() waits in its spawn. */
+    procreact_future_iterator_set_spawn_threads(&r->it, 1);
 }
 
 void run_finish(Run *r)

@@ -215,10 +215,9 @@ static void loop(Run *r)
 int main(int argc, char **argv)
 {
     static Run r;
-    /* Our next() keeps the job it spawns in the run (r->spawning) and has_next
-     * reads the input it consumes, so the iterator must not ask has_next while
-     * a next() waits in its spawn: the library's several-thread fill stays off
-     * here (and in the jobs, which inherit the environment). */
+    /* Our iterator spawns from one thread (run_init() sets it: see there);
+     * the override is also kept out of the jobs, which inherit the
+     * environment, as before 0.6. */
     unsetenv("PROCREACT_SPAWN_THREADS");
     options_parse(&r.opt, argc, argv);
     install_signals();

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../drivers/batch_jobs.hpp"
+#include "../drivers/spawn_threads.hpp"
 #include "../engine/boundary.hpp"
 #include "../os/clock.hpp"
 #include "../os/child_watch.hpp"
@@ -73,6 +74,14 @@ int procreact_batch_set_output_limit(ProcReact_Batch *batch, size_t bytes) noexc
     if (batch == nullptr)
         return invalid();
     batch->output_limit = bytes;
+    return 0;
+}
+
+int procreact_batch_set_spawn_threads(ProcReact_Batch *batch, unsigned int threads) noexcept
+{
+    if (batch == nullptr || threads > kMaxSpawnThreads)
+        return invalid();
+    batch->spawn_threads = threads;
     return 0;
 }
 

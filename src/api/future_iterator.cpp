@@ -125,6 +125,19 @@ int procreact_future_iterator_set_stop(ProcReact_FutureIterator *iterator, int s
     return 0;
 }
 
+int procreact_future_iterator_set_spawn_threads(ProcReact_FutureIterator *iterator, unsigned int threads) noexcept
+{
+    if (iterator == nullptr || threads > kMaxSpawnThreads) {
+        errno = EINVAL;
+        return -1;
+    }
+    Collection *c = collection_for(iterator);
+    if (c == nullptr)
+        return -1;
+    c->set_spawn_threads(threads);
+    return 0;
+}
+
 void procreact_fork_in_parallel_buffer_and_wait(ProcReact_FutureIterator *iterator) noexcept
 {
     run_limited_filled(iterator, 0, fill_slots, blocking_step);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "../engine/boundary.hpp"
 #include "../os/clock.hpp"
@@ -13,6 +14,7 @@
 #include "future_finish.hpp"
 #include "procreact_control.h"
 #include "spawn_member.hpp"
+#include "spawn_threads.hpp"
 
 ProcReact_Batch::ProcReact_Batch(const ProcReact_Command &tmpl, unsigned int max) : command(tmpl), limit(max) {}
 
@@ -50,37 +52,78 @@ void end_member(ProcReact_Batch &b, std::unique_ptr<Member> m)
     b.ended.push_back(std::move(e));
 }
 
-// Starts queued jobs while fewer than the limit run. Throws std::bad_alloc
-// (the job that was being started stays queued, or has ended and is listed).
-void start_queued(ProcReact_Batch &b)
+// Starts one claimed job (the node in @p claimed): it runs and is in the
+// collection, or has ended and is listed. Throws std::bad_alloc before a
+// child exists (the job is still in @p claimed) and, rarely, after (the
+// job is then gone from @p claimed: it is never started twice).
+void start_job(ProcReact_Batch &b, std::list<QueuedJob> &claimed)
 {
     static const ProcReact_Type output = procreact_create_output_type();
+    QueuedJob &job = claimed.front();
     std::vector<char *> argv;
-    while (b.collection.size() < b.limit && !b.queued.empty()) {
-        QueuedJob &job = b.queued.front();
-        argv.clear();
-        for (char *w = &job.args[0], *end = w + job.args.size(); w < end; w += std::strlen(w) + 1)
-            argv.push_back(w);
-        argv.push_back(nullptr);
-        std::unique_ptr<Member> m;
-        const int error = spawn_member(b.command, argv.data(), output, m);
-        const std::size_t index = job.index;
-        if (error != 0) {
-            end_unstarted(b, index, error, 0);
-            b.queued.pop_front();
-            continue;
-        }
-        m->job = index;
-        m->plan.limit = b.output_limit;
-        b.queued.pop_front();
-        bool taken = false;
-        try {
-            taken = b.collection.add(m);
-        } catch (...) {
-        }
-        if (!taken) // it cannot be watched: its streams close and it is reaped now
-            end_member(b, std::move(m));
+    for (char *w = &job.args[0], *end = w + job.args.size(); w < end; w += std::strlen(w) + 1)
+        argv.push_back(w);
+    argv.push_back(nullptr);
+    std::unique_ptr<Member> m;
+    const int error = spawn_member(b.command, argv.data(), output, m); // opens a fill's gate
+    const std::size_t index = job.index;
+    if (error != 0) {
+        end_unstarted(b, index, error, 0);
+        claimed.clear();
+        return;
     }
+    claimed.clear();
+    m->job = index;
+    m->plan.limit = b.output_limit;
+    bool taken = false;
+    try {
+        taken = b.collection.add(m);
+    } catch (...) {
+    }
+    if (!taken) // it cannot be watched: its streams close and it is reaped now
+        end_member(b, std::move(m));
+}
+
+// A batch as a fill's target (drivers/spawn_threads.hpp): each job is
+// claimed (its node moved out of the queue) before it is spawned, so the
+// fill's other threads never see it.
+class BatchTarget final : public FillTarget
+{
+  public:
+    explicit BatchTarget(ProcReact_Batch &b) noexcept : b_(b) {}
+    unsigned int running() const noexcept override { return static_cast<unsigned int>(b_.collection.size()); }
+    bool spawn_one() noexcept override
+    {
+        if (out_of_memory_ || b_.queued.empty() || b_.collection.cancelled())
+            return false;
+        std::list<QueuedJob> claimed;
+        claimed.splice(claimed.begin(), b_.queued, b_.queued.begin());
+        try {
+            start_job(b_, claimed);
+        } catch (...) {
+            out_of_memory_ = true; // every exception here is std::bad_alloc
+        }
+        b_.queued.splice(b_.queued.begin(), claimed); // a job that did not start stays queued
+        return !out_of_memory_;
+    }
+    bool out_of_memory() const noexcept { return out_of_memory_; }
+
+  private:
+    ProcReact_Batch &b_;
+    bool out_of_memory_ = false;
+};
+
+// Starts queued jobs while fewer than the limit run, from several threads
+// where the batch's setting allows. Throws std::bad_alloc (the job that was
+// being started stays queued, or has ended and is listed).
+void start_queued(ProcReact_Batch &b)
+{
+    if (b.queued.empty())
+        return;
+    BatchTarget target(b);
+    fill_target(target, b.limit, spawn_threads_for(b.spawn_threads, default_spawn_threads()));
+    if (target.out_of_memory())
+        throw std::bad_alloc();
 }
 
 // After a cancellation: no queued job starts, each ends as cancelled.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,7 +59,8 @@ struct ProcReact_Batch {
     unsigned int limit;
     std::size_t output_limit = SIZE_MAX;
     procreact::Collection collection;
-    std::deque<procreact::QueuedJob> queued;
+    unsigned int spawn_threads = 0; // 0: the library's default (drivers/spawn_threads.hpp)
+    std::list<procreact::QueuedJob> queued; // a job is claimed by moving its node out
     std::deque<procreact::EndedJob> ended;
     std::vector<procreact::MallocBytes> handed; // the last results' data, freed by the next wait
     std::size_t submitted = 0;

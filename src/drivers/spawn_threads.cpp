@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: MIT
 //
-// The launcher threads behind fill_slots() (the design is in spawn_threads.hpp).
+// The launcher threads behind fill_target() (the design is in spawn_threads.hpp).
 //
-// The threads are started on the first fill that wants them and then wait
-// for fills for the rest of the process. One fill at a time uses them: a
-// fill that finds them busy (another thread's collection, or a fill from
-// inside `next`) runs on its own thread alone. A fill never waits for a
-// launcher thread to come: the calling thread does the work itself, and
-// the threads that joined help; it waits only for those to leave.
+// The threads are started by the first fill that wants them and wait for
+// fills until kIdleSeconds pass without one; then they end, and the next
+// fill that wants threads joins them and starts new ones. One fill at a
+// time uses them: a fill that finds them busy (another thread's collection,
+// or a fill from inside `next`) runs on its own thread alone. A fill never
+// waits for a launcher thread to come: the calling thread does the work
+// itself, and the threads that joined help; it waits only for those to
+// leave. At unload (dlclose, exit) the idle threads are woken and joined.
 #include "spawn_threads.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,28 +33,36 @@ namespace procreact
 namespace
 {
 
-constexpr unsigned int kMaxThreads = 8;
+constexpr unsigned int kSlots = kMaxSpawnThreads - 1;
 
-/// One fill: its iterator and limit, and the gate its threads share.
+/// One fill: its target and limit, and the gate its threads share.
 struct Fill {
-    ProcReact_FutureIterator *iterator;
+    Fill(FillTarget &t, unsigned int lim, unsigned int want) noexcept : target(t), limit(lim), helpers(want) {}
+
+    FillTarget &target;
     unsigned int limit;
+    unsigned int helpers;    // launcher threads it wants
+    unsigned int joined = 0; // launcher threads that came (under the launchers' lock)
     std::mutex gate;
     unsigned int spawning = 0; // spawns under way, counted against the limit (under gate)
-    bool done = false;         // has_next said no (under gate)
-    sigset_t mask;             // the calling thread's signal mask
+    bool done = false;         // the target has nothing more (under gate)
+    sigset_t mask{};           // the calling thread's signal mask
 };
 
-/// The launcher threads' meeting point. Never destroyed (the threads wait
-/// on it until the process ends); a forked child gets a new one.
+/// The launcher threads' meeting point. Never destroyed (a thread in a
+/// fill at unload is left to finish it); a forked child gets a new one.
 struct Launchers {
     std::mutex lock;
-    std::condition_variable wake; // a fill opened
+    std::condition_variable wake; // a fill opened, or the library unloads
     std::condition_variable left; // a thread left a fill
     Fill *open = nullptr;         // the fill they may join
-    unsigned long generation = 0; // of the open fill: each thread joins it once
+    unsigned long generation = 0; // of the open fill: each thread looks at it once
     unsigned int inside = 0;      // threads in the open fill
-    unsigned int started = 0;
+    unsigned int alive = 0;       // threads in launcher()
+    bool closed = false;          // unloading: no thread starts or joins a fill
+    std::thread threads[kSlots];  // joinable until joined, also once ended
+    bool running[kSlots] = {};    // in launcher()
+    bool busy[kSlots] = {};       // in a fill
 };
 
 Launchers *g_launchers = new Launchers();
@@ -67,16 +79,38 @@ __attribute__((constructor)) void install_hook()
     register_child_reset_hook(drop_in_child);
 }
 
-// Fills slots until they are full or has_next says no.
+// At dlclose or exit: the idle threads end and are joined, so none is left
+// to run the library's code once it is unmapped. A thread in a fill (a
+// fill still running on another thread, or exit() called from `next`) is
+// left alone: joining it could wait for ever.
+__attribute__((destructor)) void stop_launchers()
+{
+    Launchers *l = g_launchers;
+    if (l == nullptr)
+        return;
+    std::thread ending[kSlots];
+    {
+        std::lock_guard<std::mutex> hold(l->lock);
+        l->closed = true;
+        for (unsigned int i = 0; i < kSlots; ++i)
+            if (l->threads[i].joinable() && !l->busy[i] && l->threads[i].get_id() != std::this_thread::get_id())
+                ending[i] = std::move(l->threads[i]);
+    }
+    l->wake.notify_all();
+    for (auto &t : ending)
+        if (t.joinable())
+            t.join();
+}
+
+// Fills slots until they are full or the target has nothing more.
 void work(Fill &fill) noexcept
 {
     std::unique_lock<std::mutex> hold(fill.gate);
     std::mutex *const outer = t_spawn_gate;
     t_spawn_gate = &fill.gate;
-    while (!fill.done &&
-           (fill.limit == 0 || fill.iterator->running_processes + fill.spawning < fill.limit)) {
+    while (!fill.done && (fill.limit == 0 || fill.target.running() + fill.spawning < fill.limit)) {
         ++fill.spawning;
-        const bool more = spawn_next(fill.iterator); // opens the gate around its spawn
+        const bool more = fill.target.spawn_one(); // opens the gate around its spawn
         --fill.spawning;
         if (!more)
             fill.done = true;
@@ -84,7 +118,7 @@ void work(Fill &fill) noexcept
     t_spawn_gate = outer;
 }
 
-void launcher(Launchers *l) noexcept
+void launcher(Launchers *l, unsigned int slot) noexcept
 {
     // Between fills the application's signals go to its own threads, never
     // to ours. In a fill the thread takes the calling thread's mask, which a
@@ -92,90 +126,160 @@ void launcher(Launchers *l) noexcept
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    pthread_setname_np(pthread_self(), "procreact-spawn"); // as ps and debuggers show it
     unsigned long seen = 0;
     std::unique_lock<std::mutex> hold(l->lock);
     for (;;) {
-        l->wake.wait(hold, [&] { return l->open != nullptr && l->generation != seen; });
+        const bool woken = l->wake.wait_for(hold, std::chrono::seconds(kIdleSeconds), [&] {
+            return l->closed || (l->open != nullptr && l->generation != seen);
+        });
+        if (!woken || l->closed)
+            break; // idle for long enough, or unloading
         seen = l->generation;
         Fill *fill = l->open;
+        if (fill->joined >= fill->helpers)
+            continue; // enough threads came
+        ++fill->joined;
         ++l->inside;
+        l->busy[slot] = true;
         hold.unlock();
         pthread_sigmask(SIG_SETMASK, &fill->mask, nullptr);
         work(*fill);
         pthread_sigmask(SIG_SETMASK, &all, nullptr);
         hold.lock();
+        l->busy[slot] = false;
         if (--l->inside == 0)
             l->left.notify_all();
     }
+    l->running[slot] = false;
+    --l->alive;
 }
 
-unsigned int decide() noexcept
+unsigned int from_environment() noexcept
 {
     const char *v = std::getenv("PROCREACT_SPAWN_THREADS");
     if (v == nullptr)
-        return 1; // off unless asked for: see spawn_threads.hpp, "The contract"
+        return 0;
     char *end = nullptr;
     const unsigned long n = std::strtoul(v, &end, 10);
     if (end == v || *end != '\0' || n < 1)
-        return 1;
-    return static_cast<unsigned int>(std::min<unsigned long>(n, kMaxThreads));
+        return 0; // not a number: as if unset
+    return static_cast<unsigned int>(std::min<unsigned long>(n, kMaxSpawnThreads));
 }
 
-bool fill_alone(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
+unsigned int decide_default() noexcept
 {
-    if (iterator == nullptr)
-        return false;
-    while (limit == 0 || iterator->running_processes < limit)
-        if (!spawn_next(iterator))
+    cpu_set_t set;
+    long cpus = 0;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0)
+        cpus = CPU_COUNT(&set);
+    if (cpus < 1)
+        cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        cpus = 1;
+    return static_cast<unsigned int>(std::min<long>(4, 2 * cpus));
+}
+
+bool fill_alone(FillTarget &target, unsigned int limit) noexcept
+{
+    while (limit == 0 || target.running() < limit)
+        if (!target.spawn_one())
             return false;
     return true;
 }
 
-} // namespace
-
-unsigned int spawn_threads() noexcept
+// Opens @p fill to the launcher threads, starting those it wants (and
+// joining those that ended); false when they are busy or unloading.
+bool open_fill(Launchers *l, Fill &fill) noexcept
 {
-    static const unsigned int threads = decide();
-    return threads;
-}
-
-bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
-{
-    const unsigned int threads = spawn_threads();
-    if (iterator == nullptr || threads <= 1 || t_spawn_gate != nullptr || iterator->has_next == nullptr ||
-        iterator->next == nullptr ||
-        (limit != 0 && iterator->running_processes + 2 > limit))
-        return fill_alone(iterator, limit);
-    Launchers *l = g_launchers;
-    if (l == nullptr)
-        return fill_alone(iterator, limit);
-    Fill fill{iterator, limit, {}, 0, false, {}};
-    pthread_sigmask(SIG_BLOCK, nullptr, &fill.mask);
+    std::thread ended[kSlots];
     bool opened = false;
     {
         std::lock_guard<std::mutex> hold(l->lock);
-        if (l->open == nullptr) { // else another fill has them
+        if (l->closed || l->open != nullptr)
+            return false; // another fill has them
+        for (unsigned int i = 0; i < kSlots; ++i)
+            if (!l->running[i] && l->threads[i].joinable())
+                ended[i] = std::move(l->threads[i]);
+        for (unsigned int i = 0; i < kSlots && l->alive < fill.helpers; ++i) {
+            if (l->running[i] || l->threads[i].joinable())
+                continue;
             try {
-                for (; l->started + 1 < threads; ++l->started)
-                    std::thread(launcher, l).detach();
+                l->threads[i] = std::thread(launcher, l, i);
             } catch (...) {
-                // Fewer threads: those that started help.
+                break; // fewer threads: those that started help
             }
-            if (l->started > 0) {
-                l->open = &fill;
-                ++l->generation;
-                opened = true;
-            }
+            l->running[i] = true;
+            ++l->alive;
+        }
+        if (l->alive > 0) {
+            l->open = &fill;
+            ++l->generation;
+            opened = true;
         }
     }
-    if (!opened)
-        return fill_alone(iterator, limit);
+    for (auto &t : ended)
+        if (t.joinable())
+            t.join(); // it has left launcher(): this waits for its last instructions
+    return opened;
+}
+
+// An iterator as a fill's target.
+class IteratorTarget final : public FillTarget
+{
+  public:
+    explicit IteratorTarget(ProcReact_FutureIterator *iterator) noexcept : iterator_(iterator) {}
+    unsigned int running() const noexcept override { return iterator_->running_processes; }
+    bool spawn_one() noexcept override { return spawn_next(iterator_); }
+
+  private:
+    ProcReact_FutureIterator *iterator_;
+};
+
+} // namespace
+
+unsigned int default_spawn_threads() noexcept
+{
+    static const unsigned int threads = decide_default();
+    return threads;
+}
+
+unsigned int spawn_threads_for(unsigned int setting, unsigned int fallback) noexcept
+{
+    static const unsigned int environment = from_environment();
+    if (setting != 0)
+        return setting;
+    return environment != 0 ? environment : fallback;
+}
+
+bool fill_target(FillTarget &target, unsigned int limit, unsigned int threads) noexcept
+{
+    if (threads <= 1 || t_spawn_gate != nullptr || (limit != 0 && target.running() + 2 > limit))
+        return fill_alone(target, limit);
+    Launchers *l = g_launchers;
+    if (l == nullptr)
+        return fill_alone(target, limit);
+    Fill fill(target, limit, std::min(threads, kMaxSpawnThreads) - 1);
+    pthread_sigmask(SIG_BLOCK, nullptr, &fill.mask);
+    if (!open_fill(l, fill))
+        return fill_alone(target, limit);
     l->wake.notify_all();
     work(fill);
     std::unique_lock<std::mutex> hold(l->lock);
     l->open = nullptr;
     l->left.wait(hold, [&] { return l->inside == 0; });
     return !fill.done;
+}
+
+bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
+{
+    if (iterator == nullptr)
+        return false;
+    IteratorTarget target(iterator);
+    if (iterator->has_next == nullptr || iterator->next == nullptr)
+        return fill_alone(target, limit); // nothing to spawn: no thread for it
+    const Collection *c = find_collection(iterator);
+    return fill_target(target, limit, spawn_threads_for(c != nullptr ? c->spawn_threads() : 0, 1));
 }
 
 } // namespace procreact

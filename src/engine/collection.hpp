@@ -48,6 +48,10 @@ class Collection
     const WakerRef &waker() const noexcept { return waker_; }
     StopDefaults &defaults() noexcept { return defaults_; }
     bool cancelled() const noexcept { return waker_->all_requested(); }
+    /// How many threads may fill its slots (0: the driver's default;
+    /// drivers/spawn_threads.hpp).
+    unsigned int spawn_threads() const noexcept { return spawn_threads_; }
+    void set_spawn_threads(unsigned int threads) noexcept { spawn_threads_ = threads; }
 
     /// A descriptor that is readable whenever a step would find something to
     /// do (level-triggered), or -1 with errno set.
@@ -130,6 +134,7 @@ class Collection
     WakerRef waker_;
     bool cancelling_all_ = false;
     StopDefaults defaults_;
+    unsigned int spawn_threads_ = 0;
     MemberList members_;
     std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
     Member *done_head_ = nullptr; // the done list (see Member::next_done)

@@ -299,6 +299,8 @@ static void check_batch(void)
     CHECK(batch != NULL);
     if (batch == NULL)
         return;
+    /* 0.6: two threads start the jobs (0 would be the library's default). */
+    CHECK(procreact_batch_set_spawn_threads(batch, 2) == 0);
     CHECK(procreact_batch_submit(batch, jobs, counts, 2) == 0);
     while (procreact_batch_remaining(batch) > 0) {
         ssize_t n = procreact_batch_wait(batch, out, 2, 10000);
@@ -399,6 +401,7 @@ static void check_control(void)
     int active;
     CHECK(procreact_version() != NULL && strncmp(procreact_version(), "0.", 2) == 0);
     CHECK(procreact_future_iterator_set_timeout(&iterator, 0.1) == 0);
+    CHECK(procreact_future_iterator_set_spawn_threads(&iterator, 1) == 0); /* 0.6: one thread */
     p.fd = procreact_future_iterator_fd(&iterator);
     p.events = POLLIN;
     CHECK(p.fd > 2);
