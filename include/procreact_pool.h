@@ -191,6 +191,21 @@ PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *co
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
 
 /**
+ * @brief A ready handshake for program workers (nonzero; default 0): each
+ *        worker program must send one empty message (in
+ *        #PROCREACT_CHANNEL_LINES mode an empty line) once it is ready, and
+ *        gets no task before it. A worker that dies before it (a failing
+ *        start-up) fails no task: it counts toward the crash limit
+ *        (procreact_pool_config_set_crash_limit()) as a death before a task.
+ *        A first message that is not empty is a broken handshake: the
+ *        worker is stopped and counted so too. Forked C workers always do
+ *        this handshake (after their init); the setting changes nothing
+ *        for them.
+ * @return 0, or -1 with errno `EINVAL`.
+ */
+PROCREACT_API int procreact_pool_config_set_ready_message(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
+
+/**
  * @brief Makes a pool and starts its workers.
  * @return the pool (the caller's), or NULL with errno `EINVAL` (no worker
  *         kind set), `ENOMEM`, or the error of the first worker's start.

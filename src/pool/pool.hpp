@@ -43,6 +43,7 @@ struct WorkerPoolSettings {
     long long first_delay_ns = 10 * kNsPerMs;
     std::uint64_t max_message = PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE;
     bool fork_server = false;
+    bool ready_message = false; // program workers say when they are ready
 
     bool forked() const noexcept { return function != nullptr; }
 };
@@ -80,7 +81,7 @@ struct Worker {
     pid_t pid = 0;
     ProcReact_Task *held = nullptr; // the task it runs (null: idle, or its task was freed)
     bool busy = false;              // a request is out (held may be null: freed meanwhile)
-    bool ready = false;             // a forked worker said its init is done
+    bool ready = false;             // it said it is ready (a forked worker: its init is done)
     bool retiring = false;          // its channel is closed: it leaves once idle
     StopReason stopped = StopReason::None;
     unsigned tasks_done = 0;

@@ -93,7 +93,11 @@ void recycle(PoolCore &core, Worker &w) noexcept
 
 void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
 {
-    if (!w.ready) { // a forked worker's first message: its init is done
+    if (!w.ready) { // the worker's first message: it is ready (a forked worker's init is done)
+        if (msg.size != 0) {
+            stop_worker(core, w, StopReason::Broken); // not the handshake: a start-up death
+            return;
+        }
         w.ready = true;
         return;
     }

@@ -144,7 +144,8 @@ int start_worker(PoolCore &core) noexcept
             m->details.start_ns = now;
         w->member = m.get();
         w->pid = m->child.pid();
-        w->ready = !core.s.forked(); // a program takes its first request at once
+        // A forked worker says when its init is done; a program, when asked to.
+        w->ready = !core.s.forked() && !core.s.ready_message;
         w->started_ns = now;
         if (!core.coll->add(m))
             return errno != 0 ? errno : ENOMEM;

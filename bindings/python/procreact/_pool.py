@@ -97,7 +97,7 @@ class ProcessPool(Executor):
                               env=environment(env, {INIT_ENV: blob}), cwd=cwd,
                               max_tasks=max_tasks_per_child, max_rss=max_rss, stop_signal=stop_signal,
                               stop_grace=stop_grace, crash_limit=crash_limit, crash_delay=crash_delay,
-                              max_message=max_message)
+                              max_message=max_message, ready=True)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> "PoolFuture[T]":
         """Runs ``fn(*args, **kwargs)`` in a worker (with the pool's ``task_timeout``, if any)."""
