@@ -6,7 +6,6 @@
  */
 #include "pool_test.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
 
@@ -20,31 +19,6 @@ typedef struct {
     int kills;
     pid_t killed[T_MAX_KILLS];
 } Killer;
-
-/* The pids of this process's children (every thread's). */
-static int t_children(pid_t *out, int max)
-{
-    char path[300], buf[64];
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL && n < max) {
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
-        f = fopen(path, "re");
-        if (f == NULL)
-            continue;
-        while (n < max && fscanf(f, "%63s", buf) == 1)
-            out[n++] = (pid_t)atol(buf);
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
 
 static void *t_killer(void *arg)
 {
