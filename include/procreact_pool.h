@@ -158,7 +158,8 @@ PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, i
  * @brief Crash loops: after @p limit deaths in a row of workers that
  *        finished no task (default #PROCREACT_POOL_DEFAULT_CRASH_LIMIT) the
  *        pool fails. Between them the replacement waits @p first_delay_seconds
- *        (default 0.01), doubled after each such death up to 1 s.
+ *        (default 0.01), doubled after each such death up to 1 s (a first
+ *        delay above 1 s is kept as it is: the delay never shrinks).
  * @return 0, or -1 with errno `EINVAL` (@p limit 0, a negative delay).
  */
 PROCREACT_API int procreact_pool_config_set_crash_limit(ProcReact_PoolConfig *config, unsigned int limit,
@@ -220,7 +221,8 @@ PROCREACT_API ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *con
  *        stopped and those tasks complete as #PROCREACT_TASK_CANCELLED.
  *        Every worker is reaped before this returns.
  * @return 0 when every task finished on its own, else -1 with errno
- *         `ETIMEDOUT` (some were stopped) or `EINVAL`.
+ *         `ETIMEDOUT` (some were stopped, or a drain left tasks queued at
+ *         its bound, which were cancelled) or `EINVAL`.
  */
 PROCREACT_API int procreact_pool_shutdown(ProcReact_Pool *pool, int drain, double timeout_seconds) PROCREACT_NOEXCEPT;
 

@@ -141,10 +141,11 @@ int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept
         drive(core, lock, timeout_ns < 0 ? 0 : add_saturating(monotonic_ns(), timeout_ns), all_settled, &core);
 
     // Every worker goes: a busy one is stopped, an idle one reads the end of its requests.
+    // Tasks a drain left queued at its bound did not finish on their own either.
+    bool stopped = drain && !core.queue.empty();
     core.closing = true;
     cancel_queued(core);
     hold_engine(core, lock);
-    bool stopped = false;
     const long long grace_due = add_saturating(monotonic_ns(), core.s.grace_ns);
     for (auto &w : core.workers) {
         if (w->busy) {

@@ -78,7 +78,9 @@ void count_early_death(PoolCore &core, long long now) noexcept
         fail_pool(core, ECHILD);
         return;
     }
-    core.next_delay_ns = core.next_delay_ns == 0 ? core.s.first_delay_ns : std::min(core.next_delay_ns * 2, kMaxDelayNs);
+    // Doubled up to 1 s, or up to the first delay when that is longer: it never shrinks.
+    const long long cap = std::max(kMaxDelayNs, core.s.first_delay_ns);
+    core.next_delay_ns = core.next_delay_ns == 0 ? core.s.first_delay_ns : std::min(core.next_delay_ns * 2, cap);
     core.respawn_due = now + core.next_delay_ns;
 }
 
