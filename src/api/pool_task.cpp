@@ -88,7 +88,7 @@ int procreact_task_cancel(ProcReact_Task *task) noexcept
         return 0;
     }
     core.stepping = true; // nobody steps: the worker is stopped now
-    service(core);
+    service(core, lock);
     release_engine(core);
     return 0;
 }

@@ -160,9 +160,12 @@ namespace procreact
 {
 
 // pool_workers.cpp: starting, retiring and stopping workers.
-/// Starts one worker into the collection (stepping role, mu held). Returns
-/// 0 or an errno value.
-int start_worker(PoolCore &core) noexcept;
+/// The core's lock as its holder has it.
+using CoreLock = std::unique_lock<std::mutex>;
+/// Starts one worker into the collection (stepping role, mu held by
+/// @p lock, which is released while the worker is forked or spawned and
+/// taken again). Returns 0 or an errno value.
+int start_worker(PoolCore &core, CoreLock &lock) noexcept;
 /// Starts the fork server. Returns 0 or an errno value.
 int start_fork_server(PoolCore &core) noexcept;
 /// Closes a worker's channel: it leaves once it read the end.
@@ -181,10 +184,12 @@ std::uint64_t resident_bytes(pid_t pid) noexcept;
 // pool_events.cpp: what a step found, and handing tasks to workers.
 /// Completes @p t with @p status (mu held).
 void complete_task(PoolCore &core, ProcReact_Task *t, ProcReact_TaskStatus status) noexcept;
-/// After a step (stepping role, mu held): replies, deaths, replacements, dispatch.
-void process_events(PoolCore &core) noexcept;
-/// Sends queued tasks to idle workers, stops cancelled ones, starts owed workers.
-void service(PoolCore &core) noexcept;
+/// After a step (stepping role, mu held by @p lock; released while a
+/// replacement starts): replies, deaths, replacements, dispatch.
+void process_events(PoolCore &core, CoreLock &lock) noexcept;
+/// Sends queued tasks to idle workers, stops cancelled ones, starts owed
+/// workers (stepping role, mu held by @p lock; released while one starts).
+void service(PoolCore &core, CoreLock &lock) noexcept;
 /// Fails the pool: every queued task completes POOL_FAILED.
 void fail_pool(PoolCore &core, int error) noexcept;
 /// Workers that count toward the target: not retiring, not stopped on purpose.

@@ -87,7 +87,7 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
         if (!core.coll)
             break; // freed
         core.stepping = true;
-        service(core);
+        service(core, lock);
         const long long now = monotonic_ns();
         const bool block = deadline_ns == 0 || deadline_ns > now;
         long long wake = deadline_ns > 0 ? deadline_ns : 0;
@@ -105,8 +105,8 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
             error = ENOMEM;
         }
         lock.lock();
-        process_events(core);
-        service(core);
+        process_events(core, lock);
+        service(core, lock);
         // A main loop sleeping on the pool's descriptor wakes for a back-off
         // that this step began (and not for this step's own timeout).
         coll.set_wake_at(core.respawn_due > monotonic_ns() ? core.respawn_due : 0);

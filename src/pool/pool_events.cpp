@@ -85,15 +85,15 @@ void count_early_death(PoolCore &core, long long now) noexcept
 }
 
 // The replacement first, then the worker leaves (throughput does not dip).
-void recycle(PoolCore &core, Worker &w) noexcept
+void recycle(PoolCore &core, Worker &w, CoreLock &lock) noexcept
 {
     ++core.stats.workers_recycled;
     if (may_start(core) && live_workers(core) <= core.target)
-        start_worker(core); // on failure the next service() tries again
+        start_worker(core, lock); // on failure the next service() tries again
     retire_worker(core, w);
 }
 
-void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
+void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg, CoreLock &lock) noexcept
 {
     if (!w.ready) { // the worker's first message: it is ready (a forked worker's init is done)
         if (msg.size != 0) {
@@ -138,7 +138,7 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
     }
     if ((core.s.max_tasks != 0 && w.tasks_done >= core.s.max_tasks) ||
         (core.s.max_rss != 0 && resident_bytes(w.pid) > core.s.max_rss))
-        recycle(core, w);
+        recycle(core, w, lock);
 }
 
 // The channel ended while the worker may still run. After an error (a
@@ -230,7 +230,7 @@ void fail_pool(PoolCore &core, int error) noexcept
     }
 }
 
-void process_events(PoolCore &core) noexcept
+void process_events(PoolCore &core, CoreLock &lock) noexcept
 {
     Collection &coll = *core.coll;
     core.ready_scratch.clear();
@@ -254,7 +254,7 @@ void process_events(PoolCore &core) noexcept
             continue;
         MessagePtr msg;
         while (w->member->chan->take(msg) == 0)
-            on_reply(core, *w, *msg);
+            on_reply(core, *w, *msg, lock);
         w->member->chan->take_writable_event();
         int error = 0;
         if (w->member->chan->take_closed_event(error))
@@ -283,7 +283,7 @@ void process_events(PoolCore &core) noexcept
     }
 }
 
-void service(PoolCore &core) noexcept
+void service(PoolCore &core, CoreLock &lock) noexcept
 {
     // Cancelled running tasks: their workers are stopped.
     for (ProcReact_Task *t : core.cancels)
@@ -295,7 +295,7 @@ void service(PoolCore &core) noexcept
     // Replacements, after the back-off of a crash loop.
     long long now = monotonic_ns();
     while (may_start(core) && live_workers(core) < core.target && now >= core.respawn_due) {
-        if (const int error = start_worker(core)) {
+        if (const int error = start_worker(core, lock)) {
             core.last_exit = ProcReact_ExitInfo{};
             core.last_exit.exit_code = -1;
             count_early_death(core, now);

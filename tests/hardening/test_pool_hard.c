@@ -11,6 +11,8 @@
 #include "forkfail.h"
 #include "mallocfail.h"
 
+#include <pthread.h>
+
 enum { T_MAX_STEPS = 2000 };
 
 /* A reply too long for a short-string buffer: it allocates. */
@@ -144,12 +146,72 @@ static void test_fork_fails(void **state)
     assert_true(t_no_children());
 }
 
+typedef struct {
+    ProcReact_Pool *pool;
+    double longest; /* the longest procreact_pool_stats() call while a fork ran */
+    int seen;       /* calls made while a fork ran */
+    int stop;
+} Prober;
+
+static void *t_probe(void *arg)
+{
+    Prober *p = (Prober *)arg;
+    double give_up = t_now() + 10.0;
+    while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) && t_now() < give_up) {
+        ProcReact_PoolStats stats;
+        double start;
+        if (forkfail_in_fork() == 0) {
+            t_sleep_ms(1);
+            continue;
+        }
+        start = t_now();
+        procreact_pool_stats(p->pool, &stats);
+        if (t_now() - start > p->longest)
+            p->longest = t_now() - start;
+        ++p->seen;
+        t_sleep_ms(10);
+    }
+    return NULL;
+}
+
+/* A worker's start forks without the pool's lock: while a slow fork (of a
+ * large parent, here made slow on purpose) starts a replacement, another
+ * thread's calls on the pool do not wait for it. */
+static void test_fork_outside_lock(void **state)
+{
+    ProcReact_Pool *pool = t_pool_new(1);
+    ProcReact_Task *t;
+    Prober prober = {pool, 0, 0, 0};
+    pthread_t thread;
+    (void)state;
+    t = t_submit(pool, "echo:warm", 0);
+    assert_int_equal(procreact_task_wait(t, 10000), 0);
+    procreact_task_free(t);
+    assert_int_equal(pthread_create(&thread, NULL, t_probe, &prober), 0);
+    forkfail_delay(400);
+    t = t_submit(pool, "crash", 0); /* its replacement is forked slowly */
+    assert_int_equal(procreact_task_wait(t, 10000), 0);
+    procreact_task_free(t);
+    t = t_submit(pool, "echo:after", 0);
+    assert_int_equal(procreact_task_wait(t, 10000), 0);
+    assert_true(t_reply_is(t, "after"));
+    procreact_task_free(t);
+    __atomic_store_n(&prober.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(thread, NULL);
+    forkfail_delay(0);
+    print_message("# %d calls during forks, the longest %.3f s\n", prober.seen, prober.longest);
+    assert_true(prober.seen > 0);
+    assert_true(prober.longest < 0.1);
+    procreact_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T_TEST(test_new_enomem),
         T_TEST(test_task_enomem),
         T_TEST(test_fork_fails),
+        T_TEST(test_fork_outside_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
