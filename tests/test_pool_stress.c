@@ -194,29 +194,51 @@ static void t_free_kept(Actor *actors)
             procreact_task_free(actors[i].kept[j]);
 }
 
+/* One run: the pool, four actors and the killer. */
+typedef struct {
+    ProcReact_Pool *pool;
+    Actor actors[T_THREADS];
+    pthread_t threads[T_THREADS], killer_thread;
+    StressKiller killer;
+    int shutting;
+    int fds_before;
+} Stress;
+
+static void t_stress_begin(Stress *s, int iterations, int until_shutdown)
+{
+    memset(s, 0, sizeof *s);
+    s->fds_before = t_count_fds();
+    s->pool = t_stress_pool();
+    assert_int_equal(pthread_create(&s->killer_thread, NULL, t_stress_killer, &s->killer), 0);
+    t_start(s->pool, s->actors, s->threads, iterations, until_shutdown, &s->shutting);
+}
+
+/* Joins the actors, stops the killer, checks that every kept task comes out
+ * of procreact_pool_next_done() once (and, with @p working, that the pool
+ * did not fail), frees all, and that nothing is left. */
+static void t_stress_end(Stress *s, int working)
+{
+    t_join_and_check(s->actors, s->threads);
+    __atomic_store_n(&s->killer.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(s->killer_thread, NULL);
+    if (working)
+        assert_int_equal(procreact_pool_error(s->pool, NULL), 0);
+    t_check_done_once(s->pool, s->actors);
+    procreact_pool_free(s->pool);
+    t_free_kept(s->actors);
+    assert_int_equal(t_count_fds(), s->fds_before);
+    assert_true(t_no_children());
+    print_message("# stress: %d kills\n", s->killer.kills);
+}
+
 /* Four threads at work while a fifth kills workers; then every completed
  * task comes out of procreact_pool_next_done() once. */
 static void test_threads_with_kills(void **state)
 {
-    const int iterations = t_under_valgrind() ? 25 : 150;
-    int fds_before = t_count_fds(), shutting = 0;
-    ProcReact_Pool *pool = t_stress_pool();
-    Actor actors[T_THREADS];
-    pthread_t threads[T_THREADS], killer_thread;
-    StressKiller killer = {0, 0};
+    Stress s;
     (void)state;
-    assert_int_equal(pthread_create(&killer_thread, NULL, t_stress_killer, &killer), 0);
-    t_start(pool, actors, threads, iterations, 0, &shutting);
-    t_join_and_check(actors, threads);
-    __atomic_store_n(&killer.stop, 1, __ATOMIC_RELEASE);
-    pthread_join(killer_thread, NULL);
-    assert_int_equal(procreact_pool_error(pool, NULL), 0);
-    t_check_done_once(pool, actors);
-    procreact_pool_free(pool);
-    t_free_kept(actors);
-    assert_int_equal(t_count_fds(), fds_before);
-    assert_true(t_no_children());
-    print_message("# stress: %d kills\n", killer.kills);
+    t_stress_begin(&s, t_under_valgrind() ? 25 : 150, 0);
+    t_stress_end(&s, 1);
 }
 
 /* The pool is shut down while the threads submit, wait, cancel and free
@@ -224,25 +246,13 @@ static void test_threads_with_kills(void **state)
  * completes once; then the pool is freed. */
 static void test_shutdown_under_threads(void **state)
 {
-    int fds_before = t_count_fds(), shutting = 0;
-    ProcReact_Pool *pool = t_stress_pool();
-    Actor actors[T_THREADS];
-    pthread_t threads[T_THREADS], killer_thread;
-    StressKiller killer = {0, 0};
+    Stress s;
     (void)state;
-    assert_int_equal(pthread_create(&killer_thread, NULL, t_stress_killer, &killer), 0);
-    t_start(pool, actors, threads, 0, 1, &shutting);
+    t_stress_begin(&s, 0, 1);
     t_sleep_ms(t_under_valgrind() ? 1500 : 300);
-    __atomic_store_n(&shutting, 1, __ATOMIC_RELEASE);
-    procreact_pool_shutdown(pool, 0, 0.1);
-    t_join_and_check(actors, threads);
-    __atomic_store_n(&killer.stop, 1, __ATOMIC_RELEASE);
-    pthread_join(killer_thread, NULL);
-    t_check_done_once(pool, actors);
-    procreact_pool_free(pool);
-    t_free_kept(actors);
-    assert_int_equal(t_count_fds(), fds_before);
-    assert_true(t_no_children());
+    __atomic_store_n(&s.shutting, 1, __ATOMIC_RELEASE);
+    procreact_pool_shutdown(s.pool, 0, 0.1);
+    t_stress_end(&s, 0);
 }
 
 typedef struct {
