@@ -305,7 +305,9 @@ PROCREACT_API int procreact_task_wait(ProcReact_Task *task, int timeout_ms) PROC
 /**
  * @brief Cancels the task: a queued one is removed; a running one gets its
  *        worker stopped and replaced. Either completes as
- *        #PROCREACT_TASK_CANCELLED (a running one once its worker is reaped).
+ *        #PROCREACT_TASK_CANCELLED (a running one once its worker is reaped),
+ *        also when its reply or its worker's death was already on the way:
+ *        after a 0 here the task never completes otherwise.
  * @return 0, or -1 with errno `EALREADY` (it had completed) or `EINVAL`.
  */
 PROCREACT_API int procreact_task_cancel(ProcReact_Task *task) PROCREACT_NOEXCEPT;

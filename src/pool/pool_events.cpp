@@ -112,7 +112,14 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg, CoreLock &lock)
     ++w.tasks_done;
     core.deaths_in_row = 0;
     core.next_delay_ns = 0;
-    ++core.stats.tasks_done;
+    if (t != nullptr && t->cancel_asked) {
+        // The reply crossed a cancel that succeeded: the task is what the
+        // cancel said (its worker is being stopped, needlessly but harmlessly).
+        complete_task(core, t, PROCREACT_TASK_CANCELLED);
+        t = nullptr;
+    } else {
+        ++core.stats.tasks_done;
+    }
     if (t != nullptr) {
         const char *data = msg.data;
         std::size_t size = static_cast<std::size_t>(msg.size);
@@ -172,8 +179,8 @@ void on_death(PoolCore &core, Worker &w, unsigned flags, const ProcReact_ExitInf
         ProcReact_TaskStatus status = PROCREACT_TASK_CRASHED;
         if (reason == StopReason::Deadline)
             status = PROCREACT_TASK_TIMED_OUT;
-        else if (reason == StopReason::Cancel || reason == StopReason::Shutdown)
-            status = PROCREACT_TASK_CANCELLED;
+        if (reason == StopReason::Cancel || reason == StopReason::Shutdown || t->cancel_asked)
+            status = PROCREACT_TASK_CANCELLED; // a cancel that succeeded is kept to its word
         complete_task(core, t, status);
     }
     if (w.retiring)
