@@ -59,8 +59,9 @@ class ProcessPool(Executor):
     pickled ``(fn, args, kwargs)`` as :class:`ProcessPoolExecutor` takes
     (functions importable by name, picklable arguments). ``max_workers``: one
     per online processor by default. ``initializer(*initargs)`` runs in each
-    new worker; one that raises ends the worker, and after ``crash_limit``
-    such deaths in a row the pool fails (:class:`PoolFailed`, a
+    new worker before it takes any task (the worker then says it is ready);
+    one that raises ends the worker without failing a task, and after
+    ``crash_limit`` such deaths in a row the pool fails (:class:`PoolFailed`, a
     :class:`concurrent.futures.BrokenExecutor`). ``max_tasks_per_child`` and
     ``max_rss`` (bytes) retire a worker after that many tasks or once its
     resident memory passes the limit; its replacement is started first.
