@@ -118,8 +118,9 @@ PROCREACT_API void procreact_pool_config_free(ProcReact_PoolConfig *config) PROC
  * A forked worker is a fork() of the caller (or of the fork server) that
  * does not exec: it keeps, for its life, the descriptors that were open
  * when it was forked, close-on-exec ones too. A pipe's reader sees the end
- * only once every worker holding its write end has left, so open such
- * pipes close-on-fork where it matters, or make the pool first.
+ * only once every worker holding its write end has left: make the pool
+ * (with the fork server, procreact_pool_config_set_fork_server()) before
+ * such pipes where it matters.
  * @return 0, or -1 with errno `EINVAL` (@p function NULL).
  */
 PROCREACT_API int procreact_pool_config_set_function(ProcReact_PoolConfig *config, ProcReact_WorkerInit init,
