@@ -160,8 +160,13 @@ int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept
     release_engine(core);
     drive(core, lock, 0, no_workers, &core);
     if (core.server_sock.valid()) {
+        // The server reads the end of its socket and leaves; it is reaped
+        // without the lock (a slow one must not block the pool's readers).
         core.server_sock.reset();
-        core.server.reap(nullptr, true);
+        ChildWatch server = std::move(core.server);
+        lock.unlock();
+        server.reap(nullptr, true);
+        lock.lock();
     }
     if (stopped) {
         errno = ETIMEDOUT;
