@@ -216,6 +216,10 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
 /// stepping thread is woken); give it back with release_engine().
 void hold_engine(PoolCore &core, std::unique_lock<std::mutex> &lock) noexcept;
 void release_engine(PoolCore &core) noexcept;
+/// Wakes the thread that steps (it sleeps in the collection, not on the
+/// condition variable), if one does: @p lock is released for the ring and
+/// taken again.
+void wake_stepper(PoolCore &core, CoreLock &lock) noexcept;
 /// Shuts the pool down (procreact_pool_shutdown()).
 int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept;
 

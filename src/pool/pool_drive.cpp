@@ -66,6 +66,16 @@ void release_engine(PoolCore &core) noexcept
     core.cv.notify_all();
 }
 
+void wake_stepper(PoolCore &core, CoreLock &lock) noexcept
+{
+    WakerRef waker = core.stepping && core.coll ? core.coll->waker() : nullptr;
+    if (!waker)
+        return;
+    lock.unlock();
+    waker->ring();
+    lock.lock();
+}
+
 int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline_ns, bool (*done)(void *),
           void *arg) noexcept
 {
@@ -135,8 +145,10 @@ int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept
         return 0;
     core.shut = true;
     core.draining = drain;
-    if (!drain)
+    if (!drain) {
         cancel_queued(core);
+        wake_stepper(core, lock); // a thread stepping for a task just cancelled returns
+    }
     if (timeout_ns != 0)
         drive(core, lock, timeout_ns < 0 ? 0 : add_saturating(monotonic_ns(), timeout_ns), all_settled, &core);
 
