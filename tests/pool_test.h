@@ -147,6 +147,26 @@ static inline int t_reply_is(const ProcReact_Task *task, const char *text)
     return n == strlen(text) && (n == 0 || memcmp(p, text, n) == 0);
 }
 
+/* A thread's wait for one task (run by t_waiter_run()): its result, how
+ * long it took and the status it saw then. */
+typedef struct {
+    ProcReact_Task *task;
+    int timeout_ms;
+    int rc;
+    double took;
+    ProcReact_TaskStatus status;
+} TWaiter;
+
+static inline void *t_waiter_run(void *arg)
+{
+    TWaiter *w = (TWaiter *)arg;
+    const double start = t_now();
+    w->rc = procreact_task_wait(w->task, w->timeout_ms);
+    w->took = t_now() - start;
+    w->status = procreact_task_status(w->task);
+    return NULL;
+}
+
 /* The pids of this process's children (every thread's). */
 static inline int t_children(pid_t *out, int max)
 {

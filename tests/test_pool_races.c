@@ -33,32 +33,17 @@ static void test_cancel_racing_a_reply(void **state)
     procreact_pool_free(pool);
 }
 
-typedef struct {
-    ProcReact_Task *task;
-    int rc;
-    double took;
-} Timed;
-
-static void *t_timed_wait(void *arg)
-{
-    Timed *w = (Timed *)arg;
-    const double start = t_now();
-    w->rc = procreact_task_wait(w->task, 3000);
-    w->took = t_now() - start;
-    return NULL;
-}
-
 /* A thread waiting for a queued task (and stepping the pool meanwhile)
  * returns as soon as another thread cancels that task, not at its timeout. */
 static void test_cancel_wakes_a_waiter(void **state)
 {
     ProcReact_Pool *pool = t_pool_new(1);
     ProcReact_Task *busy = t_submit(pool, "hang", 0);
-    Timed waiter = {NULL, -2, 0};
+    TWaiter waiter = {NULL, 3000, -2, 0, PROCREACT_TASK_QUEUED};
     pthread_t thread;
     (void)state;
     waiter.task = t_submit(pool, "echo:queued", 0);
-    assert_int_equal(pthread_create(&thread, NULL, t_timed_wait, &waiter), 0);
+    assert_int_equal(pthread_create(&thread, NULL, t_waiter_run, &waiter), 0);
     t_sleep_ms(200); /* the waiter steps, blocked: the one worker hangs */
     assert_int_equal(procreact_task_status(waiter.task), PROCREACT_TASK_QUEUED);
     assert_int_equal(procreact_task_cancel(waiter.task), 0);
@@ -91,12 +76,12 @@ static void test_shutdown_wakes_a_waiter(void **state)
 {
     ProcReact_Pool *pool = t_pool_new(1);
     ProcReact_Task *busy = t_submit(pool, "hang", 0);
-    Timed waiter = {NULL, -2, 0};
+    TWaiter waiter = {NULL, 3000, -2, 0, PROCREACT_TASK_QUEUED};
     LateShutdown late = {pool, 0};
     pthread_t thread, closing;
     (void)state;
     waiter.task = t_submit(pool, "echo:queued", 0);
-    assert_int_equal(pthread_create(&thread, NULL, t_timed_wait, &waiter), 0);
+    assert_int_equal(pthread_create(&thread, NULL, t_waiter_run, &waiter), 0);
     assert_int_equal(pthread_create(&closing, NULL, t_late_shutdown, &late), 0);
     pthread_join(thread, NULL);
     print_message("# the waiter returned after %.3f s\n", waiter.took);

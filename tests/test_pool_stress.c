@@ -255,35 +255,22 @@ static void test_shutdown_under_threads(void **state)
     t_stress_end(&s, 0);
 }
 
-typedef struct {
-    ProcReact_Task *task;
-    int rc;
-    ProcReact_TaskStatus status;
-} Blocked;
-
-static void *t_blocked_wait(void *arg)
-{
-    Blocked *b = (Blocked *)arg;
-    b->rc = procreact_task_wait(b->task, 30000);
-    b->status = procreact_task_status(b->task);
-    return NULL;
-}
-
 /* The pool is freed while threads are blocked waiting on its tasks (which
  * outlive it): each wait returns with the task cancelled. */
 static void test_free_under_waiters(void **state)
 {
     enum { N = 6 };
     ProcReact_Pool *pool = t_stress_pool();
-    Blocked blocked[N];
+    TWaiter blocked[N];
     pthread_t threads[N];
     double start;
     int i;
     (void)state;
     for (i = 0; i < N; ++i) {
         blocked[i].task = t_submit(pool, "hang", 0);
+        blocked[i].timeout_ms = 30000;
         blocked[i].rc = -2;
-        assert_int_equal(pthread_create(&threads[i], NULL, t_blocked_wait, &blocked[i]), 0);
+        assert_int_equal(pthread_create(&threads[i], NULL, t_waiter_run, &blocked[i]), 0);
     }
     t_sleep_ms(100);
     start = t_now();
