@@ -114,6 +114,13 @@ PROCREACT_API void procreact_pool_config_free(ProcReact_PoolConfig *config) PROC
 /**
  * @brief Forked C workers: each calls @p init once (may be NULL), then
  *        @p function for each task, with @p data.
+ *
+ * A forked worker is a fork() of the caller (or of the fork server) that
+ * does not exec: it keeps, for its life, the descriptors that were open
+ * when it was forked, close-on-exec ones too. A pipe's reader sees the end
+ * only once every worker holding its write end has left: make the pool
+ * (with the fork server, procreact_pool_config_set_fork_server()) before
+ * such pipes where it matters.
  * @return 0, or -1 with errno `EINVAL` (@p function NULL).
  */
 PROCREACT_API int procreact_pool_config_set_function(ProcReact_PoolConfig *config, ProcReact_WorkerInit init,
@@ -158,7 +165,8 @@ PROCREACT_API int procreact_pool_config_set_stop(ProcReact_PoolConfig *config, i
  * @brief Crash loops: after @p limit deaths in a row of workers that
  *        finished no task (default #PROCREACT_POOL_DEFAULT_CRASH_LIMIT) the
  *        pool fails. Between them the replacement waits @p first_delay_seconds
- *        (default 0.01), doubled after each such death up to 1 s.
+ *        (default 0.01), doubled after each such death up to 1 s (a first
+ *        delay above 1 s is kept as it is: the delay never shrinks).
  * @return 0, or -1 with errno `EINVAL` (@p limit 0, a negative delay).
  */
 PROCREACT_API int procreact_pool_config_set_crash_limit(ProcReact_PoolConfig *config, unsigned int limit,
@@ -191,6 +199,21 @@ PROCREACT_API int procreact_pool_config_set_max_message(ProcReact_PoolConfig *co
 PROCREACT_API int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
 
 /**
+ * @brief A ready handshake for program workers (nonzero; default 0): each
+ *        worker program must send one empty message (in
+ *        #PROCREACT_CHANNEL_LINES mode an empty line) once it is ready, and
+ *        gets no task before it. A worker that dies before it (a failing
+ *        start-up) fails no task: it counts toward the crash limit
+ *        (procreact_pool_config_set_crash_limit()) as a death before a task.
+ *        A first message that is not empty is a broken handshake: the
+ *        worker is stopped and counted so too. Forked C workers always do
+ *        this handshake (after their init); the setting changes nothing
+ *        for them.
+ * @return 0, or -1 with errno `EINVAL`.
+ */
+PROCREACT_API int procreact_pool_config_set_ready_message(ProcReact_PoolConfig *config, int enabled) PROCREACT_NOEXCEPT;
+
+/**
  * @brief Makes a pool and starts its workers.
  * @return the pool (the caller's), or NULL with errno `EINVAL` (no worker
  *         kind set), `ENOMEM`, or the error of the first worker's start.
@@ -205,7 +228,8 @@ PROCREACT_API ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *con
  *        stopped and those tasks complete as #PROCREACT_TASK_CANCELLED.
  *        Every worker is reaped before this returns.
  * @return 0 when every task finished on its own, else -1 with errno
- *         `ETIMEDOUT` (some were stopped) or `EINVAL`.
+ *         `ETIMEDOUT` (some were stopped, or a drain left tasks queued at
+ *         its bound, which were cancelled) or `EINVAL`.
  */
 PROCREACT_API int procreact_pool_shutdown(ProcReact_Pool *pool, int drain, double timeout_seconds) PROCREACT_NOEXCEPT;
 
@@ -288,7 +312,9 @@ PROCREACT_API int procreact_task_wait(ProcReact_Task *task, int timeout_ms) PROC
 /**
  * @brief Cancels the task: a queued one is removed; a running one gets its
  *        worker stopped and replaced. Either completes as
- *        #PROCREACT_TASK_CANCELLED (a running one once its worker is reaped).
+ *        #PROCREACT_TASK_CANCELLED (a running one once its worker is reaped),
+ *        also when its reply or its worker's death was already on the way:
+ *        after a 0 here the task never completes otherwise.
  * @return 0, or -1 with errno `EALREADY` (it had completed) or `EINVAL`.
  */
 PROCREACT_API int procreact_task_cancel(ProcReact_Task *task) PROCREACT_NOEXCEPT;

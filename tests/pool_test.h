@@ -10,7 +10,9 @@
 
 #include <procreact_pool.h>
 
+#include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +145,51 @@ static inline int t_reply_is(const ProcReact_Task *task, const char *text)
     size_t n = 0;
     const void *p = procreact_task_reply(task, &n);
     return n == strlen(text) && (n == 0 || memcmp(p, text, n) == 0);
+}
+
+/* A thread's wait for one task (run by t_waiter_run()): its result, how
+ * long it took and the status it saw then. */
+typedef struct {
+    ProcReact_Task *task;
+    int timeout_ms;
+    int rc;
+    double took;
+    ProcReact_TaskStatus status;
+} TWaiter;
+
+static inline void *t_waiter_run(void *arg)
+{
+    TWaiter *w = (TWaiter *)arg;
+    const double start = t_now();
+    w->rc = procreact_task_wait(w->task, w->timeout_ms);
+    w->took = t_now() - start;
+    w->status = procreact_task_status(w->task);
+    return NULL;
+}
+
+/* The pids of this process's children (every thread's). */
+static inline int t_children(pid_t *out, int max)
+{
+    char path[300], buf[64];
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL && n < max) {
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        while (n < max && fscanf(f, "%63s", buf) == 1)
+            out[n++] = (pid_t)atol(buf);
+        fclose(f);
+    }
+    closedir(d);
+    return n;
 }
 
 #endif /* PROCREACT_POOL_TEST_H */

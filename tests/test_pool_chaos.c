@@ -6,7 +6,6 @@
  */
 #include "pool_test.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
 
@@ -20,31 +19,6 @@ typedef struct {
     int kills;
     pid_t killed[T_MAX_KILLS];
 } Killer;
-
-/* The pids of this process's children (every thread's). */
-static int t_children(pid_t *out, int max)
-{
-    char path[300], buf[64];
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL && n < max) {
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
-        f = fopen(path, "re");
-        if (f == NULL)
-            continue;
-        while (n < max && fscanf(f, "%63s", buf) == 1)
-            out[n++] = (pid_t)atol(buf);
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
 
 static void *t_killer(void *arg)
 {
@@ -318,24 +292,12 @@ static void test_submit_from_thread(void **state)
     procreact_pool_free(pool);
 }
 
-typedef struct {
-    ProcReact_Task *task;
-    int rc;
-} Waiter;
-
-static void *t_wait_task(void *arg)
-{
-    Waiter *w = (Waiter *)arg;
-    w->rc = procreact_task_wait(w->task, 10000);
-    return NULL;
-}
-
 /* Several threads waiting on tasks of one pool at once. */
 static void test_waits_from_threads(void **state)
 {
     enum { N = 4, EACH = 50 };
     ProcReact_Pool *pool = t_pool_new(2);
-    Waiter waiters[N * EACH];
+    TWaiter waiters[N * EACH];
     pthread_t threads[N * EACH];
     char req[32];
     int i;
@@ -343,8 +305,9 @@ static void test_waits_from_threads(void **state)
     for (i = 0; i < N * EACH; ++i) {
         snprintf(req, sizeof req, "echo:%d", i);
         waiters[i].task = t_submit(pool, req, 0);
+        waiters[i].timeout_ms = 10000;
         waiters[i].rc = -2;
-        assert_int_equal(pthread_create(&threads[i], NULL, t_wait_task, &waiters[i]), 0);
+        assert_int_equal(pthread_create(&threads[i], NULL, t_waiter_run, &waiters[i]), 0);
     }
     for (i = 0; i < N * EACH; ++i) {
         pthread_join(threads[i], NULL);

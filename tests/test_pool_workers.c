@@ -222,22 +222,13 @@ static void test_fork_server(void **state)
 }
 
 /* The fork server killed: the next worker comes from a new one. */
-static void test_fork_server_killed(void **state)
+/* The fork server of a one-worker pool whose worker is @p worker: our
+ * children are the server and the worker, the server is the other one. */
+static pid_t t_fork_server_pid(pid_t worker)
 {
-    ProcReact_PoolConfig *config = t_pool_config(1);
-    ProcReact_Pool *pool;
-    ProcReact_Task *a, *b, *c;
     char path[64];
     FILE *f;
     long server = 0, pid;
-    pid_t worker;
-    (void)state;
-    assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
-    pool = t_pool_make(config);
-    a = t_submit(pool, "pid", 0);
-    assert_int_equal(procreact_task_wait(a, 5000), 0);
-    worker = procreact_task_worker_pid(a);
-    /* Our children: the server and the worker; the server is the other one. */
     snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
     f = fopen(path, "re");
     assert_non_null(f);
@@ -246,7 +237,22 @@ static void test_fork_server_killed(void **state)
             server = pid;
     fclose(f);
     assert_true(server > 0);
-    assert_int_equal(kill((pid_t)server, SIGKILL), 0);
+    return (pid_t)server;
+}
+
+static void test_fork_server_killed(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    ProcReact_Task *a, *b, *c;
+    pid_t server;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
+    pool = t_pool_make(config);
+    a = t_submit(pool, "pid", 0);
+    assert_int_equal(procreact_task_wait(a, 5000), 0);
+    server = t_fork_server_pid(procreact_task_worker_pid(a));
+    assert_int_equal(kill(server, SIGKILL), 0);
     b = t_submit(pool, "crash", 0); /* the worker goes: a replacement is needed */
     assert_int_equal(procreact_task_wait(b, 5000), 0);
     assert_int_equal(procreact_task_status(b), PROCREACT_TASK_CRASHED);
@@ -258,6 +264,64 @@ static void test_fork_server_killed(void **state)
     procreact_task_free(a);
     procreact_task_free(b);
     procreact_task_free(c);
+    procreact_pool_free(pool);
+    assert_true(t_no_children());
+}
+
+typedef struct {
+    ProcReact_Pool *pool;
+    ProcReact_Task *task;
+    int done;
+} Closer;
+
+static void *t_shutdown_pool(void *arg)
+{
+    Closer *c = (Closer *)arg;
+    procreact_pool_shutdown(c->pool, 0, 0);
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *t_read_status(void *arg)
+{
+    Closer *c = (Closer *)arg;
+    (void)procreact_task_status(c->task);
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A shutdown waiting for a slow fork server to leave (here: stopped) does
+ * so without the pool's lock: the pool's tasks can be looked at meanwhile. */
+static void test_fork_server_reaped_unlocked(void **state)
+{
+    ProcReact_PoolConfig *config = t_pool_config(1);
+    ProcReact_Pool *pool;
+    Closer closer = {NULL, NULL, 0}, reader = {NULL, NULL, 0};
+    pthread_t closing, reading;
+    pid_t server;
+    double start;
+    int quick;
+    (void)state;
+    assert_int_equal(procreact_pool_config_set_fork_server(config, 1), 0);
+    pool = t_pool_make(config);
+    reader.task = t_submit(pool, "pid", 0);
+    assert_int_equal(procreact_task_wait(reader.task, 5000), 0);
+    server = t_fork_server_pid(procreact_task_worker_pid(reader.task));
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    closer.pool = pool;
+    assert_int_equal(pthread_create(&closing, NULL, t_shutdown_pool, &closer), 0);
+    t_sleep_ms(300); /* the worker is gone; the shutdown waits for the server */
+    assert_int_equal(__atomic_load_n(&closer.done, __ATOMIC_ACQUIRE), 0);
+    assert_int_equal(pthread_create(&reading, NULL, t_read_status, &reader), 0);
+    start = t_now();
+    while (!__atomic_load_n(&reader.done, __ATOMIC_ACQUIRE) && t_now() - start < 1.0)
+        t_sleep_ms(5);
+    quick = __atomic_load_n(&reader.done, __ATOMIC_ACQUIRE);
+    assert_int_equal(kill(server, SIGCONT), 0); /* either way, so that nothing stays stuck */
+    pthread_join(closing, NULL);
+    pthread_join(reading, NULL);
+    assert_true(quick);
+    procreact_task_free(reader.task);
     procreact_pool_free(pool);
     assert_true(t_no_children());
 }
@@ -320,6 +384,7 @@ int main(void)
         T_TEST(test_shell_worker),
         T_TEST(test_fork_server),
         T_TEST(test_fork_server_killed),
+        T_TEST(test_fork_server_reaped_unlocked),
         T_TEST(test_worker_signal_mask),
         T_TEST(test_worker_init),
     };

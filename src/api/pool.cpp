@@ -75,10 +75,13 @@ ProcReact_Task *submit(const std::shared_ptr<PoolCore> &core, const void *reques
     }
     c.queue.push_back(t.get());
     t->in_queue = true;
-    if (c.stepping)
+    if (c.stepping) {
         ring = c.coll->waker(); // the stepping thread sends it
-    else
-        service(c); // sent now, if a worker is idle
+    } else {
+        c.stepping = true; // nobody steps: sent now, if a worker is idle
+        service(c, lock);
+        release_engine(c);
+    }
     return t.release();
 }
 
@@ -111,10 +114,12 @@ ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *config) noexcept
                 return nullptr;
             }
         }
-        std::unique_lock<std::mutex> lock(core.mu);
+        CoreLock lock(core.mu);
+        core.stepping = true; // start_worker() takes the role (nobody else has the pool yet)
         for (unsigned i = 0; i < core.target; ++i) {
-            if (const int error = start_worker(core)) {
+            if (const int error = start_worker(core, lock)) {
                 if (i == 0) {
+                    release_engine(core);
                     lock.unlock();
                     shutdown_pool(core, false, 0);
                     errno = error;
@@ -123,6 +128,7 @@ ProcReact_Pool *procreact_pool_new(const ProcReact_PoolConfig *config) noexcept
                 break; // the rest are started by the steps
             }
         }
+        release_engine(core);
         return pool.release();
     });
 }

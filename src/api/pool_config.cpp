@@ -136,4 +136,12 @@ int procreact_pool_config_set_fork_server(ProcReact_PoolConfig *config, int enab
     return 0;
 }
 
+int procreact_pool_config_set_ready_message(ProcReact_PoolConfig *config, int enabled) noexcept
+{
+    if (config == nullptr)
+        return invalid();
+    config->s.ready_message = enabled != 0;
+    return 0;
+}
+
 } // extern "C"

@@ -69,6 +69,7 @@ int procreact_task_cancel(ProcReact_Task *task) noexcept
         core.queue.remove(task);
         task->in_queue = false;
         complete_task(core, task, PROCREACT_TASK_CANCELLED);
+        wake_stepper(core, lock); // a thread stepping for it returns
         return 0;
     }
     if (task->cancel_asked)
@@ -88,7 +89,7 @@ int procreact_task_cancel(ProcReact_Task *task) noexcept
         return 0;
     }
     core.stepping = true; // nobody steps: the worker is stopped now
-    service(core);
+    service(core, lock);
     release_engine(core);
     return 0;
 }

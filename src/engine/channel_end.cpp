@@ -28,9 +28,13 @@ thread_local std::unique_ptr<char[]> t_scratch;
 
 } // namespace
 
-ChannelEnd::ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept
-    : plain_(std::move(plain)), fd_(plain_.get()), mode_(mode), parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
+ChannelEnd::ChannelEnd(UniqueFd &&plain, ProcReact_ChannelMode mode)
+    : fd_(-1), mode_(mode), parser_(mode, PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE)
 {
+    // Taken once every member is made: a member that failed to allocate
+    // leaves the descriptor with the caller, not closed by the unwinding.
+    plain_ = std::move(plain);
+    fd_ = plain_.get();
 }
 
 void ChannelEnd::set_queue_limits(std::size_t high_water, std::size_t hard_cap) noexcept

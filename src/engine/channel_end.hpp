@@ -30,8 +30,9 @@ class ChannelEnd
     /// drives it re-registers it.
     using ChangeHook = void (*)(void *owner, void *member) noexcept;
 
-    /// Owns @p plain.
-    ChannelEnd(UniqueFd plain, ProcReact_ChannelMode mode) noexcept;
+    /// Owns @p plain. May throw std::bad_alloc (its queues allocate as they
+    /// are made): then @p plain is left as it was, still the caller's.
+    ChannelEnd(UniqueFd &&plain, ProcReact_ChannelMode mode);
     ChannelEnd(const ChannelEnd &) = delete;
     ChannelEnd &operator=(const ChannelEnd &) = delete;
 

@@ -43,6 +43,7 @@ struct WorkerPoolSettings {
     long long first_delay_ns = 10 * kNsPerMs;
     std::uint64_t max_message = PROCREACT_CHANNEL_DEFAULT_MAX_MESSAGE;
     bool fork_server = false;
+    bool ready_message = false; // program workers say when they are ready
 
     bool forked() const noexcept { return function != nullptr; }
 };
@@ -80,7 +81,7 @@ struct Worker {
     pid_t pid = 0;
     ProcReact_Task *held = nullptr; // the task it runs (null: idle, or its task was freed)
     bool busy = false;              // a request is out (held may be null: freed meanwhile)
-    bool ready = false;             // a forked worker said its init is done
+    bool ready = false;             // it said it is ready (a forked worker: its init is done)
     bool retiring = false;          // its channel is closed: it leaves once idle
     StopReason stopped = StopReason::None;
     unsigned tasks_done = 0;
@@ -159,9 +160,12 @@ namespace procreact
 {
 
 // pool_workers.cpp: starting, retiring and stopping workers.
-/// Starts one worker into the collection (stepping role, mu held). Returns
-/// 0 or an errno value.
-int start_worker(PoolCore &core) noexcept;
+/// The core's lock as its holder has it.
+using CoreLock = std::unique_lock<std::mutex>;
+/// Starts one worker into the collection (stepping role, mu held by
+/// @p lock, which is released while the worker is forked or spawned and
+/// taken again). Returns 0 or an errno value.
+int start_worker(PoolCore &core, CoreLock &lock) noexcept;
 /// Starts the fork server. Returns 0 or an errno value.
 int start_fork_server(PoolCore &core) noexcept;
 /// Closes a worker's channel: it leaves once it read the end.
@@ -180,10 +184,12 @@ std::uint64_t resident_bytes(pid_t pid) noexcept;
 // pool_events.cpp: what a step found, and handing tasks to workers.
 /// Completes @p t with @p status (mu held).
 void complete_task(PoolCore &core, ProcReact_Task *t, ProcReact_TaskStatus status) noexcept;
-/// After a step (stepping role, mu held): replies, deaths, replacements, dispatch.
-void process_events(PoolCore &core) noexcept;
-/// Sends queued tasks to idle workers, stops cancelled ones, starts owed workers.
-void service(PoolCore &core) noexcept;
+/// After a step (stepping role, mu held by @p lock; released while a
+/// replacement starts): replies, deaths, replacements, dispatch.
+void process_events(PoolCore &core, CoreLock &lock) noexcept;
+/// Sends queued tasks to idle workers, stops cancelled ones, starts owed
+/// workers (stepping role, mu held by @p lock; released while one starts).
+void service(PoolCore &core, CoreLock &lock) noexcept;
 /// Fails the pool: every queued task completes POOL_FAILED.
 void fail_pool(PoolCore &core, int error) noexcept;
 /// Workers that count toward the target: not retiring, not stopped on purpose.
@@ -210,6 +216,10 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
 /// stepping thread is woken); give it back with release_engine().
 void hold_engine(PoolCore &core, std::unique_lock<std::mutex> &lock) noexcept;
 void release_engine(PoolCore &core) noexcept;
+/// Wakes the thread that steps (it sleeps in the collection, not on the
+/// condition variable), if one does: @p lock is released for the ring and
+/// taken again.
+void wake_stepper(PoolCore &core, CoreLock &lock) noexcept;
 /// Shuts the pool down (procreact_pool_shutdown()).
 int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept;
 

@@ -66,6 +66,16 @@ void release_engine(PoolCore &core) noexcept
     core.cv.notify_all();
 }
 
+void wake_stepper(PoolCore &core, CoreLock &lock) noexcept
+{
+    WakerRef waker = core.stepping && core.coll ? core.coll->waker() : nullptr;
+    if (!waker)
+        return;
+    lock.unlock();
+    waker->ring();
+    lock.lock();
+}
+
 int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline_ns, bool (*done)(void *),
           void *arg) noexcept
 {
@@ -87,7 +97,7 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
         if (!core.coll)
             break; // freed
         core.stepping = true;
-        service(core);
+        service(core, lock);
         const long long now = monotonic_ns();
         const bool block = deadline_ns == 0 || deadline_ns > now;
         long long wake = deadline_ns > 0 ? deadline_ns : 0;
@@ -105,8 +115,8 @@ int drive(PoolCore &core, std::unique_lock<std::mutex> &lock, long long deadline
             error = ENOMEM;
         }
         lock.lock();
-        process_events(core);
-        service(core);
+        process_events(core, lock);
+        service(core, lock);
         // A main loop sleeping on the pool's descriptor wakes for a back-off
         // that this step began (and not for this step's own timeout).
         coll.set_wake_at(core.respawn_due > monotonic_ns() ? core.respawn_due : 0);
@@ -135,16 +145,19 @@ int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept
         return 0;
     core.shut = true;
     core.draining = drain;
-    if (!drain)
+    if (!drain) {
         cancel_queued(core);
+        wake_stepper(core, lock); // a thread stepping for a task just cancelled returns
+    }
     if (timeout_ns != 0)
         drive(core, lock, timeout_ns < 0 ? 0 : add_saturating(monotonic_ns(), timeout_ns), all_settled, &core);
 
     // Every worker goes: a busy one is stopped, an idle one reads the end of its requests.
+    // Tasks a drain left queued at its bound did not finish on their own either.
+    bool stopped = drain && !core.queue.empty();
     core.closing = true;
     cancel_queued(core);
     hold_engine(core, lock);
-    bool stopped = false;
     const long long grace_due = add_saturating(monotonic_ns(), core.s.grace_ns);
     for (auto &w : core.workers) {
         if (w->busy) {
@@ -159,8 +172,13 @@ int shutdown_pool(PoolCore &core, bool drain, double timeout_seconds) noexcept
     release_engine(core);
     drive(core, lock, 0, no_workers, &core);
     if (core.server_sock.valid()) {
+        // The server reads the end of its socket and leaves; it is reaped
+        // without the lock (a slow one must not block the pool's readers).
         core.server_sock.reset();
-        core.server.reap(nullptr, true);
+        ChildWatch server = std::move(core.server);
+        lock.unlock();
+        server.reap(nullptr, true);
+        lock.lock();
     }
     if (stopped) {
         errno = ETIMEDOUT;

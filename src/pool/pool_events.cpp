@@ -78,22 +78,28 @@ void count_early_death(PoolCore &core, long long now) noexcept
         fail_pool(core, ECHILD);
         return;
     }
-    core.next_delay_ns = core.next_delay_ns == 0 ? core.s.first_delay_ns : std::min(core.next_delay_ns * 2, kMaxDelayNs);
+    // Doubled up to 1 s, or up to the first delay when that is longer: it never shrinks.
+    const long long cap = std::max(kMaxDelayNs, core.s.first_delay_ns);
+    core.next_delay_ns = core.next_delay_ns == 0 ? core.s.first_delay_ns : std::min(core.next_delay_ns * 2, cap);
     core.respawn_due = now + core.next_delay_ns;
 }
 
 // The replacement first, then the worker leaves (throughput does not dip).
-void recycle(PoolCore &core, Worker &w) noexcept
+void recycle(PoolCore &core, Worker &w, CoreLock &lock) noexcept
 {
     ++core.stats.workers_recycled;
     if (may_start(core) && live_workers(core) <= core.target)
-        start_worker(core); // on failure the next service() tries again
+        start_worker(core, lock); // on failure the next service() tries again
     retire_worker(core, w);
 }
 
-void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
+void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg, CoreLock &lock) noexcept
 {
-    if (!w.ready) { // a forked worker's first message: its init is done
+    if (!w.ready) { // the worker's first message: it is ready (a forked worker's init is done)
+        if (msg.size != 0) {
+            stop_worker(core, w, StopReason::Broken); // not the handshake: a start-up death
+            return;
+        }
         w.ready = true;
         return;
     }
@@ -106,7 +112,14 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
     ++w.tasks_done;
     core.deaths_in_row = 0;
     core.next_delay_ns = 0;
-    ++core.stats.tasks_done;
+    if (t != nullptr && t->cancel_asked) {
+        // The reply crossed a cancel that succeeded: the task is what the
+        // cancel said (its worker is being stopped, needlessly but harmlessly).
+        complete_task(core, t, PROCREACT_TASK_CANCELLED);
+        t = nullptr;
+    } else {
+        ++core.stats.tasks_done;
+    }
     if (t != nullptr) {
         const char *data = msg.data;
         std::size_t size = static_cast<std::size_t>(msg.size);
@@ -132,7 +145,7 @@ void on_reply(PoolCore &core, Worker &w, ProcReact_Message &msg) noexcept
     }
     if ((core.s.max_tasks != 0 && w.tasks_done >= core.s.max_tasks) ||
         (core.s.max_rss != 0 && resident_bytes(w.pid) > core.s.max_rss))
-        recycle(core, w);
+        recycle(core, w, lock);
 }
 
 // The channel ended while the worker may still run. After an error (a
@@ -166,8 +179,8 @@ void on_death(PoolCore &core, Worker &w, unsigned flags, const ProcReact_ExitInf
         ProcReact_TaskStatus status = PROCREACT_TASK_CRASHED;
         if (reason == StopReason::Deadline)
             status = PROCREACT_TASK_TIMED_OUT;
-        else if (reason == StopReason::Cancel || reason == StopReason::Shutdown)
-            status = PROCREACT_TASK_CANCELLED;
+        if (reason == StopReason::Cancel || reason == StopReason::Shutdown || t->cancel_asked)
+            status = PROCREACT_TASK_CANCELLED; // a cancel that succeeded is kept to its word
         complete_task(core, t, status);
     }
     if (w.retiring)
@@ -224,7 +237,7 @@ void fail_pool(PoolCore &core, int error) noexcept
     }
 }
 
-void process_events(PoolCore &core) noexcept
+void process_events(PoolCore &core, CoreLock &lock) noexcept
 {
     Collection &coll = *core.coll;
     core.ready_scratch.clear();
@@ -248,7 +261,7 @@ void process_events(PoolCore &core) noexcept
             continue;
         MessagePtr msg;
         while (w->member->chan->take(msg) == 0)
-            on_reply(core, *w, *msg);
+            on_reply(core, *w, *msg, lock);
         w->member->chan->take_writable_event();
         int error = 0;
         if (w->member->chan->take_closed_event(error))
@@ -277,7 +290,7 @@ void process_events(PoolCore &core) noexcept
     }
 }
 
-void service(PoolCore &core) noexcept
+void service(PoolCore &core, CoreLock &lock) noexcept
 {
     // Cancelled running tasks: their workers are stopped.
     for (ProcReact_Task *t : core.cancels)
@@ -289,7 +302,7 @@ void service(PoolCore &core) noexcept
     // Replacements, after the back-off of a crash loop.
     long long now = monotonic_ns();
     while (may_start(core) && live_workers(core) < core.target && now >= core.respawn_due) {
-        if (const int error = start_worker(core)) {
+        if (const int error = start_worker(core, lock)) {
             core.last_exit = ProcReact_ExitInfo{};
             core.last_exit.exit_code = -1;
             count_early_death(core, now);

@@ -19,6 +19,19 @@ namespace procreact
 namespace
 {
 
+// Releases the core's lock for its scope and takes it again at its end.
+class Unlocked
+{
+  public:
+    explicit Unlocked(CoreLock &lock) noexcept : lock_(lock) { lock_.unlock(); }
+    ~Unlocked() { lock_.lock(); }
+    Unlocked(const Unlocked &) = delete;
+    Unlocked &operator=(const Unlocked &) = delete;
+
+  private:
+    CoreLock &lock_;
+};
+
 // Forks a child that runs @p run on its end of a new socket pair (made
 // before the fork: the child only takes its end, it allocates nothing);
 // @p parent gets ours. Returns the pid, or -1 with errno set.
@@ -120,40 +133,59 @@ int launch_program(PoolCore &core, Member &m)
 
 } // namespace
 
-int start_worker(PoolCore &core) noexcept
+int start_worker(PoolCore &core, CoreLock &lock) noexcept
 {
+    std::unique_ptr<Worker> w;
+    std::unique_ptr<Member> m;
     try {
-        std::unique_ptr<Worker> w(new Worker());
-        std::unique_ptr<Member> m(new Member());
-        core.workers.reserve(core.workers.size() + 1);
-        const long long now = monotonic_ns();
-        int error;
-        if (!core.s.forked())
-            error = launch_program(core, *m);
-        else if (core.server_sock.valid())
-            error = worker_from_fresh_server(core, *m);
-        else
-            error = fork_worker(core, *m);
-        if (error != 0)
-            return error; // a child started is killed and reaped with the member
-        m->chan->set_max_message(core.s.max_message);
-        m->plan.signo = core.s.signo;
-        m->plan.grace_ns = core.s.grace_ns;
-        m->plan.own_stop = m->plan.own_deadline = true;
-        if (m->details.start_ns == 0)
-            m->details.start_ns = now;
-        w->member = m.get();
-        w->pid = m->child.pid();
-        w->ready = !core.s.forked(); // a program takes its first request at once
-        w->started_ns = now;
-        if (!core.coll->add(m))
-            return errno != 0 ? errno : ENOMEM;
-        core.workers.push_back(std::move(w)); // within the reserved room
-        ++core.stats.workers_started;
-        return 0;
+        w.reset(new Worker());
+        m.reset(new Member());
+        core.workers.reserve(core.workers.size() + 1); // the room for it, taken below
     } catch (...) {
         return ENOMEM;
     }
+    const long long now = monotonic_ns();
+    int error = 0;
+    {
+        // The fork (the longer, the larger the parent), the spawn or the fork
+        // server's answer, and the collection's part run without the lock:
+        // the stepping role keeps the collection, the fork server and the
+        // list of workers (only its holder adds or removes) ours meanwhile,
+        // while other threads read statuses, submit or free tasks.
+        Unlocked unlocked(lock);
+        try {
+            if (!core.s.forked())
+                error = launch_program(core, *m);
+            else if (core.server_sock.valid())
+                error = worker_from_fresh_server(core, *m);
+            else
+                error = fork_worker(core, *m);
+            if (error == 0) {
+                m->chan->set_max_message(core.s.max_message);
+                m->plan.signo = core.s.signo;
+                m->plan.grace_ns = core.s.grace_ns;
+                m->plan.own_stop = m->plan.own_deadline = true;
+                if (m->details.start_ns == 0)
+                    m->details.start_ns = now;
+                w->member = m.get();
+                w->pid = m->child.pid();
+                if (!core.coll->add(m)) // may throw too
+                    error = errno != 0 ? errno : ENOMEM;
+            }
+        } catch (...) {
+            error = ENOMEM;
+        }
+        if (error != 0)
+            m.reset(); // a child started is killed and reaped with the member, still unlocked
+    }
+    if (error != 0)
+        return error;
+    // A forked worker says when its init is done; a program, when asked to.
+    w->ready = !core.s.forked() && !core.s.ready_message;
+    w->started_ns = now;
+    core.workers.push_back(std::move(w)); // within the reserved room
+    ++core.stats.workers_started;
+    return 0;
 }
 
 int start_fork_server(PoolCore &core) noexcept

@@ -347,6 +347,7 @@ static void check_pool(void)
         return;
     CHECK(procreact_pool_config_set_function(config, NULL, pool_upper, NULL) == 0);
     CHECK(procreact_pool_config_set_workers(config, 1) == 0);
+    CHECK(procreact_pool_config_set_ready_message(config, 1) == 0); /* forked workers do it anyway */
     pool = procreact_pool_new(config);
     procreact_pool_config_free(config);
     CHECK(pool != NULL);

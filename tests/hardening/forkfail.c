@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "forkfail.h"
@@ -36,6 +37,9 @@ static atomic_long g_skip;
 static atomic_long g_fail;
 static atomic_long g_calls;
 static atomic_long g_failed;
+
+static atomic_long g_delay_ms;
+static atomic_long g_in_fork;
 
 typedef pid_t (*fork_fn)(void);
 
@@ -71,8 +75,20 @@ pid_t fork(void)
         errno = EAGAIN;
         return -1;
     }
+    if (atomic_load(&g_delay_ms) > 0) {
+        /* A slow fork, as of a large parent: the caller waits here first. */
+        struct timespec ts = {atomic_load(&g_delay_ms) / 1000, (atomic_load(&g_delay_ms) % 1000) * 1000000L};
+        atomic_fetch_add(&g_in_fork, 1);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        atomic_fetch_sub(&g_in_fork, 1);
+    }
     return real_fork();
 }
+
+void forkfail_delay(long ms) { atomic_store(&g_delay_ms, ms); }
+
+long forkfail_in_fork(void) { return atomic_load(&g_in_fork); }
 
 static atomic_long g_epoll_fail;
 static atomic_long g_epoll_failed;

@@ -8,6 +8,10 @@ void forkfail_arm(long skip, long count);
 /* fork() calls seen so far, and how many of them were made to fail. */
 long forkfail_calls(void);
 long forkfail_failed(void);
+/* Every fork() first sleeps @p ms (0: none), as a large parent's would take. */
+void forkfail_delay(long ms);
+/* fork() calls sleeping in that delay now. */
+long forkfail_in_fork(void);
 
 /* The next @p count epoll_wait() calls fail with EINVAL, as from a broken
  * epoll instance (a failure that retrying cannot cure). 0 disarms it. */

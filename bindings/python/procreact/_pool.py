@@ -59,8 +59,9 @@ class ProcessPool(Executor):
     pickled ``(fn, args, kwargs)`` as :class:`ProcessPoolExecutor` takes
     (functions importable by name, picklable arguments). ``max_workers``: one
     per online processor by default. ``initializer(*initargs)`` runs in each
-    new worker; one that raises ends the worker, and after ``crash_limit``
-    such deaths in a row the pool fails (:class:`PoolFailed`, a
+    new worker before it takes any task (the worker then says it is ready);
+    one that raises ends the worker without failing a task, and after
+    ``crash_limit`` such deaths in a row the pool fails (:class:`PoolFailed`, a
     :class:`concurrent.futures.BrokenExecutor`). ``max_tasks_per_child`` and
     ``max_rss`` (bytes) retire a worker after that many tasks or once its
     resident memory passes the limit; its replacement is started first.
@@ -97,7 +98,7 @@ class ProcessPool(Executor):
                               env=environment(env, {INIT_ENV: blob}), cwd=cwd,
                               max_tasks=max_tasks_per_child, max_rss=max_rss, stop_signal=stop_signal,
                               stop_grace=stop_grace, crash_limit=crash_limit, crash_delay=crash_delay,
-                              max_message=max_message)
+                              max_message=max_message, ready=True)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> "PoolFuture[T]":
         """Runs ``fn(*args, **kwargs)`` in a worker (with the pool's ``task_timeout``, if any)."""

@@ -38,6 +38,7 @@ def _declare_all() -> Any:
     ns.config_set_crash_limit = d("procreact_pool_config_set_crash_limit", ctypes.c_int, _P, ctypes.c_uint,
                                   ctypes.c_double)
     ns.config_set_max_message = d("procreact_pool_config_set_max_message", ctypes.c_int, _P, ctypes.c_uint64)
+    ns.config_set_ready_message = d("procreact_pool_config_set_ready_message", ctypes.c_int, _P, ctypes.c_int)
     ns.new = d("procreact_pool_new", _P, _P)
     ns.shutdown = d("procreact_pool_shutdown", ctypes.c_int, _P, ctypes.c_int, ctypes.c_double)
     ns.free = d("procreact_pool_free", None, _P)

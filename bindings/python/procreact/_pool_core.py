@@ -84,7 +84,7 @@ class PoolCore:
     def __init__(self, argv: List[bytes], lines: bool, convert: Convert, *, workers: Optional[int],
                  env: Optional[Mapping[str, str]], cwd: Optional[Arg], max_tasks: Optional[int],
                  max_rss: Optional[int], stop_signal: int, stop_grace: float, crash_limit: int,
-                 crash_delay: float, max_message: Optional[int]) -> None:
+                 crash_delay: float, max_message: Optional[int], ready: bool = False) -> None:
         if _c is None:
             raise NotImplementedError("procreact: the C library has no worker pools (procreact 0.6 needed)")
         self._convert = convert
@@ -113,6 +113,8 @@ class PoolCore:
                                              _seconds(crash_delay, "crash_delay")), "crash_limit")
             if max_message is not None:
                 _check(_c.config_set_max_message(config, _count(max_message, "max_message", 1)), "max_message")
+            # A worker that says when it is ready gets no task before: its start-up death fails none.
+            _check(_c.config_set_ready_message(config, 1 if ready else 0), "ready message")
             pool = _c.new(config)
         finally:
             _c.config_free(config)

@@ -16,9 +16,12 @@ was run by its path (run here
 as ``__mp_main__`` and taken for ``__main__``, as multiprocessing's spawn
 does, so functions defined in it can be tasks: the script needs its
 ``if __name__ == "__main__":`` guard), then, unpickled with both in place,
-``(initializer, initargs)``. An
-initializer that raises ends the worker with exit code 1 before its first
-task, which the pool counts towards its crash limit.
+``(initializer, initargs)``. Once that is done the worker sends
+one empty message: it is ready (the pool sets
+``procreact_pool_config_set_ready_message()`` and sends no task before).
+An initializer that raises ends the worker with exit code 1 before that
+message: no task was sent to it, and the pool counts the death towards its
+crash limit.
 
 SIGINT is ignored: a Ctrl-C at a terminal reaches the whole foreground
 process group, and the parent decides what becomes of its workers.
@@ -119,6 +122,7 @@ def main() -> int:
     os.environ.pop("PROCREACT_CHANNEL_MODE", None)
     if blob:
         initialize(blob)
+    connection.send_bytes(b"")  # ready: the pool sends no task before this (a start-up death fails none)
     while True:
         try:
             request = connection.recv_bytes()

@@ -19,6 +19,12 @@ def worker(initializer=None, initargs=()):
     return procreact.ChannelProcess(WORKER, env=env)
 
 
+def ready(p):
+    """@p p, once it sent its ready message (an empty one, after its initializer)."""
+    assert p.recv(timeout=30) == b""
+    return p
+
+
 def call(p, fn, *args, **kwargs):
     p.send(pickle.dumps((fn, args, kwargs)))
     return pickle.loads(p.recv(timeout=30))
@@ -26,6 +32,7 @@ def call(p, fn, *args, **kwargs):
 
 def test_calls_and_returns_values_in_turn(capfd):
     with worker() as p:
+        ready(p)
         assert call(p, pool_tasks.square, 12) == (True, 144)
         assert call(p, pool_tasks.add, 1, b=2) == (True, 3)
         ok, (pid, value) = call(p, pool_tasks.whoami, "x")
@@ -37,6 +44,7 @@ def test_calls_and_returns_values_in_turn(capfd):
 
 def test_exception_comes_back_with_its_traceback_text():
     with worker() as p:
+        ready(p)
         ok, error, text = call(p, pool_tasks.divide, 1, 0)
         assert not ok and isinstance(error, ZeroDivisionError)
         assert text.startswith("Traceback") and "pool_tasks.py" in text and "return a / b" in text
@@ -45,14 +53,23 @@ def test_exception_comes_back_with_its_traceback_text():
 
 def test_unpicklable_exception_and_result_become_stand_ins():
     with worker() as p:
+        ready(p)
         ok, error, text = call(p, pool_tasks.raise_unpicklable)
         assert not ok and type(error) is RuntimeError and "Unpicklable" in str(error) and "Unpicklable" in text
         ok, error, text = call(p, pool_tasks.return_lambda)  # the pickling error itself pickles
         assert not ok and isinstance(error, (AttributeError, pickle.PicklingError)) and "lambda" in str(error)
 
 
+def test_ready_message_comes_once_before_any_task():
+    with worker(pool_tasks.remember, ("k", 7)) as p:
+        assert p.recv(timeout=30) == b""  # sent unasked, after the initializer ran
+        assert call(p, pool_tasks.recall, "k") == (True, 7)  # the next message is the reply
+        assert call(p, pool_tasks.square, 3) == (True, 9)
+
+
 def test_initializer_runs_first_and_channel_variables_are_hidden():
     with worker(pool_tasks.remember, ("greeting", "hello")) as p:
+        ready(p)
         assert call(p, pool_tasks.recall, "greeting") == (True, "hello")
         for name in ("PROCREACT_CHANNEL_FD", "PROCREACT_CHANNEL_MODE", INIT_ENV):
             assert call(p, pool_tasks.environment, name) == (True, None)
@@ -60,8 +77,7 @@ def test_initializer_runs_first_and_channel_variables_are_hidden():
 
 def test_failing_initializer_ends_the_worker_with_exit_code_1(capfd):
     with worker(pool_tasks.fail_init) as p:
-        p.send(pickle.dumps((pool_tasks.square, (2,), {})))
-        with pytest.raises(EOFError):
+        with pytest.raises(EOFError):  # no ready message: the channel ends first
             p.recv(timeout=30)
         assert p.wait() == 1
     err = capfd.readouterr().err
@@ -73,6 +89,7 @@ def test_module_path_of_the_parent_reaches_the_worker(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     import only_here_mod
     with worker() as p:  # the worker's own sys.path lacks tmp_path: only the blob's has it
+        ready(p)
         assert call(p, only_here_mod.triple, 5) == (True, 15)
 
 
