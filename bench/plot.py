@@ -55,7 +55,15 @@ def colour(row):
     return "#1f77b4" if row in OURS else "#bbbbbb"
 
 
-def throughput_chart(data, out):
+def log_x_ticks(ax, values, labels):
+    """A log x axis whose ticks are exactly the measured sizes."""
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(values)
+    ax.set_xticklabels(labels)
+
+
+def throughput_chart(data):
     runs = data["runs"]
     fig, axes = plt.subplots(len(runs), 1, figsize=(8, 2.2 + 0.32 * sum(len(r["rows"]) for r in runs)),
                              squeeze=False)
@@ -75,12 +83,10 @@ def throughput_chart(data, out):
     axes[-1, 0].set_xlabel("programs per second (median)")
     fig.suptitle(f"{data['program']} k, {data['limit']} at a time, {data['cores']} cores, "
                  f"{data['rounds']} alternating rounds ({data['date'][:10]})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, metadata={"Date": None})
-    plt.close(fig)
+    return fig
 
 
-def parent_cpu_chart(data, out):
+def parent_cpu_chart(data):
     run = data["runs"][0]  # the first size: every row ran there
     rows = [(k, v) for k, v in run["rows"].items() if v["median_parent_cpu_s"]]
     names = [v["label"] + (" (its workers not counted)" if k == "pool" else "") for k, v in rows][::-1]
@@ -107,12 +113,10 @@ def parent_cpu_chart(data, out):
         ax.tick_params(labelsize=7)
     fig.suptitle(f"{run['programs']} x {data['program']} k, parent of {run['rss_mib']} MiB; child CPU "
                  f"{run['child_cpu_s'] * 1e6:.0f} us per program ({data['date'][:10]})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, metadata={"Date": None})
-    plt.close(fig)
+    return fig
 
 
-def scaling_chart(data, out):
+def scaling_chart(data):
     sizes = data["sizes"]
     styles = {"futures": ("#1f77b4", "o"), "pids": ("#2ca02c", "s"), "hand": ("#555555", "^")}
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -121,22 +125,17 @@ def scaling_chart(data, out):
         ax.plot(sizes, kind["median_us"], marker=mark, color=col, label=kind["label"])
         for x, rounds in zip(sizes, kind["rounds_us"]):
             ax.scatter([x] * len(rounds), rounds, color=col, s=8, alpha=0.35)
-    ax.set_xscale("log")
-    ax.minorticks_off()
-    ax.set_xticks(sizes)
-    ax.set_xticklabels([str(n) for n in sizes])
+    log_x_ticks(ax, sizes, [str(n) for n in sizes])
     ax.set_ylim(bottom=0)
     ax.set_xlabel("children in flight (log)")
     ax.set_ylabel("spawn cost per child, us (median; dots: rounds)")
     ax.legend(fontsize=8)
     ax.set_title(f"bench-scaling: N children started and kept waiting, {data['rounds']} rounds, "
                  f"{data['cores']} cores ({data['date'][:10]})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, metadata={"Date": None})
-    plt.close(fig)
+    return fig
 
 
-def spawn_rss_chart(data, out):
+def spawn_rss_chart(data):
     rss = data["rss_mib"]
     styles = {"discard": ("#1f77b4", "o", "-"), "capture": ("#1f77b4", "s", "--"),
               "forked_future": ("#ff7f0e", "o", "-"), "fork_execve": ("#555555", "^", "--"),
@@ -145,22 +144,17 @@ def spawn_rss_chart(data, out):
     for key, row in data["rows"].items():
         col, mark, line = styles.get(key, ("#bbbbbb", "x", ":"))
         ax.plot(rss, row["median_us"], marker=mark, linestyle=line, color=col, label=row["label"])
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.minorticks_off()
-    ax.set_xticks(rss)
-    ax.set_xticklabels([f"{m:.0f}" for m in rss])
+    log_x_ticks(ax, rss, [f"{m:.0f}" for m in rss])
     ax.set_xlabel("parent's resident memory, MiB (log)")
     ax.set_ylabel("spawn + wait per program, us (median, log)")
     ax.legend(fontsize=8)
     ax.set_title(f"bench-spawn: {data['program']}, one at a time, {data['rounds']} rounds of {data['count']}, "
                  f"{data['cores']} cores ({data['date'][:10]})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, metadata={"Date": None})
-    plt.close(fig)
+    return fig
 
 
-def deadline_chart(data, out):
+def deadline_chart(data):
     timelines = data["timelines"]
     fig, axes = plt.subplots(len(timelines), 1, figsize=(8, 1.2 + 1.9 * len(timelines)), squeeze=False)
     for ax, t in zip(axes[:, 0], timelines):
@@ -181,9 +175,7 @@ def deadline_chart(data, out):
     axes[-1, 0].set_xlabel("ms from the collection's start")
     fig.suptitle(f"bench-control: the deadline among siblings (last round of {data['rounds']}; "
                  f"{data['cores']} cores, {data['date'][:10]})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, metadata={"Date": None})
-    plt.close(fig)
+    return fig
 
 
 CHARTS = {
@@ -216,7 +208,10 @@ def main():
             data = json.load(f)
         for chart, draw in CHARTS[name]:
             out = os.path.join(args.out, chart)
-            draw(data, out)
+            fig = draw(data)
+            fig.tight_layout()
+            fig.savefig(out, metadata={"Date": None})
+            plt.close(fig)
             print(f"plot.py: {out} (from {os.path.relpath(path)})")
 
 
