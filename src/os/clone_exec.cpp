@@ -3,6 +3,7 @@
 // clone_exec(): the launcher of our own (see clone_exec.hpp for what the
 // child does and why only system calls run there).
 #include "clone_exec.hpp"
+#include "instrumented.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -38,18 +39,8 @@ constexpr bool kKnownArch = false;
 // Under ThreadSanitizer the child would run the runtime's hooks (the
 // instrumented code and its interceptors) on the parent thread's state,
 // which it shares: the parent's view of which accesses happen before which
-// would be corrupted (seen as false data races). posix_spawn() there.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+// would be corrupted (seen as false data races). posix_spawn() there
+// (kThreadSanitizer, in instrumented.hpp).
 
 // The kernel's struct sigaction on x86-64 and AArch64 (glibc's sigaction()
 // refuses its two internal signals, which the child must reset as well).
@@ -75,12 +66,6 @@ std::atomic<bool> g_verified{false};
 // not share our memory) and does not give the pidfd back; the first launch
 // there went wrong (its stop signals never arrived). Its preload library
 // names it in the environment.
-bool under_valgrind() noexcept
-{
-    const char *preload = std::getenv("LD_PRELOAD");
-    return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
-}
-
 namespace
 {
 

@@ -46,10 +46,6 @@ struct ChildPlan {
     volatile int error = 0;   ///< the errno of the step that failed
 };
 
-/// Whether the process runs under valgrind (its preload library is named
-/// in the environment).
-bool under_valgrind() noexcept;
-
 /// Whether the launcher works here (Linux with CLONE_PIDFD and close_range,
 /// on an architecture it knows, and not switched off with
 /// PROCREACT_NO_CLONE_EXEC=1). Decided once; a failed clone can switch it off.

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
-#include "clone_exec.hpp"
+#include "instrumented.hpp"
 
 namespace procreact
 {
@@ -20,18 +20,8 @@ namespace
 
 // AddressSanitizer and MemorySanitizer check blocks the heap hands out.
 // ThreadSanitizer is served from the region: the allocator's mutex orders
-// a block's last use before its reuse, as it must.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-constexpr bool kSanitizer = true;
-#else
-constexpr bool kSanitizer = false;
-#endif
-#else
-constexpr bool kSanitizer = false;
-#endif
+// a block's last use before its reuse, as it must (kAddressSanitizer and
+// under_valgrind() in instrumented.hpp).
 
 // Reserved, not committed: a page costs memory once a block in it is used.
 // 32 MiB holds the records of tens of thousands of children in flight;
@@ -59,7 +49,7 @@ std::atomic<char *> g_region{nullptr};
 
 char *make_region() noexcept
 {
-    if (kSanitizer || under_valgrind())
+    if (kAddressSanitizer || under_valgrind())
         return nullptr; // their checks must see every block
     void *region = ::mmap(nullptr, kRegionSize, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
