@@ -26,6 +26,11 @@ std::unique_ptr<Member> drive(Collection &one, std::unique_ptr<Member> m, ProcRe
         if (!one.add(m))
             return m; // cannot be watched: finished without reading further
         for (;;) {
+            // Nothing but the exit left to wait for, and nobody to interrupt
+            // the wait: the finish reaps it with one blocking waitid (no
+            // poll of the pidfd first).
+            if (std::unique_ptr<Member> last = one.take_if_only_exit_left())
+                return last;
             one.step(true);
             if (std::unique_ptr<Member> done = one.pop_done())
                 return done;
@@ -54,10 +59,11 @@ void *get_future(ProcReact_Future *future, ProcReact_Status *status, ProcReact_E
     // This thread drives the child until it is collected: a cancellation
     // from another thread reaches it through the collection's waker. (An
     // eventfd for this call alone: a descriptor kept with the thread would
-    // be one the application never asked for.)
+    // be one the application never asked for. None at all while the process
+    // has one thread: engine/waker.hpp.)
     std::optional<Collection> one;
     try {
-        one.emplace();
+        one.emplace(true);
     } catch (...) {
         // Out of memory or descriptors for a waker: finished without one.
     }

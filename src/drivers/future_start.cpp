@@ -107,6 +107,7 @@ ProcReact_Future start_future(const ProcReact_Type &type, ProcReact_ChannelMode 
     // The pidfd is opened now, before anything can reap the child.
     m->child = ChildWatch(pid, ChildWatch::Pidfd::Spawn);
     m->out = std::move(read_end);
+    m->out_blocks = true;
     if (!m->builtin && type.initialize != nullptr)
         m->type_state = type.initialize();
     return publish_future(std::move(m));

@@ -32,6 +32,7 @@ int spawn_member(const ProcReact_Command &command, char *const *argv, const Proc
             return ENOMEM; // the core kills and reaps the child
     }
     core->out = std::move(launched.out);
+    core->out_blocks = core->out.valid(); // made by make_pipe(): blocking
     core->err = std::move(launched.err);
     core->in = std::move(launched.in);
     if (launched.chan.valid()) {

@@ -11,20 +11,15 @@
 
 #include "procreact_exit.h"
 
+#include "../os/threads.hpp"
+
 namespace procreact
 {
 namespace
 {
 
-// Tags of the collection's own descriptors (a null member).
-constexpr std::uint64_t kTimerTag = 0;
-constexpr std::uint64_t kWakerTag = 1;
 constexpr std::uintptr_t kStreamMask = 7;
 static_assert(alignof(Member) >= 8, "a member's address leaves 3 bits for its stream");
-
-// Back-off while a child's exit can only be looked for (no pidfd).
-constexpr int kFirstBackoffMs = 1;
-constexpr int kMaxBackoffMs = 50;
 
 // Events taken per wait: a small array keeps the step on the stack pages
 // already in use (a new page written while a forked child shares it is a copy).
@@ -37,9 +32,9 @@ std::uint64_t Collection::tag(Member *m, Stream s) noexcept
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m) | s);
 }
 
-Collection::Collection() : waker_(make_waker())
+Collection::Collection(bool lazy_waker) : waker_(make_waker(lazy_waker && single_threaded()))
 {
-    if (!waker_ || !watcher_.add(waker_->fd(), kWakerTag, EPOLLIN))
+    if (!waker_ || (waker_->fd() >= 0 && !watcher_.add(waker_->fd(), kWakerTag, EPOLLIN)))
         throw std::bad_alloc();
 }
 
@@ -50,6 +45,8 @@ Collection::~Collection()
 
 int Collection::fd() noexcept
 {
+    if (!watch_waker())
+        return -1;
     const int fd = watcher_.fd();
     if (fd < 0)
         return -1;
@@ -118,13 +115,19 @@ long long Collection::step_events(bool block, int max_wait_ms)
     Watcher::Event events[kEventsPerWait];
     const long long before = monotonic_ns();
     int timeout = block ? ms_until(next_due(before), before) : 0;
+    std::vector<Serial> cancels;
+    if (!watch_waker())
+        throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
+    if (waker_->fd() < 0 && waker_->pending()) { // posted by this very thread
+        cancels = waker_->take();
+        timeout = 0;
+    }
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
         timeout = max_wait_ms;
-    const int n = watcher_.wait(events, kEventsPerWait, timeout);
+    const int n = only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
     const long long now = monotonic_ns();
-    std::vector<Serial> cancels;
     for (int i = 0; i < n; ++i) {
         const std::uint64_t raw = events[i].tag;
         auto *m = reinterpret_cast<Member *>(static_cast<std::uintptr_t>(raw) & ~kStreamMask);
@@ -248,24 +251,6 @@ void Collection::handle(Member &m, std::uintptr_t stream, std::uint32_t events, 
     }
 }
 
-// Children whose exit cannot be watched: look, and back off while none moves.
-void Collection::look_at_unwatched() noexcept
-{
-    if (unwatched_ == 0)
-        return;
-    bool moved = false;
-    for (auto &m : members_) {
-        if (m->unwatched && m->child.has_exited()) {
-            m->unwatched = false;
-            --unwatched_;
-            m->exited = true;
-            queue(*m);
-            moved = true;
-        }
-    }
-    backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
-}
-
 MemberList Collection::take_all() noexcept
 {
     for (auto &m : members_) {
@@ -386,21 +371,4 @@ void Collection::abandon(Member &m) noexcept
 // Reading has ended: the pipes are gone (closed before anything waits for
 // the child, which may be blocked writing), and the child's exit is watched
 // instead, in their place.
-void Collection::watch_exit(Member &m) noexcept
-{
-    if (m.exited)
-        return;
-    if (m.child.pidfd() < 0)
-        m.child.ensure_pidfd(true);
-    if (m.child.pidfd() >= 0 && watcher_.add_once(m.child.pidfd(), tag(&m, kPid), EPOLLIN))
-        return;
-    if (m.child.has_exited()) {
-        m.exited = true;
-        return;
-    }
-    m.unwatched = true;
-    ++unwatched_;
-    backoff_ms_ = kFirstBackoffMs;
-}
-
 } // namespace procreact

@@ -37,8 +37,11 @@ struct RunFailure {
 class Collection
 {
   public:
-    /// Throws std::bad_alloc when its Waker cannot be made.
-    Collection();
+    /// Throws std::bad_alloc when its Waker cannot be made. With
+    /// @p lazy_waker (a blocking get's collection of one), in a process with
+    /// one thread, the Waker's eventfd is made only once a second thread
+    /// exists (engine/waker.hpp).
+    explicit Collection(bool lazy_waker = false);
     /// Every member still in it is destroyed: its child killed and reaped.
     ~Collection();
     Collection(const Collection &) = delete;
@@ -87,6 +90,13 @@ class Collection
     void drain_channel_ready(void (*take)(Member &, void *), void *arg) noexcept;
     std::size_t channel_ready_count() const noexcept { return chan_ready_.size(); }
 
+    /// For a driver about to block on nothing but its one member's exit
+    /// (nothing left to read or write, no deadline or stop sequence due, no
+    /// descriptor through which another thread could post): that member,
+    /// out of the collection, for the driver to reap it with a blocking
+    /// wait; else null.
+    std::unique_ptr<Member> take_if_only_exit_left() noexcept;
+
     /// Takes every member out (the collection stops watching them).
     MemberList take_all() noexcept;
 
@@ -106,6 +116,9 @@ class Collection
 
   private:
     enum Stream : std::uintptr_t { kOut = 0, kPid = 1, kErr = 2, kIn = 3, kChan = 4 };
+    // Tags of the collection's own descriptors (a null member).
+    static constexpr std::uint64_t kTimerTag = 0;
+    static constexpr std::uint64_t kWakerTag = 1;
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
     /// step() without re-arming the timer; returns the time it looked at.
@@ -122,6 +135,14 @@ class Collection
     void abandon(Member &m) noexcept;
     void schedule(Member &m, long long now) noexcept;
     void watch_exit(Member &m) noexcept;
+    /// Whether a wait of @p timeout_ms would wait for nothing but the one
+    /// member's output, with nobody to interrupt it (engine/collection_exits.cpp).
+    bool only_output_left(int timeout_ms) const noexcept;
+    /// The event of that output, without a wait: its read blocks instead.
+    int read_blocking(Watcher::Event *events) noexcept;
+    /// A lazy Waker gets its eventfd, watched, once a second thread exists.
+    /// Returns false when it cannot.
+    bool watch_waker() noexcept;
     void look_at_unwatched() noexcept;
     long long next_due(long long now) const noexcept;
     void rearm(long long now) noexcept;

@@ -52,6 +52,7 @@ struct alignas(8) Member : UnsharedObject {
     bool builtin = false;       // the type is one of the library's own
     void *type_state = nullptr; // from type.initialize(); freed by finalize (or by us, for built-ins)
     UniqueFd out;               // the read end that the type decodes
+    bool out_blocks = false;    // out is a pipe of the library's, in blocking mode
     UniqueFd err;               // captured stderr, read into details.err_data
     WriteEnd in;                // stdin fed from `input` (non-blocking)
     std::shared_ptr<const std::string> input;

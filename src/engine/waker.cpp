@@ -36,13 +36,40 @@ __attribute__((constructor)) void install_hook()
     register_child_reset_hook(drop_in_child);
 }
 
+int new_eventfd() noexcept
+{
+    return move_above_stdio(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+}
+
 } // namespace
 
-Waker::Waker() noexcept : fd_(move_above_stdio(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))) {}
+Waker::Waker(bool lazy) noexcept : lazy_(lazy)
+{
+    if (!lazy)
+        fd_.store(new_eventfd(), std::memory_order_release);
+}
+
+Waker::~Waker()
+{
+    UniqueFd closed(fd_.load(std::memory_order_acquire));
+}
+
+bool Waker::make_fd() noexcept
+{
+    if (fd() >= 0)
+        return true;
+    UniqueFd made(new_eventfd());
+    if (!made)
+        return false;
+    GlobalLock lock; // published where posts look (see the top of waker.hpp)
+    fd_.store(made.release(), std::memory_order_release);
+    return true;
+}
 
 void Waker::post_locked(Serial serial)
 {
     inbox_.push_back(serial);
+    pending_.store(true, std::memory_order_release);
 }
 
 void Waker::post_all() noexcept
@@ -52,24 +79,29 @@ void Waker::post_all() noexcept
 
 void Waker::ring() const noexcept
 {
+    const int fd = this->fd();
+    if (fd < 0)
+        return; // a lazy Waker's driver finds the post in its inbox
     const std::uint64_t one = 1;
-    while (::write(fd_.get(), &one, sizeof one) < 0 && errno == EINTR)
+    while (::write(fd, &one, sizeof one) < 0 && errno == EINTR)
         ;
 }
 
 std::vector<Serial> Waker::take() noexcept
 {
-    drain(fd_.get());
+    if (fd() >= 0)
+        drain(fd());
     std::vector<Serial> taken;
     GlobalLock lock;
     taken.swap(inbox_);
+    pending_.store(false, std::memory_order_release);
     return taken;
 }
 
-WakerRef make_waker() noexcept
+WakerRef make_waker(bool lazy) noexcept
 {
     try {
-        auto waker = std::allocate_shared<Waker>(UnsharedAllocator<Waker>());
+        auto waker = std::allocate_shared<Waker>(UnsharedAllocator<Waker>(), lazy);
         if (!waker->valid())
             return nullptr;
         return waker;

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+//
+// Whether this process has only ever had one thread (glibc's own flag).
+#pragma once
+
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define PROCREACT_HAVE_SINGLE_THREADED 1
+#endif
+#endif
+
+namespace procreact
+{
+
+/// True while no second thread has ever been made in this process (nobody
+/// else can call into the library meanwhile); false where unknown. Once
+/// false, it stays false.
+inline bool single_threaded() noexcept
+{
+#ifdef PROCREACT_HAVE_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
+} // namespace procreact
