@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Spawning threads per collection: a batch fills its slots from several
- * threads by default (every job completes once with its own output, cancel,
- * nothing left), a future iterator only when asked, the setters' errors,
- * PROCREACT_SPAWN_THREADS as the override of the defaults (this executable
- * runs with it unset, 1 and 3: tests/meson.build), idle launcher
- * threads ending by themselves, and a child forked while they wait.
+ * threads by default from 8 CPUs on (every job completes once with its own
+ * output, cancel, nothing left), a future iterator only when asked, the
+ * setters' errors, PROCREACT_SPAWN_THREADS as the override of the defaults
+ * (this executable runs with it unset, 1 and 3: tests/meson.build), idle
+ * launcher threads ending by themselves, and a child forked while they wait.
  */
 #include "test.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <procreact_batch.h>
 #include <procreact_control.h>
@@ -18,6 +19,15 @@
 #include <procreact_types.h>
 
 enum { kJobs = 300 };
+
+/* The CPUs this process may run on, counted as the library counts them. */
+static int affinity_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return CPU_COUNT(&set);
+}
 
 /* The override in this run's environment, or 0 when unset. */
 static int env_threads(void)
@@ -277,9 +287,10 @@ static int scenario_defaults(void)
     /* A batch set to 1: never a thread, whatever the environment says. */
     CHECK(4, run_true_batch(1, 1) == 0);
     CHECK(5, t_launcher_count() == (env >= 2 ? env - 1 : 0));
-    /* A batch by default: several, unless the override says 1. */
+    /* A batch by default: several from 8 CPUs on or when the override asks
+     * for them, one below 8 CPUs or when the override says 1. */
     CHECK(6, run_true_batch(0, 0) == 0);
-    if (env == 1)
+    if (env == 1 || (env == 0 && affinity_cpus() < 8))
         CHECK(7, t_launcher_count() == 0);
     else
         CHECK(8, t_launcher_count() >= 1);
@@ -293,6 +304,33 @@ static void test_defaults_and_the_override(void **state)
 {
     (void)state;
     assert_int_equal(isolated(scenario_defaults, 60), 0);
+}
+
+/* On one CPU a default batch spawns from its caller's thread alone (the
+ * default is decided on first use: here, in a fresh child pinned to one
+ * CPU), while the override still starts threads. */
+static int scenario_one_cpu(void)
+{
+    const int env = env_threads();
+    cpu_set_t set;
+    CHECK(1, sched_getaffinity(0, sizeof set, &set) == 0);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) {
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            break;
+        }
+    CHECK(2, sched_setaffinity(0, sizeof set, &set) == 0);
+    CHECK(3, affinity_cpus() == 1);
+    CHECK(4, run_true_batch(0, 0) == 0);
+    CHECK(5, t_launcher_count() == (env >= 2 ? env - 1 : 0));
+    return 0;
+}
+
+static void test_one_cpu_default_is_one_thread(void **state)
+{
+    (void)state;
+    assert_int_equal(isolated(scenario_one_cpu, 60), 0);
 }
 
 /* Launcher threads that have nothing to do end after a while (2 s). */
@@ -341,6 +379,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T_TEST(test_setters_refuse_bad_input),
         T_TEST(test_defaults_and_the_override),
+        T_TEST(test_one_cpu_default_is_one_thread),
         T_TEST(test_idle_threads_end),
         T_TEST(test_batch_every_job_once_with_four_threads),
         T_TEST(test_fork_while_threads_wait),

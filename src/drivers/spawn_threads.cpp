@@ -177,7 +177,13 @@ unsigned int decide_default() noexcept
         cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus < 1)
         cpus = 1;
-    return static_cast<unsigned int>(std::min<long>(4, 2 * cpus));
+    // One thread starts about 20,000 programs/s (bench/README): it is what
+    // binds only from about 10-20 CPUs, for children of about 1 ms. Below 8
+    // CPUs more threads cost parent CPU (5-10 us per program, the hand-offs)
+    // for no programs/s that the CPUs could run.
+    if (cpus < kThreadsFromCpus)
+        return 1;
+    return static_cast<unsigned int>(std::min<long>(4, cpus / 4));
 }
 
 bool fill_alone(FillTarget &target, unsigned int limit) noexcept
