@@ -94,6 +94,30 @@ static inline int t_count_fds(void)
     return count - 1; /* the directory's own descriptor */
 }
 
+/** Open descriptors of this process whose link names @p kind ("eventpoll",
+ *  "eventfd", "timerfd"), or -1 when /proc/self/fd cannot be read. */
+static inline int t_count_fds_of(const char *kind)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    int count = 0;
+    if (dir == NULL)
+        return -1;
+    while ((entry = readdir(dir)) != NULL) {
+        char path[300], link[128];
+        ssize_t n;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
+        n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strstr(link, kind) != NULL)
+            ++count;
+    }
+    closedir(dir);
+    return count;
+}
+
 /** True when @p fd is an open descriptor. */
 static inline int t_fd_is_open(int fd)
 {

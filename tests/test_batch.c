@@ -255,28 +255,6 @@ static void test_batch_wait_timeouts_and_fd(void **state)
     procreact_batch_free(b);
 }
 
-/* Open descriptors of this process whose link names @p kind ("eventpoll"). */
-static int count_fds_of(const char *kind)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *entry;
-    int count = 0;
-    assert_non_null(dir);
-    while ((entry = readdir(dir)) != NULL) {
-        char path[300], link[128];
-        ssize_t n;
-        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
-        n = readlink(path, link, sizeof link - 1);
-        if (n <= 0)
-            continue;
-        link[n] = '\0';
-        if (strstr(link, kind) != NULL)
-            ++count;
-    }
-    closedir(dir);
-    return count;
-}
-
 /* A wait with a timeout sleeps in the batch's own wait (poll() over a few
  * descriptors): no epoll set and no timer descriptor, the system calls per
  * program that a binding waiting this way would otherwise pay. */
@@ -284,7 +262,7 @@ static void test_batch_timed_wait_needs_no_descriptor(void **state)
 {
     ProcReact_Batch *b = make_batch(0, 2);
     ProcReact_BatchResult out[2];
-    const int epolls = count_fds_of("eventpoll"), timers = count_fds_of("timerfd");
+    const int epolls = t_count_fds_of("eventpoll"), timers = t_count_fds_of("timerfd");
     size_t got = 0;
     double t0;
     assert_int_equal(submit_sh(b, "sleep 0.3; echo a", NULL), 0);
@@ -298,8 +276,8 @@ static void test_batch_timed_wait_needs_no_descriptor(void **state)
         for (ssize_t i = 0; i < n; i++)
             assert_int_equal(out[i].stdout_length, 2);
         got += (size_t)n;
-        assert_int_equal(count_fds_of("eventpoll"), epolls);
-        assert_int_equal(count_fds_of("timerfd"), timers);
+        assert_int_equal(t_count_fds_of("eventpoll"), epolls);
+        assert_int_equal(t_count_fds_of("timerfd"), timers);
     }
     assert_true(t_now() - t0 < 5.0);
     assert_int_equal(procreact_batch_remaining(b), 0);

@@ -27,28 +27,6 @@ static int g_eventfds = -1;
 static int g_cancel_rc = 99;
 static pthread_t g_thread;
 
-/* The eventfds open in this process now. */
-static int count_eventfds(void)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *e;
-    int count = 0;
-    assert_non_null(dir);
-    while ((e = readdir(dir)) != NULL) {
-        char path[300], target[128];
-        ssize_t n;
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        n = readlink(path, target, sizeof target - 1);
-        if (n <= 0)
-            continue;
-        target[n] = '\0';
-        if (strstr(target, "eventfd") != NULL)
-            ++count;
-    }
-    closedir(dir);
-    return count;
-}
-
 static void *cancel_later(void *arg)
 {
     (void)arg;
@@ -75,7 +53,7 @@ static ssize_t append_and_act(ProcReact_Type *type, void *state, int fd)
         g_acted = 1;
         switch (g_action) {
         case COUNT_EVENTFDS:
-            g_eventfds = count_eventfds();
+            g_eventfds = t_count_fds_of("eventfd");
             break;
         case CANCEL_HERE:
             g_cancel_rc = procreact_future_cancel(&g_future);
@@ -178,9 +156,9 @@ static void test_cancel_from_a_thread_made_meanwhile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_waker_descriptor),
-        cmocka_unit_test(test_cancel_from_its_own_callback),
-        cmocka_unit_test(test_cancel_from_a_thread_made_meanwhile),
+        T_TEST(test_no_waker_descriptor),
+        T_TEST(test_cancel_from_its_own_callback),
+        T_TEST(test_cancel_from_a_thread_made_meanwhile),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("get_threads", tests, NULL, NULL);
 }
