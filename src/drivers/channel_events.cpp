@@ -2,6 +2,7 @@
 //
 // Channel events of an iterator's futures: messages, writable, closed, in that order.
 #include "channel_events.hpp"
+#include "engine/room.hpp"
 
 namespace procreact
 {
@@ -11,7 +12,7 @@ void take_channel_events(Collection &c, std::vector<ChannelDelivery> &out) noexc
     if (c.channel_callback() == nullptr)
         return;
     try {
-        out.reserve(out.size() + c.channel_ready_count());
+        make_room(out, c.channel_ready_count());
     } catch (...) {
         return;
     }

@@ -3,6 +3,7 @@
 // The table of pid iterators' pools, keyed by the iterator's value, and
 // lending a pool to the thread that works on it.
 #include "pid_pools.hpp"
+#include "engine/room.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -131,7 +132,7 @@ ProcReact_Status collect_exited(Pool &pool, bool block, MemberList &failed) noex
 void Pool::take_done(MemberList &out, std::size_t most) noexcept
 {
     try {
-        out.reserve(out.size() + std::min(most, done.size()));
+        make_room(out, std::min(most, done.size()));
     } catch (...) {
         return; // out of memory: they stay done, for a later call
     }

@@ -3,6 +3,7 @@
 // Collection: waiting, moving bytes, exits, timers and cancellation for a
 // set of children.
 #include "collection.hpp"
+#include "room.hpp"
 
 #include <algorithm>
 #include <new>
@@ -63,9 +64,9 @@ int Collection::fd() noexcept
 
 bool Collection::add(std::unique_ptr<Member> &member)
 {
-    members_.reserve(members_.size() + 1);
+    make_room(members_, 1);
     if (member->chan)
-        chan_ready_.reserve(members_.size() + 1); // listing a member never allocates
+        make_room(chan_ready_, members_.size() + 1 - chan_ready_.size()); // listing a member never allocates
     Member *m = member.get();
     if (m->out && !watcher_.add(m->out.get(), tag(m, kOut), EPOLLIN))
         return false;
@@ -185,7 +186,7 @@ void Collection::step(MemberList &done, bool block, int max_wait_ms)
     for (Member *m = done_head_; m != nullptr; m = m->next_done)
         ++count;
     try {
-        done.reserve(done.size() + count);
+        make_room(done, count);
     } catch (...) {
         rearm(now); // the done members stay listed: a main loop must wake for them
         throw;
