@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "run-jobs.h"
 #include "run-emit.h"
+#include "run-jobtype.h"
 #include "run-output.h"
 
 #include <errno.h>
@@ -17,43 +18,6 @@
 #include <procreact_control.h>
 #include <procreact_exit.h>
 #include <procreact_spawn.h>
-
-/* The run whose job is being spawned: the output type's initialize (which
- * takes no argument) finds the job there. One run per process. */
-static Run *g_run;
-
-/* ------------------------------------------------ the stdout result type */
-
-static void *type_initialize(void)
-{
-    return g_run->spawning;
-}
-
-static ssize_t type_append(ProcReact_Type *type, void *state, int fd)
-{
-    Job *job = state;
-    (void)type;
-    if (g_run->opt.line_buffer)
-        return emit_line_buffered(g_run, job, STDOUT_FILENO, fd);
-    return spool_read_from(&job->out, fd);
-}
-
-static void *type_finalize(void *state, pid_t pid, ProcReact_Status *status)
-{
-    (void)pid; /* the library reaps it: this type needs no wait */
-    *status = PROCREACT_STATUS_OK;
-    return state;
-}
-
-/* The type a job runs with. Its output grouped: our own, which reads into
- * the job's spool. With --ungroup nothing is read, and the library's own
- * output type lets the library reap the job in one waitid() (it shows a
- * custom type's finalize the child unreaped: a look, then a reap). */
-static ProcReact_Type job_output_type(const Run *r)
-{
-    ProcReact_Type t = {type_initialize, type_append, type_finalize, '\n'};
-    return r->opt.ungroup ? procreact_create_output_type() : t;
-}
 
 /* ------------------------------------------------------------ bookkeeping */
 
@@ -353,7 +317,7 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
 
 void run_init(Run *r)
 {
-    g_run = r;
+    job_type_init(r);
     template_init(&r->tpl, &r->opt);
     r->start = monotonic_s();
     r->it = procreact_initialize_future_iterator(has_next, next, complete, r);
