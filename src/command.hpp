@@ -66,6 +66,17 @@ int spawn_with_posix(const ProcReact_Command &command, const std::string &path, 
                      char *const *envp, const int sources[3], const std::vector<int> &pass, ChannelMove move,
                      Launched &launched);
 
+/// The program's environment: the parent's (unless cleared) with the
+/// command's edits, and @p channel_fd's variables when it is a channel's end
+/// (>= 0). Without edits (and no channel variable to set or drop) it is the
+/// parent's own array, used as it is (no copy per spawn); otherwise
+/// @p storage owns the strings that @p envp points into. Throws std::bad_alloc.
+char *const *build_env(const ProcReact_Command &command, int channel_fd, std::vector<std::string> &storage,
+                       std::vector<char *> &envp);
+
+/// The value of @p name in @p env, or null.
+const char *find_in(char *const *env, const char *name) noexcept;
+
 /// Starts @p command. Returns 0 with @p launched filled, or an errno value:
 /// no child exists then and nothing leaks (see procreact_command_spawn()).
 int launch(const ProcReact_Command &command, Launched &launched) noexcept;

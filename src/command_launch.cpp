@@ -36,8 +36,6 @@
 #include "os/child_watch.hpp"
 #include "os/clone_exec.hpp"
 
-extern char **environ;
-
 namespace procreact
 {
 namespace
@@ -46,72 +44,6 @@ namespace
 bool is_open(int fd) noexcept
 {
     return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
-}
-
-// Whether the parent's environment names a channel (its variables must not
-// reach a program that has none: the number would name another descriptor).
-bool environ_has_channel() noexcept
-{
-    if (environ == nullptr)
-        return false;
-    static const char kPrefix[] = "PROCREACT_CHANNEL_";
-    for (char **e = environ; *e != nullptr; ++e)
-        if (std::strncmp(*e, kPrefix, sizeof kPrefix - 1) == 0)
-            return true;
-    return false;
-}
-
-// The program's environment: the parent's (unless cleared) with the edits,
-// and @p channel_fd's variables when it is a channel's end (>= 0). Without
-// edits (and no channel variable to set or drop) it is the parent's own
-// array, used as it is (no copy per spawn); otherwise @p storage owns the
-// strings that @p envp points into.
-char *const *build_env(const ProcReact_Command &c, int channel_fd, std::vector<std::string> &storage,
-                       std::vector<char *> &envp)
-{
-    static char *const kEmpty[] = {nullptr};
-    if (c.env_edits.empty() && channel_fd < 0 && (c.clear_env || !environ_has_channel()))
-        return c.clear_env || environ == nullptr ? kEmpty : environ;
-    storage.clear();
-    if (!c.clear_env && environ != nullptr)
-        for (char **e = environ; *e != nullptr; ++e)
-            storage.emplace_back(*e);
-    std::vector<ProcReact_Command::EnvEdit> edits(c.env_edits);
-    if (channel_fd >= 0) {
-        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::to_string(channel_fd), true});
-        edits.push_back(
-            {PROCREACT_CHANNEL_MODE_ENV, c.channel_mode == PROCREACT_CHANNEL_LINES ? "lines" : "framed", true});
-    } else {
-        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::string(), false});
-        edits.push_back({PROCREACT_CHANNEL_MODE_ENV, std::string(), false});
-    }
-    for (const auto &edit : edits) {
-        const std::size_t len = edit.name.size();
-        storage.erase(std::remove_if(storage.begin(), storage.end(),
-                                     [&](const std::string &entry) {
-                                         return entry.size() > len && entry.compare(0, len, edit.name) == 0 &&
-                                                entry[len] == '=';
-                                     }),
-                      storage.end());
-        if (edit.set)
-            storage.push_back(edit.name + "=" + edit.value);
-    }
-    envp.clear();
-    envp.reserve(storage.size() + 1);
-    for (auto &entry : storage)
-        envp.push_back(&entry[0]);
-    envp.push_back(nullptr);
-    return envp.data();
-}
-
-// The value of @p name in @p env, or null.
-const char *find_in(char *const *env, const char *name) noexcept
-{
-    const std::size_t len = std::strlen(name);
-    for (; *env != nullptr; ++env)
-        if (std::strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-            return *env + len + 1;
-    return nullptr;
 }
 
 // 0 when @p path names an executable regular file, else the errno that
