@@ -25,6 +25,12 @@ struct ProcReact_Command {
     std::string cwd;
     bool new_group = false;
     std::vector<int> pass_fds;
+    // Derived from pass_fds once per command, when one is added (every spawn
+    // reads them): the passed descriptors sorted and unique, and the number
+    // that a channel's end takes in the program (the lowest above 2 that no
+    // passed descriptor takes: a shell redirects only 0-9, `<&$fd`).
+    std::vector<int> kept_fds;
+    int channel_target = 3;
     ProcReact_StdinMode stdin_mode = PROCREACT_STDIN_NULL;
     int stdin_fd = -1;
     std::shared_ptr<const std::string> stdin_bytes;
@@ -59,11 +65,11 @@ struct ChannelMove {
 /// Starts the program at @p path with posix_spawn() (the launcher's
 /// fallback): @p sources are dup2'ed onto 0-2 (-1: left alone;
 /// kChildDevNull: /dev/null), @p move's source dup2'ed onto its target,
-/// @p pass (sorted, unique; the move's target among them) kept, every other
+/// @p pass (@p pass_count of them, sorted, unique; the move's target among them) kept, every other
 /// descriptor closed. Returns 0 with @p launched's pid and start time set,
 /// or an errno value with no child left.
-int spawn_with_posix(const ProcReact_Command &command, const std::string &path, std::vector<char *> &argv,
-                     char *const *envp, const int sources[3], const std::vector<int> &pass, ChannelMove move,
+int spawn_with_posix(const ProcReact_Command &command, const char *path, char *const *argv, char *const *envp,
+                     const int sources[3], const int *pass, std::size_t pass_count, ChannelMove move,
                      Launched &launched);
 
 /// The program's environment: the parent's (unless cleared) with the
