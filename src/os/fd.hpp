@@ -92,10 +92,18 @@ class UniqueFd
         fd_ = -1;
         return fd;
     }
-    /// Closes the current descriptor and owns @p fd.
-    void reset(int fd = -1) noexcept;
+    /// Closes the current descriptor and owns @p fd. Inline: most resets
+    /// (the destructors of the many that own nothing) close nothing.
+    void reset(int fd = -1) noexcept
+    {
+        if (fd_ >= 0)
+            close_fd(fd_);
+        fd_ = fd;
+    }
 
   private:
+    static void close_fd(int fd) noexcept;
+
     int fd_ = -1;
 };
 
