@@ -175,10 +175,8 @@ void UniqueFd::close_fd(int fd) noexcept
     ::close(fd); // not retried: on Linux the descriptor is gone even on EINTR
 }
 
-void WriteEnd::reset() noexcept
+void WriteEnd::close_listed() noexcept
 {
-    if (fd_ < 0)
-        return;
     ForkGuard guard;
     {
         GlobalLock lock;

@@ -132,8 +132,13 @@ class WriteEnd
 
     /// Closes it and takes it off the list as one step for fork(): a fork()
     /// between the two would either give its child an unlisted write end or
-    /// close, in the child, whatever reused the number.
-    void reset() noexcept;
+    /// close, in the child, whatever reused the number. Inline when it
+    /// owns nothing (most destructors).
+    void reset() noexcept
+    {
+        if (fd_ >= 0)
+            close_listed();
+    }
 
     /// In a forked child that owns this end: takes it off the child's list
     /// and gives it up without closing. The list is the child's own copy,
@@ -146,6 +151,8 @@ class WriteEnd
     bool adopt(int fd, const ForkGuard &guard, bool keep = false) noexcept;
 
   private:
+    void close_listed() noexcept;
+
     int fd_ = -1;
 };
 
