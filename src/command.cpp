@@ -74,8 +74,12 @@ ProcReact_Command *procreact_command_new(const char *const *argv) noexcept
     }
     return guard(static_cast<ProcReact_Command *>(nullptr), [&] {
         auto command = std::make_unique<ProcReact_Command>();
-        for (const char *const *arg = argv; *arg != nullptr; ++arg)
-            command->argv.emplace_back(*arg);
+        std::size_t count = 0;
+        while (argv[count] != nullptr)
+            ++count;
+        command->argv.reserve(count); // one allocation, not one per doubling
+        for (std::size_t i = 0; i < count; ++i)
+            command->argv.emplace_back(argv[i]);
         return command.release();
     });
 }
