@@ -3,9 +3,12 @@
 // procreact_spawn.h's command description: the entry points that build a ProcReact_Command.
 #include "command.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+
+#include <unistd.h>
 
 #include "engine/boundary.hpp"
 
@@ -33,6 +36,21 @@ template <typename F> int edit(ProcReact_Command *command, F &&body) noexcept
     return guard(-1, [&] { return body(*command); });
 }
 
+// Sorts the passed descriptors and finds the channel's number (see
+// ProcReact_Command::kept_fds). Throws std::bad_alloc, the command unchanged.
+void index_passed(ProcReact_Command &c)
+{
+    std::vector<int> kept(c.pass_fds);
+    std::sort(kept.begin(), kept.end());
+    kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
+    int target = STDERR_FILENO + 1;
+    for (int fd : kept) // sorted: a gap, or the end, is the first free number
+        if (fd == target)
+            ++target;
+    c.kept_fds.swap(kept);
+    c.channel_target = target;
+}
+
 int invalid() noexcept
 {
     errno = EINVAL;
@@ -56,8 +74,12 @@ ProcReact_Command *procreact_command_new(const char *const *argv) noexcept
     }
     return guard(static_cast<ProcReact_Command *>(nullptr), [&] {
         auto command = std::make_unique<ProcReact_Command>();
-        for (const char *const *arg = argv; *arg != nullptr; ++arg)
-            command->argv.emplace_back(*arg);
+        std::size_t count = 0;
+        while (argv[count] != nullptr)
+            ++count;
+        command->argv.reserve(count); // one allocation, not one per doubling
+        for (std::size_t i = 0; i < count; ++i)
+            command->argv.emplace_back(argv[i]);
         return command.release();
     });
 }
@@ -132,6 +154,12 @@ int procreact_command_pass_fd(ProcReact_Command *command, int fd) noexcept
         if (fd <= STDERR_FILENO)
             return invalid();
         c.pass_fds.push_back(fd);
+        try {
+            index_passed(c);
+        } catch (...) {
+            c.pass_fds.pop_back();
+            throw;
+        }
         return 0;
     });
 }

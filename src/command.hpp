@@ -25,6 +25,12 @@ struct ProcReact_Command {
     std::string cwd;
     bool new_group = false;
     std::vector<int> pass_fds;
+    // Derived from pass_fds once per command, when one is added (every spawn
+    // reads them): the passed descriptors sorted and unique, and the number
+    // that a channel's end takes in the program (the lowest above 2 that no
+    // passed descriptor takes: a shell redirects only 0-9, `<&$fd`).
+    std::vector<int> kept_fds;
+    int channel_target = 3;
     ProcReact_StdinMode stdin_mode = PROCREACT_STDIN_NULL;
     int stdin_fd = -1;
     std::shared_ptr<const std::string> stdin_bytes;
@@ -59,12 +65,23 @@ struct ChannelMove {
 /// Starts the program at @p path with posix_spawn() (the launcher's
 /// fallback): @p sources are dup2'ed onto 0-2 (-1: left alone;
 /// kChildDevNull: /dev/null), @p move's source dup2'ed onto its target,
-/// @p pass (sorted, unique; the move's target among them) kept, every other
+/// @p pass (@p pass_count of them, sorted, unique; the move's target among them) kept, every other
 /// descriptor closed. Returns 0 with @p launched's pid and start time set,
 /// or an errno value with no child left.
-int spawn_with_posix(const ProcReact_Command &command, const std::string &path, std::vector<char *> &argv,
-                     char *const *envp, const int sources[3], const std::vector<int> &pass, ChannelMove move,
+int spawn_with_posix(const ProcReact_Command &command, const char *path, char *const *argv, char *const *envp,
+                     const int sources[3], const int *pass, std::size_t pass_count, ChannelMove move,
                      Launched &launched);
+
+/// The program's environment: the parent's (unless cleared) with the
+/// command's edits, and @p channel_fd's variables when it is a channel's end
+/// (>= 0). Without edits (and no channel variable to set or drop) it is the
+/// parent's own array, used as it is (no copy per spawn); otherwise
+/// @p storage owns the strings that @p envp points into. Throws std::bad_alloc.
+char *const *build_env(const ProcReact_Command &command, int channel_fd, std::vector<std::string> &storage,
+                       std::vector<char *> &envp);
+
+/// The value of @p name in @p env, or null.
+const char *find_in(char *const *env, const char *name) noexcept;
 
 /// Starts @p command. Returns 0 with @p launched filled, or an errno value:
 /// no child exists then and nothing leaks (see procreact_command_spawn()).

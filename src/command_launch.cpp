@@ -35,83 +35,20 @@
 #include "engine/spawn_window.hpp"
 #include "os/child_watch.hpp"
 #include "os/clone_exec.hpp"
-
-extern char **environ;
+#include "os/small_array.hpp"
 
 namespace procreact
 {
 namespace
 {
 
+// What a spawn keeps on its stack: argv pointers, kept descriptors.
+constexpr std::size_t kStackWords = 32;
+constexpr std::size_t kStackFds = 16;
+
 bool is_open(int fd) noexcept
 {
     return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
-}
-
-// Whether the parent's environment names a channel (its variables must not
-// reach a program that has none: the number would name another descriptor).
-bool environ_has_channel() noexcept
-{
-    if (environ == nullptr)
-        return false;
-    static const char kPrefix[] = "PROCREACT_CHANNEL_";
-    for (char **e = environ; *e != nullptr; ++e)
-        if (std::strncmp(*e, kPrefix, sizeof kPrefix - 1) == 0)
-            return true;
-    return false;
-}
-
-// The program's environment: the parent's (unless cleared) with the edits,
-// and @p channel_fd's variables when it is a channel's end (>= 0). Without
-// edits (and no channel variable to set or drop) it is the parent's own
-// array, used as it is (no copy per spawn); otherwise @p storage owns the
-// strings that @p envp points into.
-char *const *build_env(const ProcReact_Command &c, int channel_fd, std::vector<std::string> &storage,
-                       std::vector<char *> &envp)
-{
-    static char *const kEmpty[] = {nullptr};
-    if (c.env_edits.empty() && channel_fd < 0 && (c.clear_env || !environ_has_channel()))
-        return c.clear_env || environ == nullptr ? kEmpty : environ;
-    storage.clear();
-    if (!c.clear_env && environ != nullptr)
-        for (char **e = environ; *e != nullptr; ++e)
-            storage.emplace_back(*e);
-    std::vector<ProcReact_Command::EnvEdit> edits(c.env_edits);
-    if (channel_fd >= 0) {
-        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::to_string(channel_fd), true});
-        edits.push_back(
-            {PROCREACT_CHANNEL_MODE_ENV, c.channel_mode == PROCREACT_CHANNEL_LINES ? "lines" : "framed", true});
-    } else {
-        edits.push_back({PROCREACT_CHANNEL_FD_ENV, std::string(), false});
-        edits.push_back({PROCREACT_CHANNEL_MODE_ENV, std::string(), false});
-    }
-    for (const auto &edit : edits) {
-        const std::size_t len = edit.name.size();
-        storage.erase(std::remove_if(storage.begin(), storage.end(),
-                                     [&](const std::string &entry) {
-                                         return entry.size() > len && entry.compare(0, len, edit.name) == 0 &&
-                                                entry[len] == '=';
-                                     }),
-                      storage.end());
-        if (edit.set)
-            storage.push_back(edit.name + "=" + edit.value);
-    }
-    envp.clear();
-    envp.reserve(storage.size() + 1);
-    for (auto &entry : storage)
-        envp.push_back(&entry[0]);
-    envp.push_back(nullptr);
-    return envp.data();
-}
-
-// The value of @p name in @p env, or null.
-const char *find_in(char *const *env, const char *name) noexcept
-{
-    const std::size_t len = std::strlen(name);
-    for (; *env != nullptr; ++env)
-        if (std::strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-            return *env + len + 1;
-    return nullptr;
 }
 
 // 0 when @p path names an executable regular file, else the errno that
@@ -130,10 +67,10 @@ int executable(const std::string &path, const std::string &cwd)
 }
 
 // execvp()'s search: the path to run, or an errno value.
-int resolve(const std::string &program, char *const *env, const ProcReact_Command &c, std::string &path)
+int resolve(const char *program, char *const *env, const ProcReact_Command &c, std::string &path)
 {
     const std::string cwd = c.has_cwd ? c.cwd : std::string();
-    if (program.find('/') != std::string::npos) {
+    if (std::strchr(program, '/') != nullptr) {
         // Checked here, as for a PATH lookup, so that the common failures
         // never depend on how posix_spawn() reports an exec error (valgrind,
         // for one, emulates its child in a way that cannot report it).
@@ -245,28 +182,23 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
         WriteEnd child_chan;
         if (c.channel_mode != PROCREACT_CHANNEL_NONE && !make_channel_pair(launched.chan, child_chan, false))
             return errno;
-        // In the program, its end is the lowest number above 2 that no
-        // passed descriptor takes (a shell redirects only 0-9: `<&$fd`).
-        int chan_target = -1;
-        if (child_chan.valid())
-            for (chan_target = STDERR_FILENO + 1;
-                 std::find(c.pass_fds.begin(), c.pass_fds.end(), chan_target) != c.pass_fds.end(); ++chan_target)
-                ;
+        // In the program, its end takes the command's channel number.
+        const int chan_target = child_chan.valid() ? c.channel_target : -1;
 
         std::vector<std::string> env_storage;
         std::vector<char *> env_array;
         char *const *envp = build_env(c, chan_target, env_storage, env_array);
-        std::vector<char *> argv;
+        // The command's argv as execve() takes it, on the stack (no
+        // allocation per spawn for the usual few arguments).
+        SmallArray<char *, kStackWords> own_argv(words == nullptr ? c.argv.size() + 1 : 0);
         if (words == nullptr) {
-            argv.reserve(c.argv.size() + 1);
             for (const auto &arg : c.argv)
-                argv.push_back(const_cast<char *>(arg.c_str()));
-        } else {
-            for (char *const *w = words; *w != nullptr; ++w)
-                argv.push_back(*w);
+                own_argv.push_back(const_cast<char *>(arg.c_str()));
+            own_argv.push_back(nullptr);
         }
-        argv.push_back(nullptr);
-        const std::string program(argv[0]);
+        char *const *argv = words != nullptr ? words : own_argv.data();
+        const char *const program = argv[0];
+        const bool has_slash = std::strchr(program, '/') != nullptr;
         const bool cloning = clone_exec_enabled();
         std::string path;
         // The program check, where the spawn could not report an exec error
@@ -311,27 +243,34 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
             return errno;
         const int sources[3] = {in_source, out_source, err_source};
 
-        // Kept in the program: the passed descriptors, and the channel's
-        // number (its end is moved there first).
-        std::vector<int> pass(c.pass_fds);
-        if (child_chan.valid())
+        // Kept in the program: the passed descriptors (sorted once per
+        // command), and the channel's number (its end is moved there first;
+        // no passed descriptor takes it).
+        SmallArray<int, kStackFds> pass(c.kept_fds.size() + 1);
+        bool chan_placed = !child_chan.valid();
+        for (int fd : c.kept_fds) {
+            if (!chan_placed && chan_target < fd) {
+                pass.push_back(chan_target);
+                chan_placed = true;
+            }
+            pass.push_back(fd);
+        }
+        if (!chan_placed)
             pass.push_back(chan_target);
-        std::sort(pass.begin(), pass.end());
-        pass.erase(std::unique(pass.begin(), pass.end()), pass.end());
         const ChannelMove move{child_chan.get(), chan_target};
 
         if (cloning) {
             ChildPlan plan;
-            if (checked || program.find('/') != std::string::npos) {
-                plan.path = checked ? path.c_str() : program.c_str();
+            if (checked || has_slash) {
+                plan.path = checked ? path.c_str() : program;
             } else {
                 // As resolve(): the program's own PATH, else the default.
-                plan.file = program.c_str();
+                plan.file = program;
                 plan.search = find_in(envp, "PATH");
                 if (plan.search == nullptr || plan.search[0] == '\0')
                     plan.search = "/bin:/usr/bin";
             }
-            plan.argv = argv.data();
+            plan.argv = argv;
             plan.envp = envp;
             std::copy(sources, sources + 3, plan.sources);
             plan.merge_stderr = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
@@ -360,7 +299,7 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
                     return error;
         }
         SpawnWindow window;
-        return spawn_with_posix(c, path, argv, envp, sources, pass, move, launched);
+        return spawn_with_posix(c, path.c_str(), argv, envp, sources, pass.data(), pass.size(), move, launched);
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }

@@ -31,7 +31,7 @@
 namespace procreact
 {
 
-/// What a setup says, compared before it is reused.
+/// What a setup says, compared (in spawn_with_posix()) before it is reused.
 struct PosixSpawnKey {
     int sources[3] = {-1, -1, -1};
     bool merge = false;
@@ -41,12 +41,6 @@ struct PosixSpawnKey {
     std::string cwd;
     bool new_group = false;
 
-    bool operator==(const PosixSpawnKey &o) const
-    {
-        return sources[0] == o.sources[0] && sources[1] == o.sources[1] && sources[2] == o.sources[2] &&
-               merge == o.merge && move.source == o.move.source && move.target == o.move.target &&
-               pass == o.pass && has_cwd == o.has_cwd && cwd == o.cwd && new_group == o.new_group;
-    }
 };
 
 /// File actions and attributes, read-only once built (posix_spawn() takes
@@ -150,23 +144,30 @@ int build(PosixSpawnSetup &s) noexcept
 
 } // namespace
 
-int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::vector<char *> &argv, char *const *envp,
-                     const int sources[3], const std::vector<int> &pass, ChannelMove move, Launched &launched)
+int spawn_with_posix(const ProcReact_Command &c, const char *path, char *const *argv, char *const *envp,
+                     const int sources[3], const int *pass, std::size_t pass_count, ChannelMove move,
+                     Launched &launched)
 {
-    PosixSpawnKey key;
-    std::copy(sources, sources + 3, key.sources);
-    key.merge = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
-    key.move = move;
-    key.pass = pass;
-    key.has_cwd = c.has_cwd;
-    if (c.has_cwd)
-        key.cwd = c.cwd;
-    key.new_group = c.new_group;
-
+    const bool merge = c.stderr_mode == PROCREACT_OUTPUT_MERGE;
     std::shared_ptr<const PosixSpawnSetup> setup = std::atomic_load(&last_setup());
-    if (!setup || !(setup->key == key)) {
+    // Compared in place: a key is made (and its lists copied) only when
+    // the setup has to be built anew.
+    const auto same = [&](const PosixSpawnKey &k) {
+        return std::equal(sources, sources + 3, k.sources) && k.merge == merge && k.move.source == move.source &&
+               k.move.target == move.target && std::equal(pass, pass + pass_count, k.pass.begin(), k.pass.end()) &&
+               k.has_cwd == c.has_cwd && (!c.has_cwd || k.cwd == c.cwd) && k.new_group == c.new_group;
+    };
+    if (!setup || !same(setup->key)) {
         auto made = std::make_shared<PosixSpawnSetup>();
-        made->key = std::move(key);
+        PosixSpawnKey &key = made->key;
+        std::copy(sources, sources + 3, key.sources);
+        key.merge = merge;
+        key.move = move;
+        key.pass.assign(pass, pass + pass_count);
+        key.has_cwd = c.has_cwd;
+        if (c.has_cwd)
+            key.cwd = c.cwd;
+        key.new_group = c.new_group;
         if (const int error = build(*made))
             return error;
         setup = made;
@@ -175,7 +176,7 @@ int spawn_with_posix(const ProcReact_Command &c, const std::string &path, std::v
 
     launched.start_ns = monotonic_ns();
     pid_t pid = -1;
-    const int r = ::posix_spawn(&pid, path.c_str(), &setup->actions, &setup->attr, argv.data(), envp);
+    const int r = ::posix_spawn(&pid, path, &setup->actions, &setup->attr, argv, envp);
     if (r != 0)
         return r; // no child: glibc reaped the one that failed to exec
     launched.pid = pid;

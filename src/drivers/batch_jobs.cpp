@@ -11,6 +11,7 @@
 #include "../engine/boundary.hpp"
 #include "../os/clock.hpp"
 #include "../os/fd.hpp"
+#include "../os/small_array.hpp"
 #include "future_finish.hpp"
 #include "procreact_control.h"
 #include "spawn_member.hpp"
@@ -60,7 +61,8 @@ void start_job(ProcReact_Batch &b, std::list<QueuedJob> &claimed)
 {
     static const ProcReact_Type output = procreact_create_output_type();
     QueuedJob &job = claimed.front();
-    std::vector<char *> argv;
+    // The job's argv on the stack (no allocation per job for a few words).
+    SmallArray<char *, 32> argv(job.words + 1);
     for (char *w = &job.args[0], *end = w + job.args.size(); w < end; w += std::strlen(w) + 1)
         argv.push_back(w);
     argv.push_back(nullptr);
@@ -209,7 +211,7 @@ ssize_t submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size
     const bool ok = guard(false, [&] {
         at = 0;
         for (std::size_t i = 0; i < count; ++i) {
-            QueuedJob job{first + i, std::string()};
+            QueuedJob job{first + i, std::string(), counts[i]};
             for (std::size_t k = 0; k < counts[i]; ++k)
                 job.args.append(argv[at + k]).push_back('\0');
             at += counts[i];
@@ -218,7 +220,7 @@ ssize_t submit_jobs(ProcReact_Batch &b, const char *const *argv, const std::size
         return true;
     });
     if (!ok) { // nothing queued
-        b.queued.resize(before, QueuedJob{0, std::string()});
+        b.queued.resize(before, QueuedJob{0, std::string(), 0});
         return -1;
     }
     b.submitted += count;

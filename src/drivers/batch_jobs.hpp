@@ -31,6 +31,7 @@ using MallocBytes = std::unique_ptr<char, FreeDeleter>;
 struct QueuedJob {
     std::size_t index;
     std::string args;
+    std::size_t words; ///< how many arguments
 };
 
 /// An ended job, waiting to be handed out.

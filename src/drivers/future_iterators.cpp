@@ -190,9 +190,13 @@ void take_over(ProcReact_FutureIterator *iterator, ProcReact_Future future) noex
     case Identity::Live:
         break;
     }
-    const bool taken = c != nullptr && guard(false, [&] { return c->add(m); });
-    if (!taken)
-        complete_unwatched(iterator, std::move(m));
+    if (c != nullptr && guard(false, [&] { return c->add(m); })) {
+        // No callback ran since the collection was found: it is still the
+        // iterator's (no second look in the table).
+        iterator->running_processes = static_cast<unsigned int>(c->size());
+        return;
+    }
+    complete_unwatched(iterator, std::move(m)); // `complete` may destroy the iterator
     sync_count(iterator);
 }
 
@@ -214,7 +218,7 @@ unsigned int buffer(ProcReact_FutureIterator *iterator, bool block) noexcept
             guard_void([&] { ready.push_back({m->future, m->chan}); });
     const ProcReact_ChannelCallback on_channel = c->channel_callback();
     void *on_channel_data = c->channel_callback_data();
-    sync_count(iterator);
+    iterator->running_processes = static_cast<unsigned int>(c->size()); // found above, no callback since
     // Callbacks last: they may spawn more futures into this iterator, or destroy it.
     deliver_channel_events(ready, on_channel, on_channel_data);
     for (auto &m : done) {

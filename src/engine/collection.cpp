@@ -91,7 +91,12 @@ bool Collection::add(std::unique_ptr<Member> &member)
         m->chan_ready = false;
         list_channel_ready(*m);
     }
-    const long long now = monotonic_ns();
+    // The clock is read only for what is timed: a deadline (the default's
+    // or the member's own), a cancellation's stop sequence, a main loop's
+    // timer. An untimed member (the usual spawn) costs no clock read here.
+    const bool timed = (defaults_.timeout_ns >= 0 && !m->plan.own_deadline) || cancelled() || stop_due(*m) != 0 ||
+                       timer_.valid();
+    const long long now = timed ? monotonic_ns() : 0;
     defaults_.apply(m->plan, now);
     if (cancelled())
         begin_stop(*m, PROCREACT_EXIT_CANCELLED, now);
@@ -114,8 +119,15 @@ void Collection::step(bool block, int max_wait_ms)
 long long Collection::step_events(bool block, int max_wait_ms)
 {
     Watcher::Event events[kEventsPerWait];
-    const long long before = monotonic_ns();
-    int timeout = block ? ms_until(next_due(before), before) : 0;
+    // Without a timer, a deadline or a look due, the wait needs no clock:
+    // it sleeps until an event, or not at all when members are done already.
+    int timeout = 0;
+    if (block && (!timers_.empty() || wake_at_ != 0 || unwatched_ != 0)) {
+        const long long before = monotonic_ns();
+        timeout = ms_until(next_due(before), before);
+    } else if (block) {
+        timeout = done_head_ != nullptr || !chan_ready_.empty() ? 0 : -1;
+    }
     std::vector<Serial> cancels;
     if (!watch_waker())
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};

@@ -19,9 +19,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 
 #include "../os/fd.hpp"
+#include "../os/flat_table.hpp"
 #include "../os/unshared.hpp"
 
 namespace procreact
@@ -54,7 +54,8 @@ bool open_marker(const void *value, TokenKind kind, unsigned *code) noexcept;
 Serial next_serial(TokenKind kind) noexcept;
 
 /// Objects of one kind that the library owns, keyed by the serial of the
-/// token the public structs carry. Every method takes the table lock. An
+/// token the public structs carry (a FlatTable: an insert, a take or a look
+/// allocates nothing per object). Every method takes the table lock. An
 /// object may be lent out (borrow()) for work that needs system calls; its
 /// slot stays, empty, until give_back(), and whoever wants it meanwhile
 /// waits. In a forked child drop_in_child() forgets the parent's objects
@@ -74,9 +75,8 @@ template <typename T> class TokenTable
         Serial serial;
         do
             serial = next_serial(kind_);
-        while (map_->count(serial) != 0);
-        auto &slot = (*map_)[serial]; // may throw: nothing is moved yet
-        slot = std::move(item);
+        while (map_->contains(serial));
+        map_->insert(serial) = std::move(item); // may throw: nothing is moved yet
         return make_token(kind_, serial);
     }
 
@@ -92,19 +92,17 @@ template <typename T> class TokenTable
             return item;
         GlobalLock lock;
         for (;;) {
-            if (map_ == nullptr)
+            std::unique_ptr<T> *slot = map_ != nullptr ? map_->find(key) : nullptr;
+            if (slot == nullptr)
                 return item;
-            auto it = map_->find(key);
-            if (it == map_->end())
-                return item;
-            if (!it->second) {
+            if (!*slot) {
                 global_wait(); // lent out for a moment
                 continue;
             }
-            if (accept(*it->second)) {
-                item = std::move(it->second);
+            if (accept(**slot)) {
+                item = std::move(*slot);
                 if (!lend)
-                    map_->erase(it);
+                    map_->erase(key);
                 if (serial != nullptr)
                     *serial = key;
             }
@@ -117,9 +115,9 @@ template <typename T> class TokenTable
     {
         std::unique_ptr<T> orphan; // destroyed after unlocking, if ever
         GlobalLock lock;
-        auto it = map_ != nullptr ? map_->find(serial) : typename Map::iterator();
-        if (map_ != nullptr && it != map_->end())
-            it->second = std::move(item);
+        std::unique_ptr<T> *slot = map_ != nullptr ? map_->find(serial) : nullptr;
+        if (slot != nullptr)
+            *slot = std::move(item);
         else
             orphan = std::move(item);
         global_notify();
@@ -137,20 +135,16 @@ template <typename T> class TokenTable
         if (!open_token(token, kind_, &serial))
             return nullptr;
         GlobalLock lock;
-        if (map_ == nullptr)
-            return nullptr;
-        auto it = map_->find(serial);
-        return it == map_->end() ? nullptr : it->second.get(); // null while lent
+        return lookup_locked(serial);
     }
 
     /// find() for a caller that holds the global lock already.
     T *find_locked(const void *token) noexcept
     {
         Serial serial;
-        if (map_ == nullptr || !open_token(token, kind_, &serial))
+        if (!open_token(token, kind_, &serial))
             return nullptr;
-        auto it = map_->find(serial);
-        return it == map_->end() ? nullptr : it->second.get();
+        return lookup_locked(serial);
     }
 
     void drop_in_child() noexcept
@@ -160,9 +154,14 @@ template <typename T> class TokenTable
     }
 
   private:
-    // Its nodes come and go while children run: in unshared memory.
-    using Map = std::unordered_map<Serial, std::unique_ptr<T>, std::hash<Serial>, std::equal_to<Serial>,
-                                   UnsharedAllocator<std::pair<const Serial, std::unique_ptr<T>>>>;
+    using Map = FlatTable<Serial, std::unique_ptr<T>>;
+
+    T *lookup_locked(Serial serial) noexcept
+    {
+        std::unique_ptr<T> *slot = map_ != nullptr ? map_->find(serial) : nullptr;
+        return slot != nullptr ? slot->get() : nullptr; // null while lent
+    }
+
     TokenKind kind_;
     Map *map_ = nullptr;
 };

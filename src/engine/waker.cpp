@@ -6,12 +6,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <new>
-#include <unordered_map>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "../os/clock.hpp"
+#include "../os/flat_table.hpp"
 #include "../os/unshared.hpp"
 
 namespace procreact
@@ -21,8 +21,7 @@ namespace
 
 // Under the table lock; a forked child drops it.
 // Registered while a child runs: in unshared memory, as are the wakers.
-using DriveTable = std::unordered_map<Serial, WakerRef, std::hash<Serial>, std::equal_to<Serial>,
-                                      UnsharedAllocator<std::pair<const Serial, WakerRef>>>;
+using DriveTable = FlatTable<Serial, WakerRef>;
 DriveTable *g_driven = nullptr;
 
 void drop_in_child() noexcept
@@ -115,7 +114,7 @@ void drive_register_locked(Serial serial, const WakerRef &waker)
 {
     if (g_driven == nullptr)
         g_driven = new_unshared_table<DriveTable>();
-    (*g_driven)[serial] = waker;
+    g_driven->insert(serial) = waker;
 }
 
 void drive_unregister(Serial serial) noexcept
@@ -124,10 +123,9 @@ void drive_unregister(Serial serial) noexcept
     GlobalLock lock;
     if (g_driven == nullptr)
         return;
-    auto it = g_driven->find(serial);
-    if (it != g_driven->end()) {
-        dropped = std::move(it->second);
-        g_driven->erase(it);
+    if (WakerRef *found = g_driven->find(serial)) {
+        dropped = std::move(*found);
+        g_driven->erase(serial);
     }
 }
 
@@ -135,8 +133,8 @@ WakerRef drive_find_locked(Serial serial) noexcept
 {
     if (g_driven == nullptr)
         return nullptr;
-    auto it = g_driven->find(serial);
-    return it == g_driven->end() ? nullptr : it->second;
+    const WakerRef *found = g_driven->find(serial);
+    return found != nullptr ? *found : nullptr;
 }
 
 } // namespace procreact

@@ -4,6 +4,7 @@
 // of owned pids; the reaper of children nobody waits for.
 #include "child_watch.hpp"
 
+#include "flat_table.hpp"
 #include "unshared.hpp"
 
 #include <atomic>
@@ -12,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <unordered_set>
 #include <vector>
 
 #include <poll.h>
@@ -48,7 +48,7 @@ constexpr long kMinShare = 64;
 
 // The pids that watches own (under the table lock); a forked child drops it.
 // Claimed and given up while the child runs: in unshared memory.
-using OwnedPids = std::unordered_set<pid_t, std::hash<pid_t>, std::equal_to<pid_t>, UnsharedAllocator<pid_t>>;
+using OwnedPids = FlatTable<pid_t, bool>;
 OwnedPids *g_owned = nullptr;
 
 // Children handed to the reaper. Changed under the global lock; a forked
@@ -180,7 +180,7 @@ ChildWatch::ChildWatch(pid_t pid, Pidfd pidfd) noexcept : pid_(pid > 0 ? pid : -
         try {
             if (g_owned == nullptr)
                 g_owned = new_unshared_table<OwnedPids>();
-            claimed_ = g_owned->insert(pid_).second;
+            g_owned->insert(pid_, &claimed_);
             duplicate_ = !claimed_;
         } catch (...) {
             // Out of memory: owned, but a duplicate of it goes unnoticed.

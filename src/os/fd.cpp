@@ -170,17 +170,13 @@ ForkGuard::~ForkGuard()
         pthread_cond_broadcast(&g_fork_cond);
 }
 
-void UniqueFd::reset(int fd) noexcept
+void UniqueFd::close_fd(int fd) noexcept
 {
-    if (fd_ >= 0)
-        ::close(fd_); // not retried: on Linux the descriptor is gone even on EINTR
-    fd_ = fd;
+    ::close(fd); // not retried: on Linux the descriptor is gone even on EINTR
 }
 
-void WriteEnd::reset() noexcept
+void WriteEnd::close_listed() noexcept
 {
-    if (fd_ < 0)
-        return;
     ForkGuard guard;
     {
         GlobalLock lock;

@@ -92,10 +92,18 @@ class UniqueFd
         fd_ = -1;
         return fd;
     }
-    /// Closes the current descriptor and owns @p fd.
-    void reset(int fd = -1) noexcept;
+    /// Closes the current descriptor and owns @p fd. Inline: most resets
+    /// (the destructors of the many that own nothing) close nothing.
+    void reset(int fd = -1) noexcept
+    {
+        if (fd_ >= 0)
+            close_fd(fd_);
+        fd_ = fd;
+    }
 
   private:
+    static void close_fd(int fd) noexcept;
+
     int fd_ = -1;
 };
 
@@ -124,8 +132,13 @@ class WriteEnd
 
     /// Closes it and takes it off the list as one step for fork(): a fork()
     /// between the two would either give its child an unlisted write end or
-    /// close, in the child, whatever reused the number.
-    void reset() noexcept;
+    /// close, in the child, whatever reused the number. Inline when it
+    /// owns nothing (most destructors).
+    void reset() noexcept
+    {
+        if (fd_ >= 0)
+            close_listed();
+    }
 
     /// In a forked child that owns this end: takes it off the child's list
     /// and gives it up without closing. The list is the child's own copy,
@@ -138,6 +151,8 @@ class WriteEnd
     bool adopt(int fd, const ForkGuard &guard, bool keep = false) noexcept;
 
   private:
+    void close_listed() noexcept;
+
     int fd_ = -1;
 };
 

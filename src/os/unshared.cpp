@@ -28,7 +28,7 @@ namespace
 // beyond it blocks come from the heap.
 constexpr std::size_t kRegionSize = std::size_t{32} << 20;
 constexpr std::size_t kMinBlock = 16;
-constexpr int kClasses = 9; // 16, 32, ..., 4096
+constexpr int kClasses = 13; // 16, 32, ..., 64 KiB (a flat table's array: thousands of children)
 static_assert(kMinBlock << (kClasses - 1) == kUnsharedMax, "one class per power of two up to the largest block");
 
 // The allocator's own state sits at the start of the region, so that

@@ -28,7 +28,7 @@
 namespace procreact
 {
 
-constexpr std::size_t kUnsharedMax = 4096;
+constexpr std::size_t kUnsharedMax = 64 * 1024;
 
 /// A block of @p size bytes (uninitialised), or null when out of memory.
 void *unshared_alloc(std::size_t size) noexcept;
