@@ -66,8 +66,8 @@ char *const *build_env(const ProcReact_Command &c, int channel_fd, std::vector<s
         const std::size_t len = edit.name.size();
         storage.erase(std::remove_if(storage.begin(), storage.end(),
                                      [&](const std::string &entry) {
-                                         return entry.size() > len && entry[0] == edit.name[0] &&
-                                                entry[len] == '=' && entry.compare(0, len, edit.name) == 0;
+                                         return entry.size() > len && entry[len] == '=' &&
+                                                starts_with(entry.c_str(), edit.name.c_str(), len);
                                      }),
                       storage.end());
         if (edit.set)

@@ -94,8 +94,7 @@ bool Collection::add(std::unique_ptr<Member> &member)
     // The clock is read only for what is timed: a deadline (the default's
     // or the member's own), a cancellation's stop sequence, a main loop's
     // timer. An untimed member (the usual spawn) costs no clock read here.
-    const bool timed = (defaults_.timeout_ns >= 0 && !m->plan.own_deadline) || cancelled() || stop_due(*m) != 0 ||
-                       timer_.valid();
+    const bool timed = defaults_.needs_now(m->plan) || cancelled() || stop_due(*m) != 0 || timer_.valid();
     const long long now = timed ? monotonic_ns() : 0;
     defaults_.apply(m->plan, now);
     if (cancelled())

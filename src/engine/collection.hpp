@@ -135,6 +135,8 @@ class Collection
     void abandon(Member &m) noexcept;
     void schedule(Member &m, long long now) noexcept;
     void watch_exit(Member &m) noexcept;
+    /// One member, none done, and no thread but this one able to post.
+    bool alone_and_unreachable() const noexcept;
     /// Whether a wait of @p timeout_ms would wait for nothing but the one
     /// member's output, with nobody to interrupt it (engine/collection_exits.cpp).
     bool only_output_left(int timeout_ms) const noexcept;

@@ -66,12 +66,18 @@ bool Collection::watch_waker() noexcept
     return watcher_.add(waker_->fd(), kWakerTag, EPOLLIN);
 }
 
+// One member, nothing handed out yet, and nobody who could interrupt a
+// blocking call: no waker descriptor (one thread) and nothing posted.
+bool Collection::alone_and_unreachable() const noexcept
+{
+    return members_.size() == 1 && waker_->fd() < 0 && !waker_->pending() && done_head_ == nullptr;
+}
+
 // The same holds while a built-in type reads the one member's own blocking
 // pipe: its read waits for data or the end, in place of a poll() before it.
 bool Collection::only_output_left(int timeout_ms) const noexcept
 {
-    if (timeout_ms >= 0 || members_.size() != 1 || waker_->fd() >= 0 || waker_->pending() || timer_ ||
-        done_head_ != nullptr)
+    if (timeout_ms >= 0 || timer_ || !alone_and_unreachable())
         return false;
     const Member &m = *members_.front();
     return m.builtin && m.out && m.out_blocks && !m.err && !m.in.valid() && !m.chan && !m.exited;
@@ -85,7 +91,7 @@ int Collection::read_blocking(Watcher::Event *events) noexcept
 
 std::unique_ptr<Member> Collection::take_if_only_exit_left() noexcept
 {
-    if (members_.size() != 1 || waker_->fd() >= 0 || waker_->pending() || done_head_ != nullptr)
+    if (!alone_and_unreachable())
         return nullptr;
     Member &m = *members_.front();
     if (m.exited || !reading_done(m) || m.in.valid() || m.chan || m.timer_due != 0 ||

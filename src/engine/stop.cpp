@@ -97,7 +97,7 @@ bool advance_stop(const ChildWatch &child, const StopPlan &plan, StopState &stat
 
 void StopDefaults::apply(StopPlan &plan, long long now) const noexcept
 {
-    if (!plan.own_deadline && timeout_ns >= 0)
+    if (needs_now(plan))
         plan.deadline_ns = add_saturating(now, timeout_ns > 0 ? timeout_ns : 1);
     if (!plan.own_stop && stop_set) {
         plan.signo = signo;

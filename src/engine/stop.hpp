@@ -54,6 +54,8 @@ struct StopDefaults {
 
     /// Fills what @p plan does not set itself; deadlines count from @p now.
     void apply(StopPlan &plan, long long now) const noexcept;
+    /// Whether apply() reads its @p now for @p plan (a default deadline).
+    bool needs_now(const StopPlan &plan) const noexcept { return !plan.own_deadline && timeout_ns >= 0; }
 };
 
 /// When the next step is due for a child that runs under @p plan (0: never).
