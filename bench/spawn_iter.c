@@ -32,6 +32,8 @@
 #include <procreact_spawn.h>
 #include <procreact_types.h>
 
+#include "bench_report.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,27 +159,6 @@ static void run_batch(Run *r, unsigned j, unsigned threads)
     free(counts);
 }
 
-static double seconds(const struct timeval *tv)
-{
-    return tv->tv_sec + tv->tv_usec / 1e6;
-}
-
-/* The report line: wall, own and children's CPU since @p t0, @p self0, @p kids0. */
-static void print_report(const struct timespec *t0, const struct rusage *self0, const struct rusage *kids0)
-{
-    struct timespec t1;
-    struct rusage self1, kids1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    getrusage(RUSAGE_SELF, &self1);
-    getrusage(RUSAGE_CHILDREN, &kids1);
-    fprintf(stderr, "report: wall=%.6f self=%.6f children=%.6f\n",
-            (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9,
-            seconds(&self1.ru_utime) + seconds(&self1.ru_stime) - seconds(&self0->ru_utime) -
-                seconds(&self0->ru_stime),
-            seconds(&kids1.ru_utime) + seconds(&kids1.ru_stime) - seconds(&kids0->ru_utime) -
-                seconds(&kids0->ru_stime));
-}
-
 int main(int argc, char **argv)
 {
     Run r = {0};
@@ -229,11 +210,8 @@ int main(int argc, char **argv)
     }
     long j = atol(argv[2]);
     r.program = argc > 3 ? argv[3] : "/bin/true";
-    struct timespec t0;
-    struct rusage self0, kids0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    getrusage(RUSAGE_SELF, &self0);
-    getrusage(RUSAGE_CHILDREN, &kids0);
+    ReportStart start;
+    report_start(&start);
     if (batch) {
         free(r.latency);
         r.latency = NULL;
@@ -254,6 +232,6 @@ int main(int argc, char **argv)
         free(r.latency);
     }
     if (report)
-        print_report(&t0, &self0, &kids0);
+        report_print(&start);
     return r.failed != 0;
 }

@@ -15,12 +15,15 @@
  * parent of that size.
  *
  * With --report, it prints to stderr, measured from after that set-up to
- * the end: `report: wall=S self=S children=S` (seconds: wall time, its own
- * CPU time, and its reaped children's, from getrusage()).
+ * the end: `report: wall=S self=S children=S user=S sys=S` (seconds: wall
+ * time, its own CPU time, its reaped children's, and its own split into
+ * user and system time, from getrusage(): bench_report.h).
  *
  * Usage: spawn-loop [--number] [--rss MIB] [--report] N J [PROGRAM]
  */
 #define _GNU_SOURCE
+#include "bench_report.h"
+
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -32,27 +35,6 @@
 #include <time.h>
 
 extern char **environ;
-
-static double seconds(const struct timeval *tv)
-{
-    return tv->tv_sec + tv->tv_usec / 1e6;
-}
-
-/* The report line: wall, own and children's CPU since @p t0, @p self0, @p kids0. */
-static void print_report(const struct timespec *t0, const struct rusage *self0, const struct rusage *kids0)
-{
-    struct timespec t1;
-    struct rusage self1, kids1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    getrusage(RUSAGE_SELF, &self1);
-    getrusage(RUSAGE_CHILDREN, &kids1);
-    fprintf(stderr, "report: wall=%.6f self=%.6f children=%.6f\n",
-            (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9,
-            seconds(&self1.ru_utime) + seconds(&self1.ru_stime) - seconds(&self0->ru_utime) -
-                seconds(&self0->ru_stime),
-            seconds(&kids1.ru_utime) + seconds(&kids1.ru_stime) - seconds(&kids0->ru_utime) -
-                seconds(&kids0->ru_stime));
-}
 
 int main(int argc, char **argv)
 {
@@ -87,11 +69,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < size; i += 4096)
             ballast[i] = 1;
     }
-    struct timespec t0;
-    struct rusage self0, kids0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    getrusage(RUSAGE_SELF, &self0);
-    getrusage(RUSAGE_CHILDREN, &kids0);
+    ReportStart start;
+    report_start(&start);
     long n = atol(argv[1]), j = atol(argv[2]), started = 0, running = 0, failed = 0;
     char *program = argc > 3 ? argv[3] : "/bin/true";
     char arg[32];
@@ -120,6 +99,6 @@ int main(int argc, char **argv)
             failed++;
     }
     if (report)
-        print_report(&t0, &self0, &kids0);
+        report_print(&start);
     return failed != 0;
 }
