@@ -51,6 +51,18 @@ bool is_open(int fd) noexcept
     return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
 }
 
+// Whether every descriptor that @p c names is open.
+bool named_fds_open(const ProcReact_Command &c) noexcept
+{
+    if (c.stdin_mode == PROCREACT_STDIN_FD && !is_open(c.stdin_fd))
+        return false;
+    if (c.stdout_mode == PROCREACT_OUTPUT_FD && !is_open(c.stdout_fd))
+        return false;
+    if (c.stderr_mode == PROCREACT_OUTPUT_FD && !is_open(c.stderr_fd))
+        return false;
+    return std::all_of(c.pass_fds.begin(), c.pass_fds.end(), is_open);
+}
+
 // 0 when @p path names an executable regular file, else the errno that
 // execve() would give. A relative @p path is looked at from @p cwd (the
 // program's working directory, empty for the parent's), since the child
@@ -156,16 +168,14 @@ int launch(const ProcReact_Command &c, Launched &launched) noexcept
 int launch(const ProcReact_Command &c, char *const *words, Launched &launched) noexcept
 {
     try {
-        // Descriptors the caller named must be open now.
-        if (c.stdin_mode == PROCREACT_STDIN_FD && !is_open(c.stdin_fd))
+        const bool cloning = clone_exec_enabled();
+        // The checks, where the spawn could not report the error itself (see
+        // the top of this file): the program, and the descriptors the caller
+        // named, which must be open (the launcher's child reports a failed
+        // dup as it reports a failed exec).
+        const bool checked = !cloning || !clone_exec_verified();
+        if (checked && !named_fds_open(c))
             return EBADF;
-        if (c.stdout_mode == PROCREACT_OUTPUT_FD && !is_open(c.stdout_fd))
-            return EBADF;
-        if (c.stderr_mode == PROCREACT_OUTPUT_FD && !is_open(c.stderr_fd))
-            return EBADF;
-        for (int fd : c.pass_fds)
-            if (!is_open(fd))
-                return EBADF;
         // A missing directory is told apart from a missing program.
         if (c.has_cwd) {
             struct stat st;
@@ -199,11 +209,7 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
         char *const *argv = words != nullptr ? words : own_argv.data();
         const char *const program = argv[0];
         const bool has_slash = std::strchr(program, '/') != nullptr;
-        const bool cloning = clone_exec_enabled();
         std::string path;
-        // The program check, where the spawn could not report an exec error
-        // (see the top of this file).
-        bool checked = !cloning || !clone_exec_verified();
         if (checked)
             if (const int error = resolve(program, envp, c, path))
                 return error;
@@ -293,7 +299,9 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
                 launched.pid = pid;
             if (r >= 0)
                 return r; // started, or failed with no child left
-            // The launcher does not work here: posix_spawn(), with the check.
+            // The launcher does not work here: posix_spawn(), with the checks.
+            if (!checked && !named_fds_open(c))
+                return EBADF;
             if (!checked)
                 if (const int error = resolve(program, envp, c, path))
                     return error;
