@@ -59,6 +59,9 @@ static void close_stderr(Job *job)
 void job_free(Job *job)
 {
     close_stderr(job);
+    for (int i = 0; i < 2; i++)
+        if (job->drain[i] >= 0)
+            close(job->drain[i]);
     spool_free(&job->out);
     spool_free(&job->err);
     buf_free(&job->line_out);
@@ -131,6 +134,7 @@ static Job *new_job(Run *r)
     r->ready_block = NULL;
     spool_init(&job->out);
     spool_init(&job->err);
+    job->err_fd = job->drain[0] = job->drain[1] = -1;
     return job;
 }
 
@@ -174,22 +178,12 @@ static ProcReact_Future next(void *data)
     template_free_argv(argv);
     if (cmd == NULL)
         die_oom();
-    int err_pipe[2] = {-1, -1}, spawn_errno = 0;
+    int child_err = -1;
     procreact_command_set_new_process_group(cmd, 1);
     if (job->block != NULL && procreact_command_set_stdin_bytes(cmd, job->block, job->block_len) != 0)
         die_oom();
-    if (r->opt.ungroup) {
-        procreact_command_set_stdout(cmd, PROCREACT_OUTPUT_INHERIT, -1);
-        procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_INHERIT, -1);
-    } else {
-        procreact_command_set_stdout(cmd, PROCREACT_OUTPUT_CAPTURE, -1);
-        if (pipe2(err_pipe, O_CLOEXEC) == 0) {
-            fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
-            procreact_command_set_stderr(cmd, PROCREACT_OUTPUT_FD, err_pipe[1]);
-        } else {
-            spawn_errno = errno; /* no stderr pipe: the job fails as a spawn would, with why */
-        }
-    }
+    /* Without its stdout and stderr the job fails as a spawn would, with why. */
+    int spawn_errno = job_output_setup(r, job, cmd, &child_err);
     if (r->opt.verbose) {
         progress_clear(r);
         out_write(STDERR_FILENO, job->command, strlen(job->command));
@@ -200,15 +194,14 @@ static ProcReact_Future next(void *data)
     r->spawning = job;
     job->start_real = realtime_s();
     ProcReact_Future future = {-1, -1, job_output_type(r), NULL, NULL};
-    if (r->opt.ungroup || err_pipe[0] >= 0) {
+    if (spawn_errno == 0) {
         future = procreact_command_spawn(cmd, job_output_type(r));
         spawn_errno = errno;
     }
     r->spawning = NULL;
     procreact_command_free(cmd);
-    if (err_pipe[1] >= 0)
-        close(err_pipe[1]);
-    job->err_fd = err_pipe[0];
+    if (child_err >= 0)
+        close(child_err);
     job->pid = future.pid;
     if (future.pid > 0) {
         if (r->opt.timeout > 0)
@@ -221,14 +214,6 @@ static ProcReact_Future next(void *data)
     track(r, job);
     r->spawning = job; /* a failed spawn completes at once: complete() finds it here */
     return future;
-}
-
-void run_read_stderr(Run *r, Job *job)
-{
-    ssize_t n = r->opt.line_buffer ? emit_line_buffered(r, job, STDERR_FILENO, job->err_fd)
-                                   : spool_read_from(&job->err, job->err_fd);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-        close_stderr(job);
 }
 
 /* Counts the job and halts the run when --halt says so. */
@@ -253,13 +238,15 @@ static void count(Run *r, Job *job)
     }
 }
 
+static void finish(Run *r, Job *job);
+
 static void complete(void *data, ProcReact_Future *future, ProcReact_Status status)
 {
     Run *r = data;
     Job *job = NULL;
     ProcReact_ExitInfo info;
     (void)status;
-    if (r->opt.ungroup) { /* the library's output type: an empty result, found by pid */
+    if (!r->opt.line_buffer) { /* the library's output type: an empty result, found by pid */
         ProcReact_BytesState *bytes = future->result;
         if (bytes != NULL)
             free(bytes->data);
@@ -282,8 +269,6 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
         info.exec_errno = job->exec_errno;
     }
     free(info.stderr_data);
-    while (job->err_fd >= 0) /* what the job wrote to stderr before it ended */
-        run_read_stderr(r, job);
     job->exited = info.exited;
     job->exit_code = info.exited ? info.exit_code : -1;
     job->signal = info.signal;
@@ -294,6 +279,28 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
     job->cpu_s = info.user_time + info.system_time;
     job->max_rss_kib = info.max_rss_kib;
     job->failed = job->exec_errno != 0 || !info.exited || info.exit_code != 0 || job->timed_out;
+    if (job_output_collect(r, job)) {
+        finish(r, job);
+        return;
+    }
+    /* A process of its group writes on: the job ends with its output. */
+    r->draining = xrealloc(r->draining, (r->ndraining + 1) * sizeof *r->draining);
+    r->draining[r->ndraining++] = job;
+}
+
+void run_drained(Run *r, Job *job)
+{
+    for (size_t i = 0; i < r->ndraining; i++)
+        if (r->draining[i] == job) {
+            r->draining[i] = r->draining[--r->ndraining];
+            finish(r, job);
+            return;
+        }
+}
+
+/* The end of a job whose output is all in: another try, or its result. */
+static void finish(Run *r, Job *job)
+{
     if (job->failed && job->tries < r->opt.retries && !r->halted && !r->interrupted && !r->output_gone) {
         /* Again, from a clean slate: only the last try is printed and logged. */
         spool_free(&job->out);
@@ -351,11 +358,16 @@ void run_kill(Run *r)
     for (size_t i = 0; i < r->nrunning; i++)
         if (r->running[i]->pid > 0)
             kill(-r->running[i]->pid, SIGKILL);
+    /* Reaped, but their groups live on (the drain holds them to their pipes). */
+    for (size_t i = 0; i < r->ndraining; i++)
+        kill(-r->draining[i]->pid, SIGKILL);
 }
 
 void run_stop(Run *r)
 {
     procreact_future_iterator_cancel(&r->it);
+    for (size_t i = 0; i < r->ndraining; i++) /* their groups, as the library stops a job's */
+        kill(-r->draining[i]->pid, SIGTERM);
 }
 
 void run_free(Run *r)
@@ -371,7 +383,11 @@ void run_free(Run *r)
         r->retry_head = job->next;
         job_free(job);
     }
+    while (r->ndraining > 0)
+        job_free(r->draining[--r->ndraining]);
+    free(r->draining);
     emit_free(r);
+    job_output_free(r);
     argset_free(&r->ready);
     free(r->ready_block);
     free(r->running);

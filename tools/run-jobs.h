@@ -15,9 +15,9 @@
 #include "run-template.h"
 #include "run-util.h"
 
-/* Descriptors a running job may hold: its stdout and stderr pipes, a spool
- * file for each, and the library's pidfd. */
-#define RUN_FDS_PER_JOB 5
+/* Descriptors a running job may hold: both ends of its slot's stdout and
+ * stderr pipes, a spool file for each stream, and the library's pidfd. */
+#define RUN_FDS_PER_JOB 7
 
 typedef struct Job {
     size_t seq;           /* the job number {#}, from 1 */
@@ -30,7 +30,8 @@ typedef struct Job {
     char *command;        /* as a shell would read it */
     char *tag;            /* --tag: the items and a tab */
     pid_t pid;
-    int err_fd;           /* our end of the job's stderr pipe, -1 */
+    int err_fd;           /* --line-buffer: our end of the job's stderr pipe, -1 */
+    int drain[2];         /* ended, a process of its group writes on: its pipes' read ends, -1 */
     size_t run_index;     /* where it is in Run.running */
     Spool out, err;
     Buf line_out, line_err; /* --line-buffer: a line not complete yet */
@@ -42,6 +43,12 @@ typedef struct Job {
     int failed;
     struct Job *next;     /* in the retry queue */
 } Job;
+
+/* Grouped output: a slot's stdout and stderr pipes, both ends ([0] read,
+ * [1] write; -1 while there are none), which the slot's jobs reuse. */
+typedef struct {
+    int out[2], err[2];
+} SlotPipes;
 
 typedef struct {
     Options opt;
@@ -66,9 +73,13 @@ typedef struct {
 
     Job **running;
     size_t nrunning, running_cap;
+    Job **draining;       /* reaped, their output not all in (see drain) */
+    size_t ndraining;
     unsigned int *free_slots;
     size_t nfree_slots;
     unsigned int max_slot;
+    SlotPipes *slot_pipes; /* by slot: [1] to [max_slot_pipes] */
+    unsigned int max_slot_pipes;
 
     Job **finished;       /* -k: a ring by order, waiting to be printed */
     size_t finished_cap;  /* a power of two */
@@ -84,8 +95,8 @@ typedef struct {
 
 /* Sets up the iterator and the run's parts after the options are parsed. */
 void run_init(Run *r);
-/* Reads the job's stderr pipe (it was reported readable). */
-void run_read_stderr(Run *r, Job *job);
+/* Ends a job in Run.draining whose output is all in. */
+void run_drained(Run *r, Job *job);
 /* Prints what is left once no job runs (queued retries, -k leftovers). */
 void run_finish(Run *r);
 /* Stops starting jobs and stops the running ones (stop sequence). */

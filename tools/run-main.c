@@ -25,6 +25,7 @@
 
 #include "run-emit.h"
 #include "run-jobs.h"
+#include "run-jobtype.h"
 #include "run-output.h"
 
 static int g_signal_pipe[2] = {-1, -1};
@@ -152,10 +153,11 @@ static void loop(Run *r)
             r->output_gone = 1;
             run_stop(r);
         }
-        if (active == 0 && !((r->need_input || r->delaying) && !r->halted && !r->interrupted && !r->output_gone))
+        if (active == 0 && r->ndraining == 0 &&
+            !((r->need_input || r->delaying) && !r->halted && !r->interrupted && !r->output_gone))
             break;
-        if (cap < r->nrunning + 4) {
-            cap = (r->nrunning + 4) * 2;
+        if (cap < 2 * (r->nrunning + r->ndraining) + 4) {
+            cap = (2 * (r->nrunning + r->ndraining) + 4) * 2;
             fds = xrealloc(fds, cap * sizeof *fds);
             owners = xrealloc(owners, cap * sizeof *owners);
         }
@@ -170,11 +172,15 @@ static void loop(Run *r)
             fds[n++] = (struct pollfd){input_fd(r->in), POLLIN, 0};
         }
         size_t jobs_at = n;
-        for (size_t i = 0; i < r->nrunning; i++)
-            if (r->running[i]->err_fd >= 0) {
-                owners[n] = r->running[i];
-                fds[n++] = (struct pollfd){r->running[i]->err_fd, POLLIN, 0};
+        for (size_t i = 0; i < r->nrunning + r->ndraining; i++) {
+            Job *job = i < r->nrunning ? r->running[i] : r->draining[i - r->nrunning];
+            int job_fds[2];
+            size_t count = job_output_fds(r, job, job_fds);
+            for (size_t k = 0; k < count; k++) {
+                owners[n] = job;
+                fds[n++] = (struct pollfd){job_fds[k], POLLIN, 0};
             }
+        }
         progress_draw(r, 0);
         int timeout = tty ? 100 : -1; /* redraw the progress line */
         if (r->delaying) {
@@ -205,7 +211,7 @@ static void loop(Run *r)
             input_read(r->in);
         for (size_t i = jobs_at; ready > 0 && i < n; i++)
             if (fds[i].revents != 0)
-                run_read_stderr(r, owners[i]);
+                job_output_read(r, owners[i], fds[i].fd);
         active = procreact_future_iterator_step(&r->it, r->limit);
     }
     free(fds);

@@ -46,6 +46,43 @@ for j in a b c d; do
 done
 check "output is grouped per job, never interleaved" test "$grouped" -eq 1
 
+# Grouped output goes through pipes that the slot's later jobs reuse: one
+# job at a time, a long output, then shorter ones, none, and one past what a
+# pipe holds and a spool keeps in memory (300,000 bytes), each on stdout (x)
+# and stderr (e).
+sizes="100 3 0 300000 5 0 7"
+# shellcheck disable=SC2086
+printf '%s\n' $sizes | "$run" -j 1 -k -- sh -c \
+    'head -c "$0" /dev/zero | tr "\0" x; echo; head -c "$0" /dev/zero | tr "\0" e >&2; echo >&2' '{}' \
+    >"$work/out" 2>"$work/err"
+check "a reused pipe holds none of an earlier job's stdout" \
+    test "$(awk '{ print length($0) }' "$work/out" | tr '\n' ' ')" = "$sizes "
+check "a reused pipe holds none of an earlier job's stderr" \
+    test "$(awk '{ print length($0) }' "$work/err" | tr '\n' ' ')" = "$sizes "
+check "stdout and stderr stay apart" test -z "$(tr -d 'x\n' <"$work/out")$(tr -d 'e\n' <"$work/err")"
+# A job that reopens its stdout (as a file would be: truncated, written from
+# its start) loses nothing.
+printf 'a\nb\n' | "$run" -j 1 -k -- sh -c 'echo one-{}; echo two-{} 1<>/dev/stdout; cat /dev/stdout >/dev/null' \
+    >"$work/out" 2>&1
+check "a job that reopens or reads its stdout keeps its lines" \
+    test "$(tr '\n' ' ' <"$work/out")" = "one-a two-a one-b two-b "
+# A process that outlives its job keeps writing to the job's output, not to
+# the next job's in the same slot, and the run goes on meanwhile.
+printf '1\n2\n' | "$run" -j 1 -- sh -c \
+    'if [ {} = 1 ]; then (sleep 0.5; echo late-{}; echo late-err-{} >&2) & fi; echo now-{}; echo err-{} >&2' \
+    >"$work/out" 2>"$work/err"
+check "output a job's leftover process writes later stays with that job" \
+    test "$(tr '\n' ' ' <"$work/out")/$(tr '\n' ' ' <"$work/err")" = "now-2 now-1 late-1 /err-2 err-1 late-err-1 "
+marker=procreact-leftover-$$
+echo 1 | "$run" -- sh -c "(sleep 30; echo $marker) & echo now" >"$work/out" &
+pid=$!
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+check "SIGINT ends a run that waits for a job's leftover process (130)" test "$rc" -eq 130
+check "SIGINT stops the job's leftover process too" test -z "$(pgrep -f "$marker")"
+
 # --- exit statuses and exec failures
 printf 'exit 0\nexit 3\n' | "$run" >/dev/null 2>&1
 check "a failing job makes the exit status 1" test $? -eq 1
