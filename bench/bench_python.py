@@ -134,6 +134,7 @@ def main():
         ballast = bytearray(max(0, size - base) << 20)
         for i in range(0, len(ballast), 4096):
             ballast[i] = 1
+        time.sleep(3)  # the machine settles after the first touch (bench_ballast.h says why)
         cmds = commands(program, n)
         rows = {
             "C loop (posix_spawn + waitpid)": lambda: row_loop(loop, program, n),

@@ -32,13 +32,13 @@
 #include <procreact_spawn.h>
 #include <procreact_types.h>
 
+#include "bench_ballast.h"
 #include "bench_report.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -193,16 +193,8 @@ int main(int argc, char **argv)
                         "[PROGRAM]\n");
         return 2;
     }
-    if (rss_mib > 0) {
-        size_t size = (size_t)rss_mib << 20;
-        char *ballast = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (ballast == MAP_FAILED) {
-            perror("spawn-iter: mmap");
-            return 1;
-        }
-        for (size_t i = 0; i < size; i += 4096)
-            ballast[i] = 1;
-    }
+    if (ballast_make(rss_mib, "spawn-iter") != 0)
+        return 1;
     r.n = atol(argv[1]);
     if (latency && (r.latency = calloc((size_t)(r.n > 0 ? r.n : 1), sizeof *r.latency)) == NULL) {
         perror("spawn-iter");

@@ -12,7 +12,8 @@
  *
  * With --rss MIB, the loop first makes itself about MIB MiB resident (an
  * anonymous mapping, one byte written in every page), to spawn from a
- * parent of that size.
+ * parent of that size, and waits 3 s for the machine to settle
+ * (bench_ballast.h says why).
  *
  * With --report, it prints to stderr, measured from after that set-up to
  * the end: `report: wall=S self=S children=S user=S sys=S` (seconds: wall
@@ -22,6 +23,7 @@
  * Usage: spawn-loop [--number] [--rss MIB] [--report] N J [PROGRAM]
  */
 #define _GNU_SOURCE
+#include "bench_ballast.h"
 #include "bench_report.h"
 
 #include <errno.h>
@@ -29,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,16 +60,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: spawn-loop [--number] [--rss MIB] [--report] N J [PROGRAM]\n");
         return 2;
     }
-    if (rss_mib > 0) {
-        size_t size = (size_t)rss_mib << 20;
-        char *ballast = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (ballast == MAP_FAILED) {
-            perror("spawn-loop: mmap");
-            return 1;
-        }
-        for (size_t i = 0; i < size; i += 4096)
-            ballast[i] = 1;
-    }
+    if (ballast_make(rss_mib, "spawn-loop") != 0)
+        return 1;
     ReportStart start;
     report_start(&start);
     long n = atol(argv[1]), j = atol(argv[2]), started = 0, running = 0, failed = 0;
