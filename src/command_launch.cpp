@@ -300,11 +300,12 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
             if (r >= 0)
                 return r; // started, or failed with no child left
             // The launcher does not work here: posix_spawn(), with the checks.
-            if (!checked && !named_fds_open(c))
-                return EBADF;
-            if (!checked)
+            if (!checked) {
+                if (!named_fds_open(c))
+                    return EBADF;
                 if (const int error = resolve(program, envp, c, path))
                     return error;
+            }
         }
         SpawnWindow window;
         return spawn_with_posix(c, path.c_str(), argv, envp, sources, pass.data(), pass.size(), move, launched);

@@ -48,7 +48,7 @@ static void *type_finalize(void *state, pid_t pid, ProcReact_Status *status)
 
 /* The type a job runs with. With --line-buffer: our own, which prints the
  * job's stdout line by line as it comes. Otherwise nothing is read (grouped
- * output goes through files, --ungroup straight to ours), and the library's
+ * output goes through the slot's pipes, --ungroup straight to ours), and the library's
  * own output type lets the library reap the job in one waitid() (it shows a
  * custom type's finalize the child unreaped: a look, then a reap). */
 ProcReact_Type job_output_type(const Run *r)
@@ -60,6 +60,16 @@ ProcReact_Type job_output_type(const Run *r)
 void job_type_init(Run *r)
 {
     g_run = r;
+}
+
+/* A pipe whose read end (ours) does not block; its write end (the job's)
+ * does. 0, or -1 with errno. */
+static int make_pipe(int ends[2])
+{
+    if (pipe2(ends, O_CLOEXEC) != 0)
+        return -1;
+    fcntl(ends[0], F_SETFL, O_NONBLOCK);
+    return 0;
 }
 
 /* The slot's pipes, made where it has none yet; NULL with errno. */
@@ -74,11 +84,8 @@ static SlotPipes *slot_pipes(Run *r, unsigned int slot)
     SlotPipes *p = &r->slot_pipes[slot];
     int *ends[2] = {p->out, p->err};
     for (int i = 0; i < 2; i++)
-        if (ends[i][0] < 0) {
-            if (pipe2(ends[i], O_CLOEXEC) != 0)
-                return NULL;
-            fcntl(ends[i][0], F_SETFL, O_NONBLOCK); /* ours only: the job's end blocks */
-        }
+        if (ends[i][0] < 0 && make_pipe(ends[i]) != 0)
+            return NULL;
     return p;
 }
 
@@ -87,9 +94,8 @@ static SlotPipes *slot_pipes(Run *r, unsigned int slot)
 static int give_line_pipes(Job *job, ProcReact_Command *cmd, int *child_err)
 {
     int err_pipe[2];
-    if (pipe2(err_pipe, O_CLOEXEC) != 0)
+    if (make_pipe(err_pipe) != 0)
         return errno;
-    fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
     job->err_fd = err_pipe[0];
     *child_err = err_pipe[1];
     procreact_command_set_stdout(cmd, PROCREACT_OUTPUT_CAPTURE, -1);
