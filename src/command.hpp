@@ -53,6 +53,7 @@ struct Launched {
     UniqueFd chan;  ///< the parent's end of the channel (with a channel mode)
     UniqueFd pidfd; ///< the child's pidfd, when the launcher made one
     long long start_ns = 0;
+    bool want_pidfd = true; ///< in: the launcher makes the pidfd with the child (see spawn_member.hpp)
 };
 
 /// A descriptor moved to another number in the program (a channel's end);

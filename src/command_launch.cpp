@@ -288,6 +288,7 @@ int launch(const ProcReact_Command &c, char *const *words, Launched &launched) n
             plan.new_group = c.new_group;
             plan.move_source = move.source;
             plan.move_target = move.target;
+            plan.want_pidfd = launched.want_pidfd;
             launched.start_ns = monotonic_ns();
             pid_t pid = -1;
             int r;

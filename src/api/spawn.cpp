@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <new>
 
+#include "../drivers/future_iterators.hpp"
 #include "../drivers/future_table.hpp"
 #include "../drivers/spawn_member.hpp"
 
@@ -34,7 +35,7 @@ ProcReact_Future procreact_command_spawn(const ProcReact_Command *command, ProcR
         return failed(type, EINVAL);
     reap_leftovers();
     std::unique_ptr<Member> core;
-    if (const int error = spawn_member(*command, nullptr, type, core))
+    if (const int error = spawn_member(*command, nullptr, type, core, filling_exit_wait()))
         return failed(type, error);
     return publish_future(std::move(core));
 }

@@ -67,7 +67,7 @@ void start_job(ProcReact_Batch &b, std::list<QueuedJob> &claimed)
         argv.push_back(w);
     argv.push_back(nullptr);
     std::unique_ptr<Member> m;
-    const int error = spawn_member(b.command, argv.data(), output, m); // opens a fill's gate
+    const int error = spawn_member(b.command, argv.data(), output, m, ExitWait::Descriptors); // opens a fill's gate
     const std::size_t index = job.index;
     if (error != 0) {
         end_unstarted(b, index, error, 0);

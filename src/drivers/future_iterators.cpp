@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../engine/boundary.hpp"
+#include "../os/threads.hpp"
 #include "../types.hpp"
 #include "channel_events.hpp"
 #include "future_finish.hpp"
@@ -20,6 +21,9 @@ namespace
 
 // The iterators' collections. A forked child drops the parent's.
 TokenTable<Collection> g_iterators(TokenKind::Iterator);
+
+// The exit wait of the iterator whose `next` runs on this thread.
+thread_local ExitWait t_filling = ExitWait::Unknown;
 
 void drop_in_child() noexcept
 {
@@ -88,7 +92,7 @@ Collection *collection_for(ProcReact_FutureIterator *iterator) noexcept
         return c;
     errno = 0;
     Collection *made = guard(static_cast<Collection *>(nullptr), [&] {
-        auto c = std::make_unique<Collection>();
+        auto c = std::make_unique<Collection>(true); // its eventfd once a second thread exists
         Collection *raw = c.get();
         iterator->futures = static_cast<ProcReact_Future *>(g_iterators.insert(c));
         return raw;
@@ -150,8 +154,20 @@ bool spawn_next(ProcReact_FutureIterator *iterator) noexcept
         return false; // cancelled: nothing more is spawned
     if (!iterator->has_next(iterator->data))
         return false;
-    take_over(iterator, iterator->next(iterator->data));
+    // A collection is made lazily, and so waits by pid while it can (one
+    // thread in the process).
+    const bool descriptors = c != nullptr ? c->wants_pidfds() : !single_threaded();
+    const ExitWait outer = t_filling;
+    t_filling = descriptors ? ExitWait::Descriptors : ExitWait::ByPid;
+    ProcReact_Future future = iterator->next(iterator->data);
+    t_filling = outer;
+    take_over(iterator, future);
     return true;
+}
+
+ExitWait filling_exit_wait() noexcept
+{
+    return t_filling;
 }
 
 void take_over(ProcReact_FutureIterator *iterator, ProcReact_Future future) noexcept

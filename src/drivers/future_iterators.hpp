@@ -7,6 +7,7 @@
 #pragma once
 
 #include "../engine/collection.hpp"
+#include "spawn_member.hpp"
 #include "procreact_channel.h"
 #include "procreact_future_iterator.h"
 
@@ -27,6 +28,11 @@ void destroy_collection(ProcReact_FutureIterator *iterator) noexcept;
 
 /// Cancels the iterator's collection (from any thread). -1 with errno set.
 int cancel_collection(ProcReact_FutureIterator *iterator) noexcept;
+
+/// How the iterator whose `next` runs on this thread now waits for exits
+/// (ExitWait::Unknown outside any `next`): what procreact_command_spawn()
+/// called from there tells the launcher.
+ExitWait filling_exit_wait() noexcept;
 
 /// Asks `has_next` and takes what `next` returns over. Returns whether
 /// `has_next` said yes.

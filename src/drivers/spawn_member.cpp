@@ -11,8 +11,26 @@
 namespace procreact
 {
 
+namespace
+{
+
+// Whether the program's pidfd is made with it: for a wait on descriptors,
+// and for a channel (a worker, watched with its messages) or a stream that
+// a collection waiting by pid will read (it then waits on descriptors
+// while the program runs).
+bool pidfd_at_spawn(const ProcReact_Command &c, ExitWait wait) noexcept
+{
+    if (wait == ExitWait::Descriptors || c.channel_mode != PROCREACT_CHANNEL_NONE)
+        return true;
+    return wait == ExitWait::ByPid &&
+           (c.stdout_mode == PROCREACT_OUTPUT_CAPTURE || c.stderr_mode == PROCREACT_OUTPUT_CAPTURE ||
+            c.stdin_mode == PROCREACT_STDIN_BYTES);
+}
+
+} // namespace
+
 int spawn_member(const ProcReact_Command &command, char *const *argv, const ProcReact_Type &type,
-                 std::unique_ptr<Member> &member) noexcept
+                 std::unique_ptr<Member> &member, ExitWait wait) noexcept
 {
     std::unique_ptr<Member> core(new (std::nothrow) Member());
     if (!core)
@@ -20,10 +38,12 @@ int spawn_member(const ProcReact_Command &command, char *const *argv, const Proc
     core->type = type;
     core->builtin = is_builtin_type(type);
     Launched launched;
+    launched.want_pidfd = pidfd_at_spawn(command, wait);
     if (const int error = launch(command, argv, launched))
         return error;
-    core->child = launched.pidfd ? ChildWatch(launched.pid, std::move(launched.pidfd))
-                                 : ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn);
+    core->child = launched.pidfd      ? ChildWatch(launched.pid, std::move(launched.pidfd))
+                  : launched.want_pidfd ? ChildWatch(launched.pid, ChildWatch::Pidfd::Spawn)
+                                        : ChildWatch(launched.pid, ChildWatch::Pidfd::Later);
     // The reading state comes once the program runs: a failed spawn leaves
     // no state of a custom type behind, which nothing could free.
     if (type.initialize != nullptr) {

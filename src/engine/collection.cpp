@@ -46,7 +46,10 @@ Collection::~Collection()
 
 int Collection::fd() noexcept
 {
-    if (!watch_waker())
+    // A main loop waits on descriptors only: every exit through a pidfd,
+    // and any thread to come through the waker's eventfd.
+    convert_pid_waits();
+    if (!watch_waker(true))
         return -1;
     const int fd = watcher_.fd();
     if (fd < 0)
@@ -81,7 +84,7 @@ bool Collection::add(std::unique_ptr<Member> &member)
     }
     // Nothing below throws.
     m->index = members_.size();
-    m->exited = m->queued = m->unwatched = false;
+    m->exited = m->queued = m->unwatched = m->pid_wait = false;
     m->next_done = nullptr;
     m->timer_due = 0;
     members_.push_back(std::move(member));
@@ -118,6 +121,9 @@ void Collection::step(bool block, int max_wait_ms)
 long long Collection::step_events(bool block, int max_wait_ms)
 {
     Watcher::Event events[kEventsPerWait];
+    // Exits waited for by pid, when this step waits for more than exits.
+    if (pid_waiting_ != 0 && !pidless_wait_fits(block, max_wait_ms))
+        convert_pid_waits();
     // Without a timer, a deadline or a look due, the wait needs no clock:
     // it sleeps until an event, or not at all when members are done already.
     int timeout = 0;
@@ -130,13 +136,23 @@ long long Collection::step_events(bool block, int max_wait_ms)
     std::vector<Serial> cancels;
     if (!watch_waker())
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
-    if (waker_->fd() < 0 && waker_->pending()) { // posted by this very thread
+    // Posted without a ring: by this very thread, or before the eventfd
+    // was made (a lazy Waker's, once a second thread came).
+    if (waker_->has_posts() || (cancelled() && !cancelling_all_)) {
         cancels = waker_->take();
         timeout = 0;
     }
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
         timeout = max_wait_ms;
-    const int n = only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, kEventsPerWait, timeout);
+    int n = 0;
+    bool exit_found = false;
+    if (pid_waiting_ != 0 && timeout < 0) {
+        exit_found = wait_any_exit(); // nothing else is watched
+        if (!exit_found)
+            timeout = 0; // waits by pid given up: a look now, the next step waits on pidfds
+    }
+    if (!exit_found && (pid_waiting_ == 0 || !watcher_.empty()))
+        n = only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
     const long long now = monotonic_ns();
@@ -270,10 +286,10 @@ MemberList Collection::take_all() noexcept
         if (m->serial != 0)
             drive_unregister(m->serial); // a cancellation no longer reaches it through us
         m->timer_due = 0;
-        m->queued = m->unwatched = false;
+        m->queued = m->unwatched = m->pid_wait = false;
         m->next_done = nullptr;
     }
-    unwatched_ = 0;
+    unwatched_ = pid_waiting_ = 0;
     done_head_ = done_tail_ = nullptr;
     timers_.clear();
     return std::move(members_);
@@ -290,6 +306,10 @@ std::unique_ptr<Member> Collection::take(Member &m) noexcept
     if (m.unwatched) {
         m.unwatched = false;
         --unwatched_;
+    }
+    if (m.pid_wait) {
+        m.pid_wait = false;
+        --pid_waiting_;
     }
     if (m.queued) { // off the done list
         Member **link = &done_head_;

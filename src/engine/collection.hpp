@@ -55,6 +55,11 @@ class Collection
     /// drivers/spawn_threads.hpp).
     unsigned int spawn_threads() const noexcept { return spawn_threads_; }
     void set_spawn_threads(unsigned int threads) noexcept { spawn_threads_ = threads; }
+    /// Whether the exits of the members it will be given are watched through
+    /// pidfds (it waits on descriptors), so that a program spawned for it
+    /// had better get its pidfd from the clone; false while it can wait for
+    /// exits by pid (engine/collection_exits.cpp).
+    bool wants_pidfds() const noexcept { return !pidless_possible(); }
 
     /// A descriptor that is readable whenever a step would find something to
     /// do (level-triggered), or -1 with errno set.
@@ -135,6 +140,19 @@ class Collection
     void abandon(Member &m) noexcept;
     void schedule(Member &m, long long now) noexcept;
     void watch_exit(Member &m) noexcept;
+    /// watch_exit() through the member's pidfd (or by looking, without one).
+    void watch_exit_polled(Member &m) noexcept;
+    /// Whether exits may be waited for by pid, with no pidfd (see
+    /// engine/collection_exits.cpp).
+    bool pidless_possible() const noexcept;
+    /// Whether this step may block on the members' exits alone.
+    bool pidless_wait_fits(bool block, int max_wait_ms) const noexcept;
+    /// The members waiting by pid are watched through pidfds from now on.
+    void convert_pid_waits() noexcept;
+    /// Blocks until a child of this process has exited. Returns true when
+    /// it was a member's (queued now), false when the collection has given
+    /// up waiting by pid (its members watched through pidfds now).
+    bool wait_any_exit() noexcept;
     /// One member, none done, and no thread but this one able to post.
     bool alone_and_unreachable() const noexcept;
     /// Whether a wait of @p timeout_ms would wait for nothing but the one
@@ -142,9 +160,10 @@ class Collection
     bool only_output_left(int timeout_ms) const noexcept;
     /// The event of that output, without a wait: its read blocks instead.
     int read_blocking(Watcher::Event *events) noexcept;
-    /// A lazy Waker gets its eventfd, watched, once a second thread exists.
-    /// Returns false when it cannot.
-    bool watch_waker() noexcept;
+    /// A lazy Waker gets its eventfd, watched, once a second thread exists
+    /// (with @p always, now: a main loop's descriptor must hear every
+    /// thread that may come). Returns false when it cannot.
+    bool watch_waker(bool always = false) noexcept;
     void look_at_unwatched() noexcept;
     long long next_due(long long now) const noexcept;
     void rearm(long long now) noexcept;
@@ -160,6 +179,8 @@ class Collection
     unsigned int spawn_threads_ = 0;
     MemberList members_;
     std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
+    std::size_t pid_waiting_ = 0; // members whose exit is waited for by pid (Member::pid_wait)
+    bool pidless_off_ = false;    // a child not ours showed up: exits through pidfds only
     Member *done_head_ = nullptr; // the done list (see Member::next_done)
     Member *done_tail_ = nullptr;
     ProcReact_ChannelCallback channel_cb_ = nullptr;

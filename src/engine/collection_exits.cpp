@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: MIT
 //
-// Collection: how its members' exits are watched (a pidfd, looking, or a
-// blocking reap left to the driver) and how its lazy waker gets watched.
+// Collection: how its members' exits are watched (a pidfd, looking, a wait
+// by pid, or a blocking reap left to the driver) and how its lazy waker gets
+// watched.
+//
+// Waiting by pid. A pidfd costs the parent about 4 us per child (made by the
+// clone or pidfd_open(), closed after the reap: as much as the rest of the
+// parent's own work per spawned program; bench/README). It is needed only
+// to wait for an exit together with other descriptors. A collection that
+// has nothing else to wait for (no stream, no timer, no main loop's
+// descriptor) and that nobody else can wake (one thread in the process)
+// waits for its members' exits with waitid(P_ALL, WNOWAIT): it sleeps until
+// some child of this process has exited, reaps nothing, and learns its pid.
+// A member's pid: that member is done (the finish reaps it by pid, which an
+// unreaped child keeps). Any other pid (a child of the application's, or of
+// another collection) would come back from every such wait until its owner
+// reaps it: the collection stops waiting by pid for good and watches its
+// members through pidfds, as it does whenever the conditions above end. No
+// child that is not a member is ever reaped or waited for beyond that look.
 #include "collection.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <sys/epoll.h>
+#include <sys/wait.h>
 
 #include "../os/threads.hpp"
 
@@ -18,6 +37,10 @@ namespace
 // Back-off while a child's exit can only be looked for (no pidfd).
 constexpr int kFirstBackoffMs = 1;
 constexpr int kMaxBackoffMs = 50;
+
+// Beyond this many members, a pid that a wait reports is not looked for
+// among them: their exits are watched through pidfds (an epoll set).
+constexpr std::size_t kPidlessMax = 64;
 
 } // namespace
 
@@ -39,7 +62,30 @@ void Collection::look_at_unwatched() noexcept
     backoff_ms_ = moved ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
 }
 
+bool Collection::pidless_possible() const noexcept
+{
+    return !pidless_off_ && !timer_ && waker_->fd() < 0 && single_threaded() && members_.size() <= kPidlessMax;
+}
+
+bool Collection::pidless_wait_fits(bool block, int max_wait_ms) const noexcept
+{
+    return block && max_wait_ms < 0 && timers_.empty() && wake_at_ == 0 && unwatched_ == 0 && watcher_.empty() &&
+           chan_ready_.empty() && pidless_possible();
+}
+
 void Collection::watch_exit(Member &m) noexcept
+{
+    if (m.exited || m.pid_wait)
+        return;
+    if (m.child.pidfd() < 0 && m.child.owns() && pidless_possible()) {
+        m.pid_wait = true;
+        ++pid_waiting_;
+        return;
+    }
+    watch_exit_polled(m);
+}
+
+void Collection::watch_exit_polled(Member &m) noexcept
 {
     if (m.exited)
         return;
@@ -56,9 +102,60 @@ void Collection::watch_exit(Member &m) noexcept
     backoff_ms_ = kFirstBackoffMs;
 }
 
-bool Collection::watch_waker() noexcept
+void Collection::convert_pid_waits() noexcept
 {
-    if (waker_->fd() >= 0 || single_threaded())
+    if (pid_waiting_ == 0)
+        return;
+    pid_waiting_ = 0;
+    for (auto &m : members_) {
+        if (!m->pid_wait)
+            continue;
+        m->pid_wait = false;
+        watch_exit_polled(*m);
+        if (m->exited)
+            queue(*m);
+    }
+}
+
+bool Collection::wait_any_exit() noexcept
+{
+    siginfo_t info;
+    int r;
+    do {
+        std::memset(&info, 0, sizeof info);
+        r = ::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        // No child at all (ECHILD): ours were reaped by somebody else, or
+        // SIGCHLD is ignored. Each member's reap says what became of it.
+        pidless_off_ = true;
+        for (auto &m : members_) {
+            if (m->pid_wait) {
+                m->pid_wait = false;
+                m->exited = true;
+                queue(*m);
+            }
+        }
+        pid_waiting_ = 0;
+        return true;
+    }
+    for (auto &m : members_) {
+        if (m->pid_wait && m->child.pid() == info.si_pid) {
+            m->pid_wait = false;
+            --pid_waiting_;
+            m->exited = true;
+            queue(*m);
+            return true;
+        }
+    }
+    pidless_off_ = true; // somebody else's child: every wait would report it again
+    convert_pid_waits();
+    return false;
+}
+
+bool Collection::watch_waker(bool always) noexcept
+{
+    if (waker_->fd() >= 0 || (single_threaded() && !always))
         return true;
     // A second thread exists now: it may post, and ring.
     if (!waker_->make_fd())

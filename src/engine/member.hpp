@@ -77,6 +77,7 @@ struct alignas(8) Member : UnsharedObject {
     bool exited = false;
     bool queued = false;           // on the collection's done list
     bool unwatched = false;        // its exit is looked for now and then (no pidfd)
+    bool pid_wait = false;         // its exit is waited for by pid alone (Collection: pidless waits)
     Member *next_done = nullptr;   // the done list is intrusive: no allocation
     long long timer_due = 0;       // its key in the timer queue (0: none)
     TimerQueue::iterator timer_it; // valid while timer_due != 0

@@ -50,6 +50,9 @@ class Waker
         return pending_.load(std::memory_order_acquire) || all_requested();
     }
 
+    /// Whether single cancellations were posted and not yet taken.
+    bool has_posts() const noexcept { return pending_.load(std::memory_order_acquire); }
+
     /// Posts a cancellation of @p serial. Under the table lock; throws
     /// std::bad_alloc (nothing posted then).
     void post_locked(Serial serial);

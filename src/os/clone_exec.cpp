@@ -239,7 +239,8 @@ int clone_exec(ChildPlan &plan, pid_t &pid, UniqueFd &pidfd) noexcept
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, kSigsetBytes);
     const int saved_errno = errno;
     int fd = -1;
-    const int child = ::clone(child_main, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &fd);
+    const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (plan.want_pidfd ? CLONE_PIDFD : 0);
+    const int child = ::clone(child_main, top, flags, &plan, &fd);
     const int clone_errno = errno;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, kSigsetBytes);
     errno = saved_errno;

@@ -9,8 +9,8 @@
 // descriptors, closes every other one (close_range), changes directory,
 // empties its signal mask and executes the program, trying each candidate
 // path in turn (the PATH search of execvp()). An error is written into the
-// plan, which the parent reads once the clone returns; the pidfd comes from
-// the clone itself. Only for programs: never for children that run code of
+// plan, which the parent reads once the clone returns; the pidfd, where the
+// plan asks for one, comes from the clone itself. Only for programs: never for children that run code of
 // the caller's.
 #pragma once
 
@@ -41,6 +41,7 @@ struct ChildPlan {
     std::size_t pass_count = 0;
     const char *cwd = nullptr;
     bool new_group = false;
+    bool want_pidfd = true;        ///< the clone makes the child's pidfd (CLONE_PIDFD)
     // Written by the child:
     volatile int started = 0; ///< 1 once the child runs: its memory is ours
     volatile int error = 0;   ///< the errno of the step that failed

@@ -53,6 +53,10 @@ class Watcher
     /// The epoll descriptor (the set becomes one now if need be), or -1.
     int fd() noexcept;
 
+    /// Whether nothing is watched (an epoll set, which does not count its
+    /// descriptors, never says so).
+    bool empty() const noexcept { return !epoll_ && polled_count_ == 0; }
+
   private:
     struct Registration {
         int fd;
