@@ -2,6 +2,7 @@
 //
 // Descriptor ownership, the table and fork locks, and the fork handlers.
 #include "fd.hpp"
+#include "threads.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -135,19 +136,25 @@ __attribute__((constructor)) void install_fork_handlers()
 
 } // namespace
 
-void global_lock() noexcept
+bool global_lock() noexcept
 {
+    if (single_threaded())
+        return false;
     pthread_mutex_lock(&g_lock);
+    return true;
 }
 
-void global_unlock() noexcept
+void global_unlock(bool held) noexcept
 {
-    pthread_mutex_unlock(&g_lock);
+    if (held)
+        pthread_mutex_unlock(&g_lock);
 }
 
 void global_wait() noexcept
 {
-    pthread_cond_wait(&g_cond, &g_lock);
+    // With one thread, nobody could give back what is waited for.
+    if (!single_threaded())
+        pthread_cond_wait(&g_cond, &g_lock);
 }
 
 void global_notify() noexcept

@@ -31,18 +31,24 @@
 namespace procreact
 {
 
-/// The table lock (not recursive). Only table edits under it.
-void global_lock() noexcept;
-void global_unlock() noexcept;
+/// The table lock (not recursive). Only table edits under it. While the
+/// process has one thread nobody else can take it, and it is not taken
+/// (glibc skips its own locks so): returns whether it was, for
+/// global_unlock(). The fork handlers take it whatever the thread count.
+bool global_lock() noexcept;
+void global_unlock(bool held) noexcept;
 
 /// RAII for global_lock().
 class GlobalLock
 {
   public:
-    GlobalLock() noexcept { global_lock(); }
-    ~GlobalLock() { global_unlock(); }
+    GlobalLock() noexcept : held_(global_lock()) {}
+    ~GlobalLock() { global_unlock(held_); }
     GlobalLock(const GlobalLock &) = delete;
     GlobalLock &operator=(const GlobalLock &) = delete;
+
+  private:
+    bool held_;
 };
 
 /// Waits on the library's condition variable (with the table lock held):

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "instrumented.hpp"
+#include "threads.hpp"
 
 namespace procreact
 {
@@ -86,6 +87,22 @@ int class_of(std::size_t size) noexcept
     return c;
 }
 
+// The allocator's lock, not taken while the process has one thread (as
+// the table lock, os/fd.hpp). Returns whether it was.
+bool lock_region(Header *h) noexcept
+{
+    if (single_threaded())
+        return false;
+    pthread_mutex_lock(&h->lock);
+    return true;
+}
+
+void unlock_region(Header *h, bool locked) noexcept
+{
+    if (locked)
+        pthread_mutex_unlock(&h->lock);
+}
+
 bool in_region(const void *block) noexcept
 {
     const char *base = g_region.load(std::memory_order_acquire);
@@ -106,7 +123,7 @@ void *unshared_alloc(std::size_t size) noexcept
     const int c = class_of(size);
     const std::size_t block_size = kMinBlock << c;
     void *block = nullptr;
-    pthread_mutex_lock(&h->lock);
+    const bool locked = lock_region(h);
     if (h->free_list[c] != nullptr) {
         block = h->free_list[c];
         std::memcpy(&h->free_list[c], block, sizeof(void *));
@@ -120,7 +137,7 @@ void *unshared_alloc(std::size_t size) noexcept
             h->used = offset + block_size;
         }
     }
-    pthread_mutex_unlock(&h->lock);
+    unlock_region(h, locked);
     return block != nullptr ? block : std::malloc(size);
 }
 
@@ -134,10 +151,10 @@ void unshared_free(void *block, std::size_t size) noexcept
     }
     auto *h = reinterpret_cast<Header *>(g_region.load(std::memory_order_relaxed));
     const int c = class_of(size == 0 ? 1 : size);
-    pthread_mutex_lock(&h->lock);
+    const bool locked = lock_region(h);
     std::memcpy(block, &h->free_list[c], sizeof(void *));
     h->free_list[c] = block;
-    pthread_mutex_unlock(&h->lock);
+    unlock_region(h, locked);
 }
 
 } // namespace procreact
