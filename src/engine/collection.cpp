@@ -155,7 +155,9 @@ long long Collection::step_events(bool block, int max_wait_ms)
         n = only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
-    const long long now = monotonic_ns();
+    // The clock only for what is timed (an exit found by pid alone is not).
+    const bool timed = n > 0 || !cancels.empty() || cancelled() || !timers_.empty() || timer_.valid();
+    const long long now = timed ? monotonic_ns() : 0;
     for (int i = 0; i < n; ++i) {
         const std::uint64_t raw = events[i].tag;
         auto *m = reinterpret_cast<Member *>(static_cast<std::uintptr_t>(raw) & ~kStreamMask);
