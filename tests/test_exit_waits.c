@@ -14,6 +14,7 @@
 
 #include <procreact_control.h>
 #include <procreact_exit.h>
+#include <procreact_future.h>
 #include <procreact_future_iterator.h>
 #include <procreact_spawn.h>
 #include <procreact_types.h>
@@ -244,6 +245,36 @@ static void test_cancel_from_a_new_thread(void **state)
     assert_int_equal(isolated(cancel_from_a_new_thread, 30), 0);
 }
 
+/* A program spawned for a get, in a process of one thread: no pidfd (the
+ * get reaps it by pid), and its exit and output come back whole. */
+static int get_without_pidfd(void)
+{
+    const char *argv[] = {"/bin/sh", "-c", "sleep 0.05; echo out; exit 3", NULL};
+    ProcReact_Command *c = procreact_command_new(argv);
+    CHECK(1, c != NULL);
+    ProcReact_Future f = procreact_command_spawn(c, procreact_create_string_type());
+    procreact_command_free(c);
+    CHECK(2, f.pid > 0);
+    CHECK(3, t_count_fds_of("pidfd") == 0);
+    ProcReact_Status status;
+    ProcReact_ExitInfo info;
+    char *out = procreact_future_get_with_info(&f, &status, &info);
+    CHECK(4, info.exited && info.exit_code == 3);
+    CHECK(5, out == NULL); /* a non-zero exit gives no string (0.1's rule) */
+    free(out);
+    free(info.stderr_data);
+    CHECK(6, t_no_children());
+    return 0;
+}
+
+static void test_get_without_pidfd(void **state)
+{
+    (void)state;
+    if (t_fallback_mode() || t_under_valgrind())
+        return; /* no pidfds there in any case */
+    assert_int_equal(isolated(get_without_pidfd, 30), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +284,7 @@ int main(void)
         T_TEST(test_sigchld_ignored),
         T_TEST(test_cancel_from_completion_sleeps),
         T_TEST(test_cancel_from_a_new_thread),
+        T_TEST(test_get_without_pidfd),
     };
     return cmocka_run_group_tests_name("exit_waits", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <new>
 
+#include "../os/threads.hpp"
 #include "../types.hpp"
 
 namespace procreact
@@ -17,11 +18,14 @@ namespace
 // Whether the program's pidfd is made with it: for a wait on descriptors,
 // and for a channel (a worker, watched with its messages) or a stream that
 // a collection waiting by pid will read (it then waits on descriptors
-// while the program runs).
+// while the program runs). Where nobody said, a process of several threads
+// waits on descriptors (a get included: another thread may cancel it).
 bool pidfd_at_spawn(const ProcReact_Command &c, ExitWait wait) noexcept
 {
     if (wait == ExitWait::Descriptors || c.channel_mode != PROCREACT_CHANNEL_NONE)
         return true;
+    if (wait == ExitWait::Unknown)
+        return !single_threaded();
     return wait == ExitWait::ByPid &&
            (c.stdout_mode == PROCREACT_OUTPUT_CAPTURE || c.stderr_mode == PROCREACT_OUTPUT_CAPTURE ||
             c.stdin_mode == PROCREACT_STDIN_BYTES);

@@ -17,7 +17,7 @@ namespace procreact
 /// about as much as the rest of the parent's own work per program, and only
 /// a wait on descriptors needs one; engine/collection_exits.cpp).
 enum class ExitWait {
-    Unknown,     ///< nobody has said: none now, opened later where needed (a get needs none)
+    Unknown,     ///< nobody has said: with one thread none (a get needs none; opened later where needed)
     ByPid,       ///< a collection that waits for exits by pid: a pidfd only with pipes to watch as well
     Descriptors, ///< a collection that waits on descriptors: made with the child
 };
