@@ -29,6 +29,8 @@ typedef struct {
     ProcReact_FutureIterator *it;
     int cancel_at;   /* job whose completion cancels the iterator (-1: none) */
     int thread_at;   /* job whose completion starts a thread that cancels (-1: none) */
+    int steal_at;    /* job whose completion reaps every exited child itself (-1: none) */
+    int stolen;      /* how many it reaped */
     pthread_t canceller;
     int have_canceller;
     pid_t pids[64]; /* job K's pid */
@@ -81,6 +83,11 @@ static void complete(void *data, ProcReact_Future *future, ProcReact_Status stat
         free(bytes->data);
         free(bytes);
     }
+    if (w->completed == w->steal_at) {
+        t_sleep_ms(200); /* the other jobs have exited meanwhile */
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ++w->stolen;
+    }
     if (w->completed == w->cancel_at)
         procreact_future_iterator_cancel(w->it);
     if (w->completed == w->thread_at && pthread_create(&w->canceller, NULL, cancel_later, w->it) == 0)
@@ -104,7 +111,7 @@ static void work_init(Work *w, const char *script, int total, int limit)
     w->script = script;
     w->total = total;
     w->limit = limit;
-    w->cancel_at = w->thread_at = -1;
+    w->cancel_at = w->thread_at = w->steal_at = -1;
 }
 
 /* Each job's own exit code, and not one pidfd while they ran. */
@@ -175,6 +182,29 @@ static void test_child_of_the_application_exits_meanwhile(void **state)
 {
     (void)state;
     assert_int_equal(isolated(child_of_the_application_exits_meanwhile, 60), 0);
+}
+
+/* An application that reaps children behind the library's back (waitpid(-1)
+ * in a completion): the jobs it took complete (how they ended is lost),
+ * every other job completes as it ended, and nothing hangs. */
+static int children_taken_by_the_application(void)
+{
+    Work w;
+    work_init(&w, "if [ $1 = 0 ]; then exit 0; fi; if [ $1 -lt 4 ]; then sleep 0.05; else sleep 0.3; fi; exit $(($1 % 5))",
+              12, 4);
+    w.steal_at = 0;
+    run(&w);
+    CHECK(1, w.completed == 12);
+    CHECK(2, w.stolen >= 1);
+    CHECK(3, w.right == 12 - w.stolen);
+    CHECK(4, t_no_children());
+    return 0;
+}
+
+static void test_children_taken_by_the_application(void **state)
+{
+    (void)state;
+    assert_int_equal(isolated(children_taken_by_the_application, 60), 0);
 }
 
 /* SIGCHLD ignored: the kernel reaps every child itself. The iterator still
@@ -281,6 +311,7 @@ int main(void)
         T_TEST(test_exits_without_pidfds),
         T_TEST(test_zombie_of_the_application),
         T_TEST(test_child_of_the_application_exits_meanwhile),
+        T_TEST(test_children_taken_by_the_application),
         T_TEST(test_sigchld_ignored),
         T_TEST(test_cancel_from_completion_sleeps),
         T_TEST(test_cancel_from_a_new_thread),

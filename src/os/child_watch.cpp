@@ -243,8 +243,17 @@ void ChildWatch::close_pidfd() noexcept
 
 bool ChildWatch::ensure_pidfd(bool budgeted) noexcept
 {
-    if (!pidfd_ && pid_ > 0)
-        pidfd_.reset(open_pidfd(pid_, budgeted ? 1 : 0));
+    if (pidfd_ || pid_ <= 0)
+        return pidfd_.valid();
+    pidfd_.reset(open_pidfd(pid_, budgeted ? 1 : 0));
+    // Opened late, a pidfd may name another process: ours may have been
+    // reaped behind the library's back (an application's waitpid(-1)) and
+    // its pid reused. Kept only if it names a child of ours; otherwise the
+    // child is watched by pid, which finds it gone.
+    siginfo_t info;
+    if (pidfd_ && waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT,
+                               nullptr) != 0)
+        close_pidfd();
     return pidfd_.valid();
 }
 
