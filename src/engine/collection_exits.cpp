@@ -6,12 +6,13 @@
 //
 // Waiting by pid. A pidfd costs the parent about 4 us per child (made by the
 // clone or pidfd_open(), closed after the reap: as much as the rest of the
-// parent's own work per spawned program; bench/README). It is needed only
-// to wait for an exit together with other descriptors. A collection that
-// has nothing else to wait for (no stream, no timer, no main loop's
-// descriptor) and that nobody else can wake (one thread in the process)
-// waits for its members' exits with waitid(P_ALL, WNOWAIT): it sleeps until
-// some child of this process has exited, reaps nothing, and learns its pid.
+// parent's own work per spawned program; doc/design.md, "Spawning
+// programs"). It is needed only to wait for an exit together with other
+// descriptors. A collection that has nothing else to wait for (no stream,
+// no timer, no main loop's descriptor) and that nobody else can wake (one
+// thread in the process) waits for its members' exits with
+// waitid(P_ALL, WNOWAIT): it sleeps until some child of this process has
+// exited, reaps nothing, and learns its pid.
 // A member's pid: that member is done (the finish reaps it by pid, which an
 // unreaped child keeps). Any other pid (a child of the application's, or of
 // another collection) would come back from every such wait until its owner
@@ -64,7 +65,9 @@ void Collection::look_at_unwatched() noexcept
 
 bool Collection::pidless_possible() const noexcept
 {
-    return !pidless_off_ && !timer_ && waker_->fd() < 0 && single_threaded() && members_.size() <= kPidlessMax;
+    // A default deadline or a driver's own timer: the waits are timed.
+    return !pidless_off_ && !timer_ && waker_->fd() < 0 && single_threaded() && members_.size() <= kPidlessMax &&
+           defaults_.timeout_ns < 0 && wake_at_ == 0;
 }
 
 bool Collection::pidless_wait_fits(bool block, int max_wait_ms) const noexcept
