@@ -144,15 +144,7 @@ long long Collection::step_events(bool block, int max_wait_ms)
     }
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
         timeout = max_wait_ms;
-    int n = 0;
-    bool exit_found = false;
-    if (pid_waiting_ != 0 && timeout < 0) {
-        exit_found = wait_any_exit(); // nothing else is watched
-        if (!exit_found)
-            timeout = 0; // waits by pid given up: a look now, the next step waits on pidfds
-    }
-    if (!exit_found && (pid_waiting_ == 0 || !watcher_.empty()))
-        n = only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, kEventsPerWait, timeout);
+    const int n = wait_events(events, kEventsPerWait, timeout);
     if (n < 0)
         throw RunFailure{PROCREACT_STATUS_WAIT_FAIL};
     // The clock only for what is timed (an exit found by pid alone is not).

@@ -153,6 +153,10 @@ class Collection
     /// it was a member's (queued now), false when the collection has given
     /// up waiting by pid (its members watched through pidfds now).
     bool wait_any_exit() noexcept;
+    /// The step's wait for up to @p timeout_ms (-1: until something
+    /// happens): on the watcher, or for an exit by pid. Returns the number
+    /// of @p events (at most @p max) or -1.
+    int wait_events(Watcher::Event *events, int max, int timeout_ms) noexcept;
     /// One member, none done, and no thread but this one able to post.
     bool alone_and_unreachable() const noexcept;
     /// Whether a wait of @p timeout_ms would wait for nothing but the one

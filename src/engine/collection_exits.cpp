@@ -156,6 +156,18 @@ bool Collection::wait_any_exit() noexcept
     return false;
 }
 
+int Collection::wait_events(Watcher::Event *events, int max, int timeout) noexcept
+{
+    if (pid_waiting_ != 0 && timeout < 0) {
+        if (wait_any_exit())
+            return 0; // a member's exit (nothing else is watched)
+        timeout = 0;  // waits by pid given up: a look now, the next step waits on pidfds
+    }
+    if (pid_waiting_ != 0 && watcher_.empty())
+        return 0; // nothing to look at but exits, and no time to wait for them
+    return only_output_left(timeout) ? read_blocking(events) : watcher_.wait(events, max, timeout);
+}
+
 bool Collection::watch_waker(bool always) noexcept
 {
     if (waker_->fd() >= 0 || (single_threaded() && !always))
