@@ -137,22 +137,30 @@ static void test_exits_without_pidfds(void **state)
 
 /* A zombie of the application's own, there before the iterator starts:
  * every job completes, and the zombie is still there to be reaped. */
-static int zombie_of_the_application(void)
+/* Runs @p total jobs of @p script, @p limit at a time, beside @p mine, a
+ * child of the application's that exits with @p code: every job completes
+ * as it ended, and @p mine is left for the application to reap. */
+static int run_beside(pid_t mine, int code, const char *script, int total, int limit)
 {
     Work w;
-    const pid_t mine = t_fork_exiting(42);
     CHECK(1, mine > 0);
-    while (!t_child_has_exited(mine))
-        t_sleep_ms(1);
-    work_init(&w, "exit $(($1 % 5))", 24, 8);
+    work_init(&w, script, total, limit);
     run(&w);
-    CHECK(2, w.completed == 24);
-    CHECK(3, w.right == 24);
+    CHECK(2, w.completed == total);
+    CHECK(3, w.right == total);
     int wstatus = 0;
     CHECK(4, waitpid(mine, &wstatus, 0) == mine);
-    CHECK(5, WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 42);
+    CHECK(5, WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == code);
     CHECK(6, t_no_children());
     return 0;
+}
+
+static int zombie_of_the_application(void)
+{
+    const pid_t mine = t_fork_exiting(42);
+    while (mine > 0 && !t_child_has_exited(mine))
+        t_sleep_ms(1);
+    return run_beside(mine, 42, "exit $(($1 % 5))", 24, 8);
 }
 
 static void test_zombie_of_the_application(void **state)
@@ -164,18 +172,7 @@ static void test_zombie_of_the_application(void **state)
 /* A child of the application's that exits while the iterator waits. */
 static int child_of_the_application_exits_meanwhile(void)
 {
-    Work w;
-    const pid_t mine = t_fork_sleeper(100, 7);
-    CHECK(1, mine > 0);
-    work_init(&w, "sleep 0.05; exit $(($1 % 5))", 24, 4);
-    run(&w);
-    CHECK(2, w.completed == 24);
-    CHECK(3, w.right == 24);
-    int wstatus = 0;
-    CHECK(4, waitpid(mine, &wstatus, 0) == mine);
-    CHECK(5, WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 7);
-    CHECK(6, t_no_children());
-    return 0;
+    return run_beside(t_fork_sleeper(100, 7), 7, "sleep 0.05; exit $(($1 % 5))", 24, 4);
 }
 
 static void test_child_of_the_application_exits_meanwhile(void **state)
