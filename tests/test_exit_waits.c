@@ -105,6 +105,22 @@ static void run(Work *w)
         pthread_join(w->canceller, NULL);
 }
 
+/* Whether this process has one thread (a sanitizer's runtime may run one
+ * of its own: the library then waits on descriptors, as it must). */
+static int one_thread(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            ++n;
+    closedir(d);
+    return n == 1;
+}
+
 static void work_init(Work *w, const char *script, int total, int limit)
 {
     memset(w, 0, sizeof *w);
@@ -118,11 +134,12 @@ static void work_init(Work *w, const char *script, int total, int limit)
 static int exits_without_pidfds(void)
 {
     Work w;
+    const int alone = one_thread();
     work_init(&w, "exit $(($1 % 5))", 40, 8);
     run(&w);
     CHECK(1, w.completed == 40);
     CHECK(2, w.right == 40);
-    CHECK(3, w.max_pidfds == 0);
+    CHECK(3, w.max_pidfds == 0 || !alone);
     CHECK(4, t_no_children());
     return 0;
 }
@@ -282,7 +299,7 @@ static int get_without_pidfd(void)
     ProcReact_Future f = procreact_command_spawn(c, procreact_create_string_type());
     procreact_command_free(c);
     CHECK(2, f.pid > 0);
-    CHECK(3, t_count_fds_of("pidfd") == 0);
+    CHECK(3, t_count_fds_of("pidfd") == 0 || !one_thread());
     ProcReact_Status status;
     ProcReact_ExitInfo info;
     char *out = procreact_future_get_with_info(&f, &status, &info);
