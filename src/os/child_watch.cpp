@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // ChildWatch: owning, watching, signalling and reaping one child; the table
-// of owned pids; the reaper of children nobody waits for.
+// of owned pids (the reaper of children nobody waits for: child_reaper.cpp).
 #include "child_watch.hpp"
 
 #include "flat_table.hpp"
@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <vector>
 
 #include <poll.h>
 #include <sys/syscall.h>
@@ -51,18 +50,10 @@ constexpr long kMinShare = 64;
 using OwnedPids = FlatTable<pid_t, bool>;
 OwnedPids *g_owned = nullptr;
 
-// Children handed to the reaper. Changed under the global lock; a forked
-// child drops the parent's list.
-std::vector<ChildWatch> *g_leftovers = nullptr;
-std::atomic<bool> g_have_leftovers{false};
-
 void drop_in_child() noexcept
 {
     park_in_child(g_owned);
     g_owned = nullptr;
-    park_in_child(g_leftovers);
-    g_leftovers = nullptr;
-    g_have_leftovers.store(false, std::memory_order_relaxed);
 }
 
 __attribute__((constructor)) void install_hook()
@@ -250,9 +241,7 @@ bool ChildWatch::ensure_pidfd(bool budgeted) noexcept
     // reaped behind the library's back (an application's waitpid(-1)) and
     // its pid reused. Kept only if it names a child of ours; otherwise the
     // child is watched by pid, which finds it gone.
-    siginfo_t info;
-    if (pidfd_ && waitid_usage(kIdPidfd, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT,
-                               nullptr) != 0)
+    if (pidfd_ && !is_our_child())
         close_pidfd();
     return pidfd_.valid();
 }
@@ -361,44 +350,6 @@ void ChildWatch::kill_and_reap() noexcept
         return;
     signal(SIGKILL);
     reap(nullptr, true);
-}
-
-void hand_to_reaper(ChildWatch &&child) noexcept
-{
-    if (!child.owns())
-        return;
-    // An unreaped child keeps its pid: the pid alone watches it exactly,
-    // and the reaper holds no descriptor.
-    child.drop_pidfd();
-    {
-        GlobalLock lock;
-        try {
-            if (g_leftovers == nullptr)
-                g_leftovers = new std::vector<ChildWatch>();
-            g_leftovers->push_back(std::move(child));
-            g_have_leftovers.store(true, std::memory_order_relaxed);
-            return;
-        } catch (...) {
-        }
-    }
-    child.release(); // out of memory: left to whoever waits for it
-}
-
-void reap_leftovers() noexcept
-{
-    if (!g_have_leftovers.load(std::memory_order_relaxed))
-        return;
-    std::vector<ChildWatch> mine;
-    {
-        GlobalLock lock;
-        if (g_leftovers == nullptr)
-            return;
-        mine.swap(*g_leftovers);
-        g_have_leftovers.store(false, std::memory_order_relaxed);
-    }
-    for (auto &child : mine)
-        if (child.reap(nullptr, false) == 0)
-            hand_to_reaper(std::move(child)); // still running
 }
 
 } // namespace procreact

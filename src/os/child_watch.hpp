@@ -139,7 +139,7 @@ class ChildWatch
 };
 
 /// Hands over a child that nobody will wait for (a custom finalize left it
-/// running, or its iterator was abandoned): reap_leftovers() reaps it once it
+/// running, or its iterator was abandoned; os/child_reaper.cpp): reap_leftovers() reaps it once it
 /// has ended, without blocking and without telling anybody.
 void hand_to_reaper(ChildWatch &&child) noexcept;
 
