@@ -153,6 +153,8 @@ class Collection
     /// it was a member's (queued now), false when the collection has given
     /// up waiting by pid (its members watched through pidfds now).
     bool wait_any_exit() noexcept;
+    /// A member waiting by pid has exited: done (its streams had ended).
+    void exited_by_pid(Member &m) noexcept;
     /// The step's wait for up to @p timeout_ms (-1: until something
     /// happens): on the watcher, or for an exit by pid. Returns the number
     /// of @p events (at most @p max) or -1.

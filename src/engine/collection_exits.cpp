@@ -72,8 +72,8 @@ bool Collection::pidless_possible() const noexcept
 
 bool Collection::pidless_wait_fits(bool block, int max_wait_ms) const noexcept
 {
-    return block && max_wait_ms < 0 && timers_.empty() && wake_at_ == 0 && unwatched_ == 0 && watcher_.empty() &&
-           chan_ready_.empty() && pidless_possible();
+    return block && max_wait_ms < 0 && timers_.empty() && unwatched_ == 0 && watcher_.empty() && chan_ready_.empty() &&
+           pidless_possible();
 }
 
 void Collection::watch_exit(Member &m) noexcept
@@ -120,6 +120,14 @@ void Collection::convert_pid_waits() noexcept
     }
 }
 
+void Collection::exited_by_pid(Member &m) noexcept
+{
+    m.pid_wait = false;
+    --pid_waiting_;
+    m.exited = true;
+    queue(m);
+}
+
 bool Collection::wait_any_exit() noexcept
 {
     siginfo_t info;
@@ -132,22 +140,14 @@ bool Collection::wait_any_exit() noexcept
         // No child at all (ECHILD): ours were reaped by somebody else, or
         // SIGCHLD is ignored. Each member's reap says what became of it.
         pidless_off_ = true;
-        for (auto &m : members_) {
-            if (m->pid_wait) {
-                m->pid_wait = false;
-                m->exited = true;
-                queue(*m);
-            }
-        }
-        pid_waiting_ = 0;
+        for (auto &m : members_)
+            if (m->pid_wait)
+                exited_by_pid(*m);
         return true;
     }
     for (auto &m : members_) {
         if (m->pid_wait && m->child.pid() == info.si_pid) {
-            m->pid_wait = false;
-            --pid_waiting_;
-            m->exited = true;
-            queue(*m);
+            exited_by_pid(*m);
             return true;
         }
     }
