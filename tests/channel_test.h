@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the channel tests (test_channel.c, test_channel_children.c):
- * socket pairs, data patterns, exact reads.
+ * Helpers shared by the channel tests (test_channel*.c): socket pairs, data
+ * patterns, exact reads.
  */
 #ifndef PROCREACT_CHANNEL_TEST_H
 #define PROCREACT_CHANNEL_TEST_H
