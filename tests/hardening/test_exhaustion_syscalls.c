@@ -87,17 +87,19 @@ static ProcReact_bool four_has_next(void *data)
     return r->next < 4;
 }
 
-static pid_t sleeper_next(void *data)
+/* Counts a next() and forks a child that sleeps @p ms and exits 0. */
+static pid_t fork_sleeper(FailRun *r, int ms)
 {
-    FailRun *r = data;
     r->next++;
     pid_t pid = fork();
     if (pid == 0) {
-        hard_sleep_ms(1000);
+        hard_sleep_ms(ms);
         _exit(0);
     }
     return pid;
 }
+
+static pid_t sleeper_next(void *data) { return fork_sleeper(data, 1000); }
 
 static void sleeper_complete(void *data, pid_t pid, ProcReact_Status status, int result)
 {
@@ -196,17 +198,7 @@ static void future_iterator_wait_fails(void **unused)
     HARD_ASSERT_NO_LEAK(before); /* every child killed and reaped */
 }
 
-static pid_t fail_pid_next(void *data)
-{
-    FailRun *r = data;
-    r->next++;
-    pid_t pid = fork();
-    if (pid == 0) {
-        hard_sleep_ms(20000);
-        _exit(0);
-    }
-    return pid;
-}
+static pid_t fail_pid_next(void *data) { return fork_sleeper(data, 20000); }
 
 static void fail_pid_complete(void *data, pid_t pid, ProcReact_Status status, int result)
 {
