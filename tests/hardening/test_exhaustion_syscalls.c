@@ -87,6 +87,17 @@ static ProcReact_bool four_has_next(void *data)
     return r->next < 4;
 }
 
+/* After the epoll failures: the wait ended in fewer than 1000 spins and
+ * every one of the three children completed with WAIT_FAIL. */
+static void assert_wait_failed_three(const FailRun *r, unsigned int spins, unsigned int running)
+{
+    assert_true(spins < 1000);
+    assert_int_equal(running, 0);
+    assert_int_equal(r->completed, 3);
+    assert_int_equal(r->wait_fail, 3);
+    assert_int_equal(r->other, 0);
+}
+
 /* Counts a next() and forks a child that sleeps @p ms and exits 0. */
 static pid_t fork_sleeper(FailRun *r, int ms)
 {
@@ -189,11 +200,7 @@ static void future_iterator_wait_fails(void **unused)
     while (procreact_buffer(&it) > 0 && ++spins < 1000)
         ;
     epollfail_arm(0);
-    assert_true(spins < 1000);
-    assert_int_equal(it.running_processes, 0);
-    assert_int_equal(r.completed, 3);
-    assert_int_equal(r.wait_fail, 3);
-    assert_int_equal(r.other, 0);
+    assert_wait_failed_three(&r, spins, it.running_processes);
     procreact_destroy_future_iterator(&it);
     HARD_ASSERT_NO_LEAK(before); /* every child killed and reaped */
 }
@@ -234,11 +241,7 @@ static void pid_iterator_wait_fails(void **unused)
     while (procreact_wait_for_process_to_complete(&it) && ++spins < 1000)
         ;
     epollfail_arm(0);
-    assert_true(spins < 1000);
-    assert_int_equal(it.running_processes, 0);
-    assert_int_equal(r.completed, 3);
-    assert_int_equal(r.wait_fail, 3);
-    assert_int_equal(r.other, 0);
+    assert_wait_failed_three(&r, spins, it.running_processes);
     HARD_ASSERT_NO_LEAK(before);
 }
 
