@@ -158,7 +158,9 @@ bool spawn_next(ProcReact_FutureIterator *iterator) noexcept
     // thread in the process).
     const bool descriptors = c != nullptr ? c->wants_pidfds() : !single_threaded();
     const ExitWait outer = t_filling;
-    t_filling = descriptors ? ExitWait::Descriptors : ExitWait::ByPid;
+    t_filling = descriptors                            ? ExitWait::Descriptors
+                : c != nullptr && c->exits_by_ring() ? ExitWait::Ring
+                                                     : ExitWait::ByPid;
     ProcReact_Future future = iterator->next(iterator->data);
     t_filling = outer;
     take_over(iterator, future);

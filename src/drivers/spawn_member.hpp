@@ -20,6 +20,7 @@ enum class ExitWait {
     Unknown,     ///< nobody has said: with one thread none (a get needs none; opened later where needed)
     ByPid,       ///< a collection that waits for exits by pid: a pidfd only with pipes to watch as well
     Descriptors, ///< a collection that waits on descriptors: made with the child
+    Ring,        ///< a collection that watches exits through its exit ring: none (but for a channel)
 };
 
 /// Launches @p command (with @p argv in place of its own when not null) as

@@ -84,7 +84,7 @@ bool Collection::add(std::unique_ptr<Member> &member)
     }
     // Nothing below throws.
     m->index = members_.size();
-    m->exited = m->queued = m->unwatched = m->pid_wait = false;
+    m->exited = m->queued = m->unwatched = m->pid_wait = m->ring_wait = false;
     m->next_done = nullptr;
     m->timer_due = 0;
     members_.push_back(std::move(member));
@@ -157,6 +157,8 @@ long long Collection::step_events(bool block, int max_wait_ms)
             handle(*m, static_cast<std::uintptr_t>(raw) & kStreamMask, events[i].events, now);
         else if (raw == kTimerTag)
             drain(timer_.get());
+        else if (raw == kRingTag)
+            take_ring_exits();
         else
             cancels = waker_->take();
     }
@@ -280,10 +282,10 @@ MemberList Collection::take_all() noexcept
         if (m->serial != 0)
             drive_unregister(m->serial); // a cancellation no longer reaches it through us
         m->timer_due = 0;
-        m->queued = m->unwatched = m->pid_wait = false;
+        m->queued = m->unwatched = m->pid_wait = m->ring_wait = false;
         m->next_done = nullptr;
     }
-    unwatched_ = pid_waiting_ = 0;
+    unwatched_ = pid_waiting_ = ring_waiting_ = 0;
     done_head_ = done_tail_ = nullptr;
     timers_.clear();
     return std::move(members_);
@@ -305,6 +307,7 @@ std::unique_ptr<Member> Collection::take(Member &m) noexcept
         m.pid_wait = false;
         --pid_waiting_;
     }
+    unwatch_ring(m);
     if (m.queued) { // off the done list
         Member **link = &done_head_;
         Member *prev = nullptr;

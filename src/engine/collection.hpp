@@ -5,8 +5,9 @@
 // A collection drives a set of members (children with or without streams):
 // it waits for all of them at once (a Watcher: poll() while small and
 // private, epoll once large or watched by a main loop), moves their bytes as
-// they come, watches each child's exit through its pidfd (or, without one,
-// looks now and then with a back-off), runs every member's stop sequence on
+// they come, watches each child's exit (by pid while nothing else is waited
+// for; else through its exit ring, or a pidfd, or, without either, by
+// looking now and then with a back-off), runs every member's stop sequence on
 // time from one timer queue, and takes cancellations from other threads
 // through one Waker. A step hands back the members that are done: their
 // streams ended and their child exited (not yet reaped). The drivers on top
@@ -20,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "../os/exit_ring.hpp"
 #include "../os/watcher.hpp"
 #include "member.hpp"
 #include "procreact_channel.h"
@@ -59,7 +61,11 @@ class Collection
     /// pidfds (it waits on descriptors), so that a program spawned for it
     /// had better get its pidfd from the clone; false while it can wait for
     /// exits by pid (engine/collection_exits.cpp).
-    bool wants_pidfds() const noexcept { return !pidless_possible(); }
+    /// Asking may set the exit ring up (engine/collection_ring.cpp).
+    bool wants_pidfds() noexcept { return !pidless_possible() && !ring_ready(); }
+    /// Whether exits waited for on descriptors go through the exit ring
+    /// (no pidfd per member; see os/exit_ring.hpp).
+    bool exits_by_ring() const noexcept { return ring_.valid() && !ring_off_; }
 
     /// A descriptor that is readable whenever a step would find something to
     /// do (level-triggered), or -1 with errno set.
@@ -124,6 +130,7 @@ class Collection
     // Tags of the collection's own descriptors (a null member).
     static constexpr std::uint64_t kTimerTag = 0;
     static constexpr std::uint64_t kWakerTag = 1;
+    static constexpr std::uint64_t kRingTag = 2;
     static std::uint64_t tag(Member *m, Stream s) noexcept;
 
     /// step() without re-arming the timer; returns the time it looked at.
@@ -147,8 +154,18 @@ class Collection
     bool pidless_possible() const noexcept;
     /// Whether this step may block on the members' exits alone.
     bool pidless_wait_fits(bool block, int max_wait_ms) const noexcept;
-    /// The members waiting by pid are watched through pidfds from now on.
+    /// The members waiting by pid are watched on descriptors from now on.
     void convert_pid_waits() noexcept;
+    /// The exit ring, set up on first use; false where there is none.
+    bool ring_ready() noexcept;
+    /// Watches @p m's exit through the exit ring; false where it cannot.
+    bool watch_exit_ring(Member &m) noexcept;
+    /// The ring's completions: the members whose exits they report.
+    void take_ring_exits() noexcept;
+    /// The ring failed: no more use of it, its members watched through pidfds.
+    void ring_broken() noexcept;
+    /// @p m no longer waits on the ring (its completion, if any, is ignored).
+    void unwatch_ring(Member &m) noexcept;
     /// Blocks until a child of this process has exited. Returns true when
     /// it was a member's (queued now), false when the collection has given
     /// up waiting by pid (its members watched through pidfds now).
@@ -187,6 +204,11 @@ class Collection
     std::size_t unwatched_ = 0;   // members whose exit is only seen by looking (no pidfd)
     std::size_t pid_waiting_ = 0; // members whose exit is waited for by pid (Member::pid_wait)
     bool pidless_off_ = false;    // a child not ours showed up: exits through pidfds only
+    ExitRing ring_;               // exits watched on descriptors, without pidfds (made on first use)
+    std::size_t ring_waiting_ = 0; // members with Member::ring_wait
+    std::uint64_t ring_tokens_ = 0; // the last token given
+    bool ring_tried_ = false;     // ring_ never needs setting up again
+    bool ring_off_ = false;       // the ring failed once: not used again
     Member *done_head_ = nullptr; // the done list (see Member::next_done)
     Member *done_tail_ = nullptr;
     ProcReact_ChannelCallback channel_cb_ = nullptr;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
-// Collection: how its members' exits are watched (a pidfd, looking, a wait
-// by pid, or a blocking reap left to the driver) and how its lazy waker gets
-// watched.
+// Collection: how its members' exits are watched (a pidfd, the exit ring of
+// collection_ring.cpp, looking, a wait by pid, or a blocking reap left to
+// the driver) and how its lazy waker gets watched.
 //
 // Waiting by pid. A pidfd costs the parent about 4 us per child (made by the
 // clone or pidfd_open(), closed after the reap: as much as the rest of the
@@ -78,7 +78,7 @@ bool Collection::pidless_wait_fits(bool block, int max_wait_ms) const noexcept
 
 void Collection::watch_exit(Member &m) noexcept
 {
-    if (m.exited || m.pid_wait)
+    if (m.exited || m.pid_wait || m.ring_wait)
         return;
     if (m.child.pidfd() < 0 && m.child.owns() && pidless_possible()) {
         m.pid_wait = true;
@@ -90,7 +90,10 @@ void Collection::watch_exit(Member &m) noexcept
 
 void Collection::watch_exit_polled(Member &m) noexcept
 {
-    if (m.exited)
+    if (m.exited || m.ring_wait)
+        return;
+    // No pidfd made with the child: the exit ring, where there is one.
+    if (m.child.pidfd() < 0 && m.child.owns() && watch_exit_ring(m))
         return;
     if (m.child.pidfd() < 0)
         m.child.ensure_pidfd(true);
