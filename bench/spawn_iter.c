@@ -21,7 +21,12 @@
  * T spawning threads (procreact_*_set_spawn_threads(); without it, the
  * library's default: 1 for the iterator, more for a batch).
  *
- * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--threads T] N J [PROGRAM]
+ * With --poll, the iterator is driven as a main loop drives it: poll() on
+ * procreact_future_iterator_fd(), then the non-blocking
+ * procreact_future_iterator_step() (procreact-run's way), instead of the
+ * blocking procreact_fork_buffer_and_wait_in_parallel_limit().
+ *
+ * Usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--poll] [--threads T] N J [PROGRAM]
  */
 #define _GNU_SOURCE
 #include <procreact_batch.h>
@@ -36,6 +41,7 @@
 #include "bench_report.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +165,27 @@ static void run_batch(Run *r, unsigned j, unsigned threads)
     free(counts);
 }
 
+/* --poll: a main loop's way, one poll() on the iterator's descriptor per round. */
+static void drive_by_poll(ProcReact_FutureIterator *it, unsigned j)
+{
+    const int fd = procreact_future_iterator_fd(it);
+    if (fd < 0) {
+        perror("spawn-iter: procreact_future_iterator_fd");
+        exit(1);
+    }
+    while (procreact_future_iterator_step(it, j) > 0) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+            perror("spawn-iter: poll");
+            exit(1);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     Run r = {0};
-    int latency = 0, report = 0, batch = 0;
+    int latency = 0, report = 0, batch = 0, poll_loop = 0;
     unsigned threads = 0;
     long rss_mib = 0;
     while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
@@ -172,6 +195,8 @@ int main(int argc, char **argv)
             latency = 1;
         } else if (strcmp(argv[1], "--report") == 0) {
             report = 1;
+        } else if (strcmp(argv[1], "--poll") == 0) {
+            poll_loop = 1;
         } else if (strcmp(argv[1], "--batch") == 0) {
             batch = 1;
         } else if (strcmp(argv[1], "--threads") == 0 && argc > 2) {
@@ -189,7 +214,7 @@ int main(int argc, char **argv)
         ++argv;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--threads T] N J "
+        fprintf(stderr, "usage: spawn-iter [--number] [--latency] [--rss MIB] [--report] [--batch] [--poll] [--threads T] N J "
                         "[PROGRAM]\n");
         return 2;
     }
@@ -214,7 +239,10 @@ int main(int argc, char **argv)
             perror("spawn-iter: procreact_future_iterator_set_spawn_threads");
             return 1;
         }
-        procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
+        if (poll_loop)
+            drive_by_poll(&it, (unsigned)j);
+        else
+            procreact_fork_buffer_and_wait_in_parallel_limit(&it, (unsigned)j);
         procreact_destroy_future_iterator(&it);
     }
     if (r.latency != NULL && r.started > 0) {
