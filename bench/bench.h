@@ -9,7 +9,8 @@
  * alike, and the table shows the median of each side. A warm-up pair of
  * rounds is run first and discarded.
  *
- * Header-only on purpose: each benchmark is one translation unit.
+ * Header-only on purpose: static inline helpers that every file of a
+ * benchmark includes, with no library of their own to build and link.
  */
 #ifndef PROCREACT_BENCH_H
 #define PROCREACT_BENCH_H

@@ -32,29 +32,26 @@
  *   a fork is slow, so that each of them takes about 2 s at a size, all
  *   rounds together (but at least 2 spawns per round); the output says how
  *   many and how long.
+ *
+ * This file has the command line, the rounds and the report;
+ * bench_spawn_rows.c the five rows, bench_spawn_sizes.c the parent's sizes
+ * (parsed, shown, and reached by mapping memory).
  */
 #define _GNU_SOURCE
-#include <procreact_exit.h>
-#include <procreact_future.h>
 #include <procreact_spawn.h>
-#include <procreact_types.h>
-
-#include <spawn.h>
-#include <sys/mman.h>
 
 #include "bench.h"
 #include "bench_json.h"
+#include "bench_spawn_rows.h"
+#include "bench_spawn_sizes.h"
 
-extern char **environ;
-
-enum { kMaxSizes = 8, kDefaultRounds = 7, kDefaultCount = 200, kMaxCount = 1000000 };
+enum { kDefaultRounds = 7, kDefaultCount = 200, kMaxCount = 1000000 };
 enum { kWarmUpCount = 20, kForkWarmUpCount = 2, kMinForkCount = 2 };
 /* A round's spawns of a row at a size are run in this many blocks, the rows
  * taking turns block by block, so that a burst of load from elsewhere hits
  * all rows alike rather than the one that happened to run then. */
 enum { kBlocks = 10 };
 
-static const char kProgram[] = "/bin/true";
 /* Seconds that one fork row may take at one size, all rounds together (at
  * least kMinForkCount spawns per round are run, however slow a fork is). */
 static const double kForkRowBudget = 2.0;
@@ -62,263 +59,10 @@ static const double kCalibrationSeconds = 0.2; /* a fork row's warm-up is long e
 static const double kTargetRatio = 1.1;
 static const double kTargetGrowth = 1.5;
 
-typedef enum { ROW_SPAWN_DISCARD, ROW_SPAWN_CAPTURE, ROW_FORKED_FUTURE, ROW_HAND_FORK, ROW_HAND_SPAWN, ROW_COUNT } Row;
-
-static const char *const kRowName[ROW_COUNT] = {"ours, spawn (discard)", "ours, spawn (capture)", "ours, forked future",
-                                                "hand, fork+execve", "hand, posix_spawn"};
 static const char *const kRowShort[ROW_COUNT] = {"discard", "capture", "forked future", "fork+execve", "posix_spawn"};
 static const int kRowForks[ROW_COUNT] = {0, 0, 1, 1, 0};
 
-typedef struct {
-    ProcReact_Command *discard;
-    ProcReact_Command *capture;
-    char *argv[2]; /* {"true", NULL} */
-} Programs;
-
-/* ---- the rows: each runs `count` spawn-and-wait of /bin/true ----------- */
-
-static void report_failure(Row row, long index, long count, const char *what)
-{
-    fprintf(stderr, "bench-spawn: %s: spawn %ld of a run of %ld failed: %s\n", kRowName[row], index + 1, count, what);
-}
-
-static int run_ours_spawn(Row row, const ProcReact_Command *command, long count)
-{
-    for (long i = 0; i < count; ++i) {
-        ProcReact_Future future = procreact_command_spawn(command, procreact_create_string_type());
-        if (future.pid == -1) {
-            report_failure(row, i, count, strerror(errno));
-            procreact_destroy_future(&future);
-            return -1;
-        }
-        ProcReact_Status status;
-        char *result = procreact_future_get(&future, &status);
-        const int ok = status == PROCREACT_STATUS_OK && result != NULL;
-        free(result);
-        if (!ok) {
-            report_failure(row, i, count, "the program did not exit with 0");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int run_forked_future(long count)
-{
-    for (long i = 0; i < count; ++i) {
-        ProcReact_Future future = procreact_initialize_future(procreact_create_string_type());
-        if (future.pid == 0) {
-            execl(kProgram, "true", (char *)NULL);
-            _exit(127);
-        }
-        if (future.pid == -1) {
-            report_failure(ROW_FORKED_FUTURE, i, count, strerror(errno));
-            return -1;
-        }
-        ProcReact_Status status;
-        char *result = procreact_future_get(&future, &status);
-        const int ok = status == PROCREACT_STATUS_OK && result != NULL;
-        free(result);
-        if (!ok) {
-            report_failure(ROW_FORKED_FUTURE, i, count, "the child did not exit with 0 (exec failed?)");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int run_hand_fork(const Programs *programs, long count)
-{
-    for (long i = 0; i < count; ++i) {
-        const pid_t pid = fork();
-        if (pid == 0) {
-            execve(kProgram, programs->argv, environ);
-            _exit(127);
-        }
-        if (pid < 0) {
-            report_failure(ROW_HAND_FORK, i, count, strerror(errno));
-            return -1;
-        }
-        if (!bench_wait_ok(pid)) {
-            report_failure(ROW_HAND_FORK, i, count, "the child did not exit with 0 (exec failed?)");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int run_hand_spawn(const Programs *programs, long count)
-{
-    for (long i = 0; i < count; ++i) {
-        pid_t pid;
-        const int r = posix_spawn(&pid, kProgram, NULL, NULL, programs->argv, environ);
-        if (r != 0) {
-            report_failure(ROW_HAND_SPAWN, i, count, strerror(r));
-            return -1;
-        }
-        if (!bench_wait_ok(pid)) {
-            report_failure(ROW_HAND_SPAWN, i, count, "the program did not exit with 0");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Runs one row; *seconds gets the wall time of the whole loop. */
-static int run_row(Row row, const Programs *programs, long count, double *seconds)
-{
-    int rc;
-    fflush(stdout); /* nothing buffered for a forked child to inherit */
-    fflush(stderr);
-    const double t0 = bench_wall_now();
-    switch (row) {
-    case ROW_SPAWN_DISCARD:
-        rc = run_ours_spawn(row, programs->discard, count);
-        break;
-    case ROW_SPAWN_CAPTURE:
-        rc = run_ours_spawn(row, programs->capture, count);
-        break;
-    case ROW_FORKED_FUTURE:
-        rc = run_forked_future(count);
-        break;
-    case ROW_HAND_FORK:
-        rc = run_hand_fork(programs, count);
-        break;
-    default:
-        rc = run_hand_spawn(programs, count);
-        break;
-    }
-    *seconds = bench_wall_now() - t0;
-    return rc;
-}
-
-/* ---- the parent's resident memory ------------------------------------- */
-
-/* Resident memory of this process, in bytes (0 when unknown). */
-static size_t resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL)
-        return 0;
-    unsigned long total = 0, resident = 0;
-    const int n = fscanf(f, "%lu %lu", &total, &resident);
-    fclose(f);
-    return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
-/*
- * The memory that brings the process to each size: one mapping per step
- * from one size to the next, so that going down a size unmaps whole
- * mappings and frees their page tables too (fork() would still walk empty
- * page tables left behind by MADV_DONTNEED). Every page is a private 4 KiB
- * page with one byte written, so each has a page table entry that fork()
- * must copy (huge pages are declined: one would stand for 512 entries).
- */
-typedef struct {
-    int steps;
-    void *base[kMaxSizes];
-    size_t size[kMaxSizes]; /* step i: from size i-1 (or the bare process) to size i */
-    int mapped;             /* steps [0, mapped) are mapped and written */
-} Ballast;
-
-static void ballast_init(Ballast *ballast, const size_t *sizes, int nsizes)
-{
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t reached = resident_bytes();
-    memset(ballast, 0, sizeof *ballast);
-    ballast->steps = nsizes;
-    for (int i = 0; i < nsizes; ++i) {
-        const size_t step = sizes[i] > reached ? sizes[i] - reached : 0;
-        ballast->size[i] = (step + page - 1) / page * page;
-        reached += ballast->size[i];
-    }
-}
-
-/* Maps or unmaps steps until the process is at size `level` (-1: bare). */
-static int ballast_set(Ballast *ballast, int level)
-{
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    while (ballast->mapped > level + 1) {
-        const int i = --ballast->mapped;
-        if (ballast->base[i] != NULL)
-            munmap(ballast->base[i], ballast->size[i]);
-        ballast->base[i] = NULL;
-    }
-    while (ballast->mapped < level + 1) {
-        const int i = ballast->mapped;
-        if (ballast->size[i] > 0) {
-            void *base = mmap(NULL, ballast->size[i], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (base == MAP_FAILED) {
-                fprintf(stderr, "bench-spawn: cannot map %zu MiB to make the process bigger: %s\n",
-                        ballast->size[i] >> 20, strerror(errno));
-                return -1;
-            }
-#ifdef MADV_NOHUGEPAGE
-            madvise(base, ballast->size[i], MADV_NOHUGEPAGE);
-#endif
-            volatile unsigned char *bytes = base;
-            for (size_t off = 0; off < ballast->size[i]; off += page)
-                bytes[off] = (unsigned char)((off / page) | 1);
-            ballast->base[i] = base;
-        }
-        ++ballast->mapped;
-    }
-    return 0;
-}
-
 /* ---- arguments and output --------------------------------------------- */
-
-/* "10M", "1G", "512K", "1048576": bytes, binary units. */
-static int parse_size(const char *text, size_t *out)
-{
-    char *end;
-    errno = 0;
-    const unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || text[0] == '-')
-        return -1;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
-        ++end;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        ++end;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        ++end;
-        break;
-    default:
-        break;
-    }
-    if (*end != '\0' || v == 0 || v > (~0ULL >> (shift + 1)))
-        return -1;
-    *out = (size_t)(v << shift);
-    return 0;
-}
-
-static void format_size(size_t bytes, char *out, size_t out_size)
-{
-    if (bytes >= (1ULL << 30) && bytes % (1ULL << 30) == 0)
-        snprintf(out, out_size, "%zu GiB", bytes >> 30);
-    else if (bytes >= (1ULL << 30))
-        snprintf(out, out_size, "%.2f GiB", (double)bytes / (double)(1ULL << 30));
-    else if (bytes >= (1ULL << 20))
-        snprintf(out, out_size, "%.0f MiB", (double)bytes / (double)(1ULL << 20));
-    else
-        snprintf(out, out_size, "%.0f KiB", (double)bytes / 1024.0);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
 
 static void usage(FILE *to)
 {
