@@ -29,7 +29,12 @@
  * procreact_pid_iterator_step()) would make progress (output to read, a child
  * that exited, a deadline or grace period that passed, a cancellation), and
  * that call never blocks. No SIGCHLD handler is involved, and no child but
- * the collection's own is ever waited for.
+ * the collection's own is ever waited for. Behind the descriptor, the
+ * children's exits are watched through one io_uring instance of the
+ * collection's (`waitid`, Linux 6.7 and later) where the kernel allows it,
+ * otherwise through a pidfd per child; `PROCREACT_NO_EXIT_RING=1` in the
+ * environment chooses pidfds. A wait on the ring belongs to the thread that
+ * stepped the collection: when that thread ends, the next step asks again.
  */
 #ifndef PROCREACT_CONTROL_H
 #define PROCREACT_CONTROL_H

@@ -67,7 +67,9 @@ void start_job(ProcReact_Batch &b, std::list<QueuedJob> &claimed)
         argv.push_back(w);
     argv.push_back(nullptr);
     std::unique_ptr<Member> m;
-    const int error = spawn_member(b.command, argv.data(), output, m, ExitWait::Descriptors); // opens a fill's gate
+    // No pidfd made with the child where the collection's exit ring watches it.
+    const ExitWait wait = b.collection.exits_by_ring() ? ExitWait::Ring : ExitWait::Descriptors;
+    const int error = spawn_member(b.command, argv.data(), output, m, wait); // opens a fill's gate
     const std::size_t index = job.index;
     if (error != 0) {
         end_unstarted(b, index, error, 0);
@@ -124,6 +126,7 @@ void start_queued(ProcReact_Batch &b)
         return;
     BatchTarget target(b);
     fill_target(target, b.limit, spawn_threads_for(b.spawn_threads, default_spawn_threads()));
+    b.collection.submit_held_watches(); // the exits that launcher threads left to this one
     if (target.out_of_memory())
         throw std::bad_alloc();
 }

@@ -12,6 +12,8 @@
 // leave. At unload (dlclose, exit) the idle threads are woken and joined.
 #include "spawn_threads.hpp"
 
+#include "../os/threads.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -120,6 +122,7 @@ void work(Fill &fill) noexcept
 
 void launcher(Launchers *l, unsigned int slot) noexcept
 {
+    launcher_thread_mark() = true;
     // Between fills the application's signals go to its own threads, never
     // to ours. In a fill the thread takes the calling thread's mask, which a
     // child forked in `next` inherits, as it would on the calling thread.
@@ -284,8 +287,11 @@ bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
     IteratorTarget target(iterator);
     if (iterator->has_next == nullptr || iterator->next == nullptr)
         return fill_alone(target, limit); // nothing to spawn: no thread for it
-    const Collection *c = find_collection(iterator);
-    return fill_target(target, limit, spawn_threads_for(c != nullptr ? c->spawn_threads() : 0, 1));
+    Collection *c = find_collection(iterator);
+    const bool filled = fill_target(target, limit, spawn_threads_for(c != nullptr ? c->spawn_threads() : 0, 1));
+    if ((c = find_collection(iterator)) != nullptr)
+        c->submit_held_watches(); // the exits that launcher threads left to this one
+    return filled;
 }
 
 } // namespace procreact

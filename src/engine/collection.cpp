@@ -121,6 +121,7 @@ void Collection::step(bool block, int max_wait_ms)
 long long Collection::step_events(bool block, int max_wait_ms)
 {
     Watcher::Event events[kEventsPerWait];
+    submit_held_watches();
     // Exits waited for by pid, when this step waits for more than exits.
     if (pid_waiting_ != 0 && !pidless_wait_fits(block, max_wait_ms))
         convert_pid_waits();
@@ -285,7 +286,7 @@ MemberList Collection::take_all() noexcept
         m->queued = m->unwatched = m->pid_wait = m->ring_wait = false;
         m->next_done = nullptr;
     }
-    unwatched_ = pid_waiting_ = ring_waiting_ = 0;
+    unwatched_ = pid_waiting_ = ring_waiting_ = ring_held_ = 0;
     done_head_ = done_tail_ = nullptr;
     timers_.clear();
     return std::move(members_);

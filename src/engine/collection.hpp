@@ -63,9 +63,12 @@ class Collection
     /// exits by pid (engine/collection_exits.cpp).
     /// Asking may set the exit ring up (engine/collection_ring.cpp).
     bool wants_pidfds() noexcept { return !pidless_possible() && !ring_ready(); }
-    /// Whether exits waited for on descriptors go through the exit ring
-    /// (no pidfd per member; see os/exit_ring.hpp).
-    bool exits_by_ring() const noexcept { return ring_.valid() && !ring_off_; }
+    /// Whether exits waited for on descriptors go through the exit ring (no
+    /// pidfd per member; see os/exit_ring.hpp), which this sets up if need be.
+    bool exits_by_ring() noexcept { return ring_ready(); }
+    /// Submits the exit watches that launcher threads left for the thread
+    /// that drives (a driver calls it after a fill; a step does too).
+    void submit_held_watches() noexcept;
 
     /// A descriptor that is readable whenever a step would find something to
     /// do (level-triggered), or -1 with errno set.
@@ -166,6 +169,8 @@ class Collection
     void ring_broken() noexcept;
     /// @p m no longer waits on the ring (its completion, if any, is ignored).
     void unwatch_ring(Member &m) noexcept;
+    /// A new token for @p m's wait.
+    std::uint64_t next_token(const Member &m) noexcept;
     /// Blocks until a child of this process has exited. Returns true when
     /// it was a member's (queued now), false when the collection has given
     /// up waiting by pid (its members watched through pidfds now).
@@ -206,6 +211,7 @@ class Collection
     bool pidless_off_ = false;    // a child not ours showed up: exits through pidfds only
     ExitRing ring_;               // exits watched on descriptors, without pidfds (made on first use)
     std::size_t ring_waiting_ = 0; // members with Member::ring_wait
+    std::size_t ring_held_ = 0;    // of those, not yet submitted (Member::ring_token 0)
     std::uint64_t ring_tokens_ = 0; // the last token given
     bool ring_tried_ = false;     // ring_ never needs setting up again
     bool ring_off_ = false;       // the ring failed once: not used again

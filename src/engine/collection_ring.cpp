@@ -15,12 +15,17 @@
 //
 // The ring is set up the first time a member would otherwise get a pidfd
 // (wants_pidfds(), asked before a spawn, so that the clone makes none).
+// A wait belongs to the thread that submitted it and is cancelled when that
+// thread ends: a launcher thread (which ends when idle) only marks its
+// members, and the driving thread submits them after the fill.
 // Where it cannot be had, or fails once, pidfds take over as before.
 #include "collection.hpp"
 
 #include <cerrno>
 
 #include <sys/epoll.h>
+
+#include "../os/threads.hpp"
 
 namespace procreact
 {
@@ -56,15 +61,39 @@ bool Collection::watch_exit_ring(Member &m) noexcept
 {
     if (!ring_ready())
         return false;
-    const std::uint64_t token = (++ring_tokens_ << kIndexBits) | (m.index & kIndexMask);
-    if (!ring_.watch(m.child.pid(), token)) {
-        ring_broken();
-        return false;
-    }
-    m.ring_token = token;
     m.ring_wait = true;
     ++ring_waiting_;
+    m.ring_token = 0;
+    if (on_launcher_thread()) {
+        // Its waits would end with it: the driving thread submits this one.
+        ++ring_held_;
+        return true;
+    }
+    m.ring_token = next_token(m);
+    if (!ring_.watch(m.child.pid(), m.ring_token))
+        ring_broken(); // which watches it (every ring member) another way
     return true;
+}
+
+void Collection::submit_held_watches() noexcept
+{
+    if (ring_held_ == 0 || ring_off_)
+        return;
+    bool ok = true;
+    for (auto &m : members_) {
+        if (!ok || !m->ring_wait || m->ring_token != 0)
+            continue;
+        m->ring_token = next_token(*m);
+        ok = ring_.queue(m->child.pid(), m->ring_token) || (ring_.submit() && ring_.queue(m->child.pid(), m->ring_token));
+    }
+    ring_held_ = 0;
+    if (!ok || !ring_.submit())
+        ring_broken();
+}
+
+std::uint64_t Collection::next_token(const Member &m) noexcept
+{
+    return (++ring_tokens_ << kIndexBits) | (m.index & kIndexMask);
 }
 
 void Collection::unwatch_ring(Member &m) noexcept
@@ -73,6 +102,8 @@ void Collection::unwatch_ring(Member &m) noexcept
         return;
     m.ring_wait = false;
     --ring_waiting_;
+    if (m.ring_token == 0)
+        --ring_held_;
 }
 
 void Collection::take_ring_exits() noexcept
@@ -110,6 +141,7 @@ void Collection::ring_broken() noexcept
     if (ring_off_)
         return;
     ring_off_ = true;
+    ring_held_ = 0;
     if (ring_.valid())
         watcher_.remove(ring_.fd());
     for (auto &m : members_) {

@@ -79,7 +79,7 @@ struct alignas(8) Member : UnsharedObject {
     bool unwatched = false;        // its exit is looked for now and then (no pidfd)
     bool pid_wait = false;         // its exit is waited for by pid alone (Collection: pidless waits)
     bool ring_wait = false;        // its exit is watched through the collection's ExitRing
-    std::uint64_t ring_token = 0;  // that watch's token (its completion names it)
+    std::uint64_t ring_token = 0;  // that watch's token (its completion names it; 0: not submitted yet)
     Member *next_done = nullptr;   // the done list is intrusive: no allocation
     long long timer_due = 0;       // its key in the timer queue (0: none)
     TimerQueue::iterator timer_it; // valid while timer_due != 0

@@ -25,10 +25,11 @@ namespace
 // The operation is newer than some kernel headers we build with.
 constexpr unsigned kOpWaitid = 50; // IORING_OP_WAITID, Linux 6.7
 
-// One wait is submitted at a time: a small submission ring. The completion
+// Waits are submitted as they come, or a few at once: a small submission
+// ring. The completion
 // ring holds as many exits as a collection usually has members in flight;
 // beyond that the kernel keeps them (IORING_FEAT_NODROP) until flushed.
-constexpr unsigned kSubmitEntries = 4;
+constexpr unsigned kSubmitEntries = 16;
 constexpr unsigned kCompleteEntries = 256;
 
 bool switched_off() noexcept
@@ -161,10 +162,13 @@ bool ExitRing::map_rings(std::size_t sq_bytes, std::size_t cq_bytes, bool single
     return cq_map_ != nullptr;
 }
 
-bool ExitRing::watch(pid_t pid, std::uint64_t token) noexcept
+bool ExitRing::queue(pid_t pid, std::uint64_t token) noexcept
 {
-    // Only this thread submits, one entry at a time: the slot at the tail is free.
+    // Only the owner's one thread at a time queues: the kernel takes
+    // entries from the head while we add at the tail.
     const unsigned tail = *sq_tail_;
+    if (queued_ > *sq_mask_)
+        return false;
     const unsigned index = tail & *sq_mask_;
     auto *sqe = static_cast<io_uring_sqe *>(sqes_) + index;
     std::memset(sqe, 0, sizeof *sqe);
@@ -176,10 +180,20 @@ bool ExitRing::watch(pid_t pid, std::uint64_t token) noexcept
     sqe->user_data = token;
     sq_array_[index] = index;
     store_release(sq_tail_, tail + 1);
-    const int taken = ring_enter(fd_.get(), 1, 0);
-    if (taken == 1)
+    ++queued_;
+    return true;
+}
+
+bool ExitRing::submit() noexcept
+{
+    if (queued_ == 0)
         return true;
-    // Not taken: the entry stays queued in the ring, which is not used again.
+    const int taken = ring_enter(fd_.get(), queued_, 0);
+    if (taken == static_cast<int>(queued_)) {
+        queued_ = 0;
+        return true;
+    }
+    // Not all taken: the rest stay queued in the ring, which is not used again.
     if (taken >= 0)
         errno = EBUSY;
     return false;

@@ -9,7 +9,8 @@
 // that waits on descriptors (a main loop's, or streams and timers beside the
 // exits) needs some descriptor to say "a child exited"; this ring is one for
 // all of them. watch() queues waitid(P_PID, pid, WEXITED | WNOWAIT) with a
-// token and submits it at once (one io_uring_enter); when that child exits,
+// token and submits it (one io_uring_enter, which may carry several); when
+// that child exits,
 // the kernel posts a completion with the token and the ring's descriptor
 // becomes readable. Nothing is reaped (WNOWAIT) and no siginfo is written
 // (the token says whose exit it was): the owner reaps by pid, as before.
@@ -52,9 +53,16 @@ class ExitRing
     /// Readable while completions wait to be taken with next().
     int fd() const noexcept { return fd_.get(); }
 
-    /// Watches @p pid's exit, reported with @p token. False with errno set
-    /// when the wait cannot be submitted (the ring should not be used any more).
-    bool watch(pid_t pid, std::uint64_t token) noexcept;
+    /// Watches @p pid's exit, reported with @p token: queue(), then
+    /// submit(). False with errno set when the wait cannot be submitted
+    /// (the ring should not be used any more).
+    bool watch(pid_t pid, std::uint64_t token) noexcept { return queue(pid, token) && submit(); }
+    /// Queues that wait without a system call; false while the submission
+    /// ring is full (submit() first).
+    bool queue(pid_t pid, std::uint64_t token) noexcept;
+    /// Hands every queued wait to the kernel (one io_uring_enter). False
+    /// with errno set when it takes not all of them.
+    bool submit() noexcept;
 
     /// The next completion: its token and its result (0: the child exited
     /// and waits to be reaped; otherwise -errno: ECHILD, no such child any
@@ -82,6 +90,7 @@ class ExitRing
     unsigned *cq_tail_ = nullptr;
     unsigned *cq_mask_ = nullptr;
     void *cqes_ = nullptr;
+    unsigned queued_ = 0; // waits queued since the last submit()
 };
 
 } // namespace procreact

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// Whether this process has only ever had one thread (glibc's own flag).
+// Whether this process has only ever had one thread (glibc's own flag), and
+// whether the calling thread is one of the library's launcher threads.
 #pragma once
 
 #if defined(__has_include)
@@ -23,6 +24,20 @@ inline bool single_threaded() noexcept
 #else
     return false;
 #endif
+}
+
+/// The calling thread's mark as one of the library's launcher threads
+/// (drivers/spawn_threads.cpp), which end when idle: what must outlive
+/// them (an exit ring's waits) is asked for by the thread that drives.
+inline bool &launcher_thread_mark() noexcept
+{
+    static thread_local bool mark = false;
+    return mark;
+}
+
+inline bool on_launcher_thread() noexcept
+{
+    return launcher_thread_mark();
 }
 
 } // namespace procreact
