@@ -26,6 +26,19 @@ static void report_failure(Row row, long index, long count, const char *what)
     fprintf(stderr, "bench-spawn: %s: spawn %ld of a run of %ld failed: %s\n", kRowName[row], index + 1, count, what);
 }
 
+/* Waits for @p future (spawn @p index of @p count in @p row): 1 when it
+ * ended well, else 0, said on stderr as @p why. */
+static int got_ok(ProcReact_Future *future, Row row, long index, long count, const char *why)
+{
+    ProcReact_Status status;
+    char *result = procreact_future_get(future, &status);
+    const int ok = status == PROCREACT_STATUS_OK && result != NULL;
+    free(result);
+    if (!ok)
+        report_failure(row, index, count, why);
+    return ok;
+}
+
 static int run_ours_spawn(Row row, const ProcReact_Command *command, long count)
 {
     for (long i = 0; i < count; ++i) {
@@ -35,14 +48,8 @@ static int run_ours_spawn(Row row, const ProcReact_Command *command, long count)
             procreact_destroy_future(&future);
             return -1;
         }
-        ProcReact_Status status;
-        char *result = procreact_future_get(&future, &status);
-        const int ok = status == PROCREACT_STATUS_OK && result != NULL;
-        free(result);
-        if (!ok) {
-            report_failure(row, i, count, "the program did not exit with 0");
+        if (!got_ok(&future, row, i, count, "the program did not exit with 0"))
             return -1;
-        }
     }
     return 0;
 }
@@ -59,14 +66,8 @@ static int run_forked_future(long count)
             report_failure(ROW_FORKED_FUTURE, i, count, strerror(errno));
             return -1;
         }
-        ProcReact_Status status;
-        char *result = procreact_future_get(&future, &status);
-        const int ok = status == PROCREACT_STATUS_OK && result != NULL;
-        free(result);
-        if (!ok) {
-            report_failure(ROW_FORKED_FUTURE, i, count, "the child did not exit with 0 (exec failed?)");
+        if (!got_ok(&future, ROW_FORKED_FUTURE, i, count, "the child did not exit with 0 (exec failed?)"))
             return -1;
-        }
     }
     return 0;
 }

@@ -124,36 +124,32 @@ static int kernel_has_ring(void)
     return ok;
 }
 
+/* The parent's open descriptors while @p n children (each `sleep 0.3`)
+ * run from a main loop's iterator, which then completes them all. */
+static int fds_in_flight(int n)
+{
+    static Jobs j;
+    jobs_init(&j, n, "0.3");
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(jobs_has_next, jobs_next, jobs_complete, &j);
+    assert_true(procreact_future_iterator_fd(&it) >= 0);
+    assert_int_equal(procreact_future_iterator_step(&it, 8), 1);
+    assert_int_equal(j.started, n);
+    const int count = t_count_fds();
+    drive(&it, 8);
+    procreact_destroy_future_iterator(&it);
+    assert_all_right(&j);
+    return count;
+}
+
 /* Eight children in flight hold no descriptor of the parent's each: with
  * the ring (and without pidfds at all) the count is that of one child; with
  * pidfds it grows by one per child. */
 static void test_no_descriptor_per_child(void **state)
 {
-    static Jobs one, eight;
     (void)state;
     const int pidfds = !t_fallback_mode() && (env_set("PROCREACT_NO_EXIT_RING") || !kernel_has_ring());
-    int with_one, with_eight;
-
-    jobs_init(&one, 1, "0.3");
-    ProcReact_FutureIterator it = procreact_initialize_future_iterator(jobs_has_next, jobs_next, jobs_complete, &one);
-    assert_true(procreact_future_iterator_fd(&it) >= 0);
-    assert_int_equal(procreact_future_iterator_step(&it, 8), 1);
-    assert_int_equal(one.started, 1);
-    with_one = t_count_fds();
-    drive(&it, 8);
-    procreact_destroy_future_iterator(&it);
-    assert_all_right(&one);
-
-    jobs_init(&eight, 8, "0.3");
-    it = procreact_initialize_future_iterator(jobs_has_next, jobs_next, jobs_complete, &eight);
-    assert_true(procreact_future_iterator_fd(&it) >= 0);
-    assert_int_equal(procreact_future_iterator_step(&it, 8), 1);
-    assert_int_equal(eight.started, 8);
-    with_eight = t_count_fds();
-    drive(&it, 8);
-    procreact_destroy_future_iterator(&it);
-    assert_all_right(&eight);
-
+    const int with_one = fds_in_flight(1);
+    const int with_eight = fds_in_flight(8);
     if (pidfds)
         assert_int_equal(with_eight - with_one, 7);
     else
