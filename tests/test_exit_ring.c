@@ -5,7 +5,8 @@
  * no descriptor per child where the kernel has io_uring's waitid, and still
  * finds every exit: with a child of the application's own left unreaped
  * beside it (never touched), after the thread that spawned the children has
- * gone (its waits cancelled by the kernel), and with SIGCHLD ignored.
+ * gone (its waits cancelled by the kernel), with the library's launcher
+ * threads spawning, and with SIGCHLD ignored.
  *
  * Run as `exit_ring` (the ring where the kernel has it), `exit_ring-fallback`
  * (PROCREACT_NO_PIDFD: neither pidfds nor the ring) and `exit_ring-pidfd`
@@ -208,6 +209,23 @@ static void test_spawning_thread_gone(void **state)
     assert_true(t_no_children());
 }
 
+/* Children spawned by the library's launcher threads (which end when idle,
+ * and whose waits would end with them) have their exits watched from the
+ * thread that drives: a main loop's iterator with four spawning threads
+ * completes every job. */
+static void test_launcher_threads(void **state)
+{
+    static Jobs j;
+    (void)state;
+    jobs_init(&j, t_under_valgrind() ? 12 : 48, "0.01");
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(jobs_has_next, jobs_next, jobs_complete, &j);
+    assert_int_equal(procreact_future_iterator_set_spawn_threads(&it, 4), 0);
+    drive(&it, 8);
+    procreact_destroy_future_iterator(&it);
+    assert_all_right(&j);
+    assert_true(t_no_children());
+}
+
 /* With SIGCHLD ignored the kernel reaps the children itself: every job
  * still completes (what became of it unknown), and nothing hangs. */
 static void test_sigchld_ignored(void **state)
@@ -234,6 +252,7 @@ int main(void)
         T_TEST(test_no_descriptor_per_child),
         T_TEST(test_application_child_untouched),
         T_TEST(test_spawning_thread_gone),
+        T_TEST(test_launcher_threads),
         T_TEST(test_sigchld_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
