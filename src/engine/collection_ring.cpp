@@ -131,7 +131,10 @@ void Collection::take_ring_exits() noexcept
             if (m->exited)
                 queue(*m);
         } else {
-            ring_broken();
+            ring_broken();        // every other member to pidfds, then this one
+            watch_exit_polled(*m);
+            if (m->exited)
+                queue(*m);
         }
     }
 }
@@ -141,7 +144,6 @@ void Collection::ring_broken() noexcept
     if (ring_off_)
         return;
     ring_off_ = true;
-    ring_held_ = 0;
     if (ring_.valid())
         watcher_.remove(ring_.fd());
     for (auto &m : members_) {
@@ -152,6 +154,7 @@ void Collection::ring_broken() noexcept
         if (m->exited)
             queue(*m);
     }
+    ring_held_ = 0; // (each was counted off above)
 }
 
 } // namespace procreact
