@@ -289,7 +289,7 @@ bool fill_slots(ProcReact_FutureIterator *iterator, unsigned int limit) noexcept
         return fill_alone(target, limit); // nothing to spawn: no thread for it
     Collection *c = find_collection(iterator);
     const bool filled = fill_target(target, limit, spawn_threads_for(c != nullptr ? c->spawn_threads() : 0, 1));
-    if ((c = find_collection(iterator)) != nullptr)
+    if ((c = find_collection(iterator)) != nullptr) // the fill may have made it
         c->submit_held_watches(); // the exits that launcher threads left to this one
     return filled;
 }

@@ -286,7 +286,7 @@ MemberList Collection::take_all() noexcept
         m->queued = m->unwatched = m->pid_wait = m->ring_wait = false;
         m->next_done = nullptr;
     }
-    unwatched_ = pid_waiting_ = ring_waiting_ = ring_held_ = 0;
+    unwatched_ = pid_waiting_ = ring_held_ = 0;
     done_head_ = done_tail_ = nullptr;
     timers_.clear();
     return std::move(members_);

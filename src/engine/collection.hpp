@@ -157,6 +157,9 @@ class Collection
     bool pidless_possible() const noexcept;
     /// Whether this step may block on the members' exits alone.
     bool pidless_wait_fits(bool block, int max_wait_ms) const noexcept;
+    /// watch_exit_polled() for a member whose earlier watch ended unanswered;
+    /// queued when that finds it exited.
+    void rewatch_exit(Member &m) noexcept;
     /// The members waiting by pid are watched on descriptors from now on.
     void convert_pid_waits() noexcept;
     /// The exit ring, set up on first use; false where there is none.
@@ -210,8 +213,7 @@ class Collection
     std::size_t pid_waiting_ = 0; // members whose exit is waited for by pid (Member::pid_wait)
     bool pidless_off_ = false;    // a child not ours showed up: exits through pidfds only
     ExitRing ring_;               // exits watched on descriptors, without pidfds (made on first use)
-    std::size_t ring_waiting_ = 0; // members with Member::ring_wait
-    std::size_t ring_held_ = 0;    // of those, not yet submitted (Member::ring_token 0)
+    std::size_t ring_held_ = 0;    // members with Member::ring_wait not yet submitted (ring_token 0)
     std::uint64_t ring_tokens_ = 0; // the last token given
     bool ring_tried_ = false;     // ring_ never needs setting up again
     bool ring_off_ = false;       // the ring failed once: not used again

@@ -117,10 +117,15 @@ void Collection::convert_pid_waits() noexcept
         if (!m->pid_wait)
             continue;
         m->pid_wait = false;
-        watch_exit_polled(*m);
-        if (m->exited)
-            queue(*m);
+        rewatch_exit(*m);
     }
+}
+
+void Collection::rewatch_exit(Member &m) noexcept
+{
+    watch_exit_polled(m);
+    if (m.exited)
+        queue(m);
 }
 
 void Collection::exited_by_pid(Member &m) noexcept

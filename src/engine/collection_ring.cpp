@@ -62,7 +62,6 @@ bool Collection::watch_exit_ring(Member &m) noexcept
     if (!ring_ready())
         return false;
     m.ring_wait = true;
-    ++ring_waiting_;
     m.ring_token = 0;
     if (on_launcher_thread()) {
         // Its waits would end with it: the driving thread submits this one.
@@ -101,7 +100,6 @@ void Collection::unwatch_ring(Member &m) noexcept
     if (!m.ring_wait)
         return;
     m.ring_wait = false;
-    --ring_waiting_;
     if (m.ring_token == 0)
         --ring_held_;
 }
@@ -126,15 +124,12 @@ void Collection::take_ring_exits() noexcept
             m->exited = true;
             if (reading_done(*m))
                 queue(*m);
-        } else if (result == -ECANCELED) {
-            watch_exit_polled(*m); // the thread that asked is gone: ask again from this one
-            if (m->exited)
-                queue(*m);
         } else {
-            ring_broken();        // every other member to pidfds, then this one
-            watch_exit_polled(*m);
-            if (m->exited)
-                queue(*m);
+            // ECANCELED: the thread that asked is gone, ask again from this
+            // one. Anything else: every other member to pidfds, then this one.
+            if (result != -ECANCELED)
+                ring_broken();
+            rewatch_exit(*m);
         }
     }
 }
@@ -150,9 +145,7 @@ void Collection::ring_broken() noexcept
         if (!m->ring_wait)
             continue;
         unwatch_ring(*m);
-        watch_exit_polled(*m); // a pidfd now, as without the ring
-        if (m->exited)
-            queue(*m);
+        rewatch_exit(*m); // a pidfd now, as without the ring
     }
     ring_held_ = 0; // (each was counted off above)
 }
