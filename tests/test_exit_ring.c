@@ -6,7 +6,8 @@
  * finds every exit: with a child of the application's own left unreaped
  * beside it (never touched), after the thread that spawned the children has
  * gone (its waits cancelled by the kernel), with the library's launcher
- * threads spawning, and with SIGCHLD ignored.
+ * threads spawning, with more exits at once than the ring holds, and with
+ * SIGCHLD ignored.
  *
  * Run as `exit_ring` (the ring where the kernel has it), `exit_ring-fallback`
  * (PROCREACT_NO_PIDFD: neither pidfds nor the ring) and `exit_ring-pidfd`
@@ -24,7 +25,7 @@
 #include <procreact_spawn.h>
 #include <procreact_types.h>
 
-#define MAX_JOBS 64
+#define MAX_JOBS 320
 
 typedef struct {
     int total, started, completed, right;
@@ -239,6 +240,22 @@ static void test_launcher_threads(void **state)
     assert_true(t_no_children());
 }
 
+/* More exits at once than the ring's completion queue holds (256): 300
+ * children spawned in one fill, each done within milliseconds, pile up
+ * while the fill goes on; the kernel keeps what does not fit and every
+ * exit is still found. */
+static void test_more_exits_than_the_ring_holds(void **state)
+{
+    static Jobs j;
+    (void)state;
+    jobs_init(&j, 300, "0");
+    ProcReact_FutureIterator it = procreact_initialize_future_iterator(jobs_has_next, jobs_next, jobs_complete, &j);
+    drive(&it, 300);
+    procreact_destroy_future_iterator(&it);
+    assert_all_right(&j);
+    assert_true(t_no_children());
+}
+
 /* With SIGCHLD ignored the kernel reaps the children itself: every job
  * still completes (what became of it unknown), and nothing hangs. */
 static void test_sigchld_ignored(void **state)
@@ -266,6 +283,7 @@ int main(void)
         T_TEST(test_application_child_untouched),
         T_TEST(test_spawning_thread_gone),
         T_TEST(test_launcher_threads),
+        T_TEST(test_more_exits_than_the_ring_holds),
         T_TEST(test_sigchld_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
