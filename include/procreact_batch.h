@@ -34,7 +34,7 @@
  * **Threads.** A batch is used by one thread at a time, except
  * procreact_batch_cancel(), which any thread may call while another waits.
  * Inside procreact_batch_wait(), jobs are started by the waiting thread
- * and, by default on a machine of 8 or more CPUs, by up to three launcher
+ * and, by default on a machine of two or more CPUs, by one to three launcher
  * threads of the library (procreact_batch_set_spawn_threads()), which take
  * the waiting thread's signal mask while they do; the programs are the
  * same either way.
@@ -150,15 +150,17 @@ PROCREACT_API int procreact_batch_set_output_limit(ProcReact_Batch *batch, size_
  * 30-60 us on an idle CPU, much longer when the child waits for a CPU), so
  * when two or more slots are free several threads start jobs at once and
  * their waits overlap. The batch claims each job before it starts it, so
- * this is safe for every batch, and it is on by default where one thread
- * would limit the programs/s the CPUs could run (from 8 CPUs: one thread
- * starts about 20,000 programs a second). Applies from the next wait.
+ * this is safe for every batch, and it is on by default from two CPUs:
+ * two threads, whose overlapping waits bought 2-7 % more programs/s on two
+ * cores for a few microseconds more parent CPU per program, and from 8
+ * CPUs up to four, where one thread (about 20,000 programs a second) would
+ * limit the programs/s the CPUs could run. Applies from the next wait.
  * Since 0.6.0 (version node `PROCREACT_0.6`).
  *
  * @param threads 0 for the library's default: `PROCREACT_SPAWN_THREADS`
- *                when the environment sets it (1 to 8), else 1 below 8
- *                CPUs that the process may run on and min(4, CPUs / 4)
- *                from 8; 1 for one thread (no launcher thread is ever
+ *                when the environment sets it (1 to 8), else 1 on one
+ *                CPU that the process may run on and
+ *                max(2, min(4, CPUs / 4)) on more; 1 for one thread (no launcher thread is ever
  *                started for it); 2 to 8 for that many.
  * @return 0, or -1 with errno EINVAL (NULL batch, @p threads above 8)
  */

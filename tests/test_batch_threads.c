@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Spawning threads per collection: a batch fills its slots from several
- * threads by default from 8 CPUs on (every job completes once with its own
+ * threads by default from 2 CPUs on (every job completes once with its own
  * output, cancel, nothing left), a future iterator only when asked, the
  * setters' errors, PROCREACT_SPAWN_THREADS as the override of the defaults
  * (this executable runs with it unset, 1 and 3: tests/meson.build), idle
@@ -287,10 +287,10 @@ static int scenario_defaults(void)
     /* A batch set to 1: never a thread, whatever the environment says. */
     CHECK(4, run_true_batch(1, 1) == 0);
     CHECK(5, t_launcher_count() == (env >= 2 ? env - 1 : 0));
-    /* A batch by default: several from 8 CPUs on or when the override asks
-     * for them, one below 8 CPUs or when the override says 1. */
+    /* A batch by default: several from 2 CPUs on or when the override asks
+     * for them, one on one CPU or when the override says 1. */
     CHECK(6, run_true_batch(0, 0) == 0);
-    if (env == 1 || (env == 0 && affinity_cpus() < 8))
+    if (env == 1 || (env == 0 && affinity_cpus() < 2))
         CHECK(7, t_launcher_count() == 0);
     else
         CHECK(8, t_launcher_count() >= 1);

@@ -180,13 +180,17 @@ unsigned int decide_default() noexcept
         cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus < 1)
         cpus = 1;
-    // One thread starts about 20,000 programs/s (bench/README): it is what
-    // binds only from about 10-20 CPUs, for children of about 1 ms. Below 8
-    // CPUs more threads cost parent CPU (5-10 us per program, the hand-offs)
-    // for no programs/s that the CPUs could run.
-    if (cpus < kThreadsFromCpus)
+    // One CPU: a second thread could only take the CPU from the children.
+    // From two, two threads: one spawn holds its thread until the child
+    // reaches exec, and with the children's exits watched on the exit ring
+    // a second thread's spawns overlap those waits for 1-5 us more parent
+    // CPU per program, buying 2-7 % more programs/s even where the CPUs
+    // bind (bench/README, "Two spawning threads from two CPUs"). From 8
+    // CPUs, where one thread (about 20,000 programs/s) binds for children
+    // of about 1 ms, up to four.
+    if (cpus < 2)
         return 1;
-    return static_cast<unsigned int>(std::min<long>(4, cpus / 4));
+    return static_cast<unsigned int>(std::max<long>(2, std::min<long>(4, cpus / 4)));
 }
 
 bool fill_alone(FillTarget &target, unsigned int limit) noexcept

@@ -48,12 +48,9 @@ constexpr unsigned int kMaxSpawnThreads = 8;
 /// Seconds a launcher thread waits for a fill before it ends.
 constexpr int kIdleSeconds = 2;
 
-/// The CPUs from which the library's default uses several threads.
-constexpr long kThreadsFromCpus = 8;
-
 /// The library's default for collections whose spawning code is its own
-/// (batches): 1 below kThreadsFromCpus CPUs this process may run on, else
-/// min(4, CPUs / 4). Decided once.
+/// (batches): 1 on one CPU this process may run on, else
+/// max(2, min(4, CPUs / 4)). Decided once.
 unsigned int default_spawn_threads() noexcept;
 
 /// The threads a fill uses: @p setting when not 0, else
