@@ -183,7 +183,7 @@ unsigned int decide_default() noexcept
     // One CPU: a second thread could only take the CPU from the children.
     // From two, two threads: one spawn holds its thread until the child
     // reaches exec, and with the children's exits watched on the exit ring
-    // a second thread's spawns overlap those waits for 1-5 us more parent
+    // a second thread's spawns overlap those waits for 1-9 us more parent
     // CPU per program, buying 2-7 % more programs/s even where the CPUs
     // bind (bench/README, "Two spawning threads from two CPUs"). From 8
     // CPUs, where one thread (about 20,000 programs/s) binds for children
